@@ -1,0 +1,56 @@
+//! tabchain's core: the consensus rules and (in time) the whole node, as a deterministic state
+//! machine with no IO.
+//!
+//! This crate is `no_std` with `alloc`. It never reads a clock, a random source, a socket or a
+//! file: time, keys and entropy come in as arguments, and effects go out as returned values.
+//! The browser (`tabchain-web`) and the relay (`tabchain-relay`) are thin shells around it, so
+//! both run exactly the same rules.
+//!
+//! The modules below are private; this file's re-exports are the API.
+
+#![no_std]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+mod address;
+mod amount;
+mod asert;
+mod bech32;
+mod block;
+mod encode;
+mod hash;
+mod header;
+pub mod hex;
+mod limits;
+mod merkle;
+mod params;
+mod pow;
+mod retarget;
+mod sighash;
+mod signature;
+mod target;
+mod transaction;
+mod uint;
+
+pub use address::{ADDRESS_VERSION, AddressError, decode_address, encode_address};
+pub use amount::{Amount, AmountError, COIN};
+pub use asert::{AsertAnchor, AsertParams, asert_next_target};
+pub use bech32::Bech32Error;
+pub use block::Block;
+pub use encode::{Decode, DecodeError, Encode, Reader, decode, encode, write_bytes, write_compact_size, write_list};
+pub use hash::{BlockHash, MerkleRoot, Txid, sha256, sha256d};
+pub use header::{HEADER_BYTES, Header};
+pub use limits::{BLOCK_BYTES_MAX, BLOCK_TXS_MAX, TX_BYTES_MAX, TX_INPUTS_MAX, TX_OUTPUTS_MAX};
+pub use merkle::{MERKLE_DEPTH_MAX, MerkleError, MerkleProof, merkle_root};
+pub use params::{
+    DifficultyRule, Network, Params, TABCHAIN_FUTURE_TIME_LIMIT_S, TABCHAIN_HALF_LIFE_S, TABCHAIN_SPACING_S,
+};
+pub use pow::{MEDIAN_TIME_SPAN, PowError, check_proof_of_work, median_time_past};
+pub use retarget::{RetargetParams, bitcoin_retarget, is_retarget_height};
+pub use sighash::{SIGHASH_TAG, sighash, sign_input, verify_input};
+pub use signature::{PublicKey, SecretKey, Signature, SignatureError, verify_signature};
+pub use target::{CompactTarget, CompactTargetError, Target, Work};
+pub use transaction::{OutPoint, TX_BYTES_MIN, TXIN_BYTES, TXOUT_BYTES, Transaction, TxIn, TxOut};
+pub use uint::U256;

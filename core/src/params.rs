@@ -1,0 +1,288 @@
+//! Network parameters: Bitcoin's (for checking real headers), tabchain's main network, and an
+//! easy regression-test network, each with its hard-coded genesis.
+
+use crate::amount::{Amount, COIN};
+use crate::asert::{AsertAnchor, AsertParams};
+use crate::block::Block;
+use crate::hash::{BlockHash, MerkleRoot};
+use crate::header::Header;
+use crate::merkle::merkle_root;
+use crate::retarget::RetargetParams;
+use crate::signature::{PublicKey, Signature};
+use crate::target::{CompactTarget, Target};
+use crate::transaction::{OutPoint, Transaction, TxIn, TxOut};
+use crate::uint::U256;
+use alloc::vec;
+use core::ops::Shr as _;
+
+/// Which network a set of parameters describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Network {
+    /// Bitcoin's main network: header checks only (its transactions are not tabchain's).
+    Bitcoin,
+    /// tabchain's main network.
+    Tabchain,
+    /// A private test network where blocks are nearly free to mine.
+    Regtest,
+}
+
+/// How the target of the next block is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DifficultyRule {
+    /// Bitcoin's: recomputed every `interval_blocks` blocks.
+    Retarget(RetargetParams),
+    /// ASERT (`aserti3-2d`), anchored at the genesis block.
+    Asert(AsertParams),
+}
+
+/// Everything that differs between networks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    pub network: Network,
+    /// Prefix of addresses on this network.
+    pub address_hrp: &'static str,
+    /// The easiest target a block may have.
+    pub pow_limit: Target,
+    pub difficulty: DifficultyRule,
+    /// How far past the validating node's clock a block's time may be.
+    pub future_time_limit_s: u32,
+    /// Blocks a coinbase output must wait before it can be spent.
+    pub coinbase_maturity: u32,
+    /// The subsidy of the first blocks, halved every `halving_interval_blocks`.
+    pub subsidy_initial: Amount,
+    pub halving_interval_blocks: u32,
+    genesis: GenesisSpec,
+}
+
+/// The fields that make a genesis block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct GenesisSpec {
+    time: u32,
+    bits: CompactTarget,
+    nonce: u32,
+    /// Free text in the coinbase's signature slot, or `None` for Bitcoin's genesis, whose
+    /// coinbase cannot be written in tabchain's format (its header is stored whole instead).
+    message: Option<&'static [u8; 64]>,
+}
+
+/// tabchain's intended time between blocks.
+pub const TABCHAIN_SPACING_S: i64 = 10;
+/// tabchain's ASERT half-life: one hour behind schedule doubles the target... in ten minutes.
+pub const TABCHAIN_HALF_LIFE_S: i64 = 600;
+/// How far ahead of a node's clock a tabchain block may be dated. With the half-life above,
+/// lying about time eases difficulty by at most 2^(120/600) ≈ 1.149× (see docs/protocol.md).
+pub const TABCHAIN_FUTURE_TIME_LIMIT_S: u32 = 120;
+/// Halvings after which the subsidy is zero (the shift would drop every bit of it).
+const HALVINGS_MAX: u32 = 64;
+
+const TABCHAIN_GENESIS_MESSAGE: &[u8; 64] = b"tabchain 2026-11-24: a full node in every browser tab, no server";
+const REGTEST_GENESIS_MESSAGE: &[u8; 64] = b"tabchain regtest: free blocks, worthless coins, for tests only. ";
+const BITCOIN_GENESIS_MERKLE_ROOT: [u8; 32] = [
+    0x3b, 0xa3, 0xed, 0xfd, 0x7a, 0x7b, 0x12, 0xb2, 0x7a, 0xc7, 0x2c, 0x3e, 0x67, 0x76, 0x8f, 0x61, 0x7f, 0xc8, 0x1b,
+    0xc3, 0x88, 0x8a, 0x51, 0x32, 0x3a, 0x9f, 0xb8, 0xaa, 0x4b, 0x1e, 0x5e, 0x4a,
+];
+
+impl Params {
+    /// Bitcoin's main network, for checking real Bitcoin headers.
+    pub fn bitcoin() -> Self {
+        let pow_limit = Target::from_u256(U256::MAX.shr(32));
+        Self {
+            network: Network::Bitcoin,
+            address_hrp: "bc",
+            pow_limit,
+            difficulty: DifficultyRule::Retarget(RetargetParams {
+                interval_blocks: 2016,
+                timespan_s: 14 * 24 * 3600,
+                pow_limit,
+            }),
+            future_time_limit_s: 2 * 3600,
+            coinbase_maturity: 100,
+            subsidy_initial: Amount::from_units(50 * COIN).expect("50 BTC is below MAX_MONEY"),
+            halving_interval_blocks: 210_000,
+            genesis: GenesisSpec {
+                time: 1_231_006_505,
+                bits: CompactTarget::from_consensus(0x1d00ffff),
+                nonce: 2_083_236_893,
+                message: None,
+            },
+        }
+    }
+
+    /// tabchain's main network: ten-second blocks whose difficulty follows hash rate by ASERT.
+    pub fn tabchain() -> Self {
+        let pow_limit = CompactTarget::from_consensus(0x1f00ffff).to_target().expect("constant is a valid target");
+        Self {
+            network: Network::Tabchain,
+            address_hrp: "tab",
+            pow_limit,
+            difficulty: DifficultyRule::Asert(AsertParams {
+                target_spacing_s: TABCHAIN_SPACING_S,
+                half_life_s: TABCHAIN_HALF_LIFE_S,
+                pow_limit,
+            }),
+            future_time_limit_s: TABCHAIN_FUTURE_TIME_LIMIT_S,
+            coinbase_maturity: 10,
+            subsidy_initial: Amount::from_units(50 * COIN).expect("50 TAB is below MAX_MONEY"),
+            halving_interval_blocks: 210_000,
+            genesis: GenesisSpec {
+                time: 1_795_478_400, // 2026-11-24T00:00:00Z
+                bits: CompactTarget::from_consensus(0x1e00ffff),
+                nonce: TABCHAIN_GENESIS_NONCE,
+                message: Some(TABCHAIN_GENESIS_MESSAGE),
+            },
+        }
+    }
+
+    /// A test network with tabchain's rules and a target nearly every hash meets.
+    pub fn regtest() -> Self {
+        let pow_limit = CompactTarget::from_consensus(0x207fffff).to_target().expect("constant is a valid target");
+        Self {
+            network: Network::Regtest,
+            address_hrp: "tabrt",
+            pow_limit,
+            difficulty: DifficultyRule::Asert(AsertParams { pow_limit, ..tabchain_asert() }),
+            genesis: GenesisSpec {
+                time: 1_795_478_400,
+                bits: pow_limit.to_compact(),
+                nonce: REGTEST_GENESIS_NONCE,
+                message: Some(REGTEST_GENESIS_MESSAGE),
+            },
+            ..Self::tabchain()
+        }
+    }
+
+    /// The genesis block's header.
+    pub fn genesis_header(&self) -> Header {
+        let merkle_root = match self.genesis_coinbase() {
+            Some(coinbase) => merkle_root(&[coinbase.txid()]).expect("one leaf is never mutated"),
+            None => MerkleRoot::from_byte_array(BITCOIN_GENESIS_MERKLE_ROOT),
+        };
+        Header {
+            version: 1,
+            prev_blockhash: BlockHash::ZERO,
+            merkle_root,
+            time: self.genesis.time,
+            bits: self.genesis.bits,
+            nonce: self.genesis.nonce,
+        }
+    }
+
+    pub fn genesis_hash(&self) -> BlockHash {
+        self.genesis_header().block_hash()
+    }
+
+    /// The whole genesis block; `None` for Bitcoin (see [`Network::Bitcoin`]).
+    pub fn genesis_block(&self) -> Option<Block> {
+        let coinbase = self.genesis_coinbase()?;
+        Some(Block { header: self.genesis_header(), txs: vec![coinbase] })
+    }
+
+    /// The genesis coinbase pays to an all-zero key, a point of small order that
+    /// `verify_strict` refuses as a signer: its coins can never be spent.
+    fn genesis_coinbase(&self) -> Option<Transaction> {
+        let message = self.genesis.message?;
+        Some(Transaction {
+            version: Transaction::VERSION,
+            inputs: vec![TxIn { prev_out: OutPoint::coinbase(0), signature: Signature(*message) }],
+            outputs: vec![TxOut { amount: self.subsidy_initial, owner: PublicKey([0; 32]) }],
+        })
+    }
+
+    /// Where ASERT measures the schedule from: the genesis block, whose (notional) parent is
+    /// dated one spacing earlier, so that block 1 gets the genesis target.
+    pub fn asert_anchor(&self) -> Option<AsertAnchor> {
+        let DifficultyRule::Asert(asert) = self.difficulty else { return None };
+        Some(AsertAnchor {
+            height: 0,
+            parent_time: i64::from(self.genesis.time) - asert.target_spacing_s,
+            target: self.genesis.bits.to_target().expect("genesis bits are valid"),
+        })
+    }
+
+    /// New coins a block at `height` may create (beside its fees).
+    pub fn subsidy(&self, height: u32) -> Amount {
+        let halvings = height / self.halving_interval_blocks;
+        if halvings >= HALVINGS_MAX {
+            return Amount::ZERO;
+        }
+        Amount::from_units(self.subsidy_initial.to_units() >> halvings).expect("a halved subsidy stays in range")
+    }
+}
+
+fn tabchain_asert() -> AsertParams {
+    match Params::tabchain().difficulty {
+        DifficultyRule::Asert(asert) => asert,
+        DifficultyRule::Retarget(_) => unreachable!("tabchain uses ASERT"),
+    }
+}
+
+/// Found by searching nonces once; `genesis_blocks_meet_their_targets` checks it.
+const TABCHAIN_GENESIS_NONCE: u32 = 62_502_371;
+const REGTEST_GENESIS_NONCE: u32 = 0;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pow::check_proof_of_work;
+    use alloc::string::ToString;
+
+    #[test]
+    fn bitcoin_genesis_is_bitcoins() {
+        let p = Params::bitcoin();
+        assert_eq!(p.genesis_hash().to_string(), "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f");
+        assert_eq!(p.genesis_block(), None);
+        assert_eq!(check_proof_of_work(&p.genesis_header(), p.pow_limit).map(|_| ()), Ok(()));
+    }
+
+    #[test]
+    fn genesis_blocks_meet_their_targets() {
+        for p in [Params::tabchain(), Params::regtest()] {
+            let block = p.genesis_block().expect("tabchain networks have full genesis blocks");
+            assert_eq!(block.compute_merkle_root(), Ok(block.header.merkle_root));
+            assert_eq!(check_proof_of_work(&block.header, p.pow_limit).map(|_| ()), Ok(()), "{:?}", p.network);
+            assert_eq!(block.txs[0].coinbase_height(), Some(0));
+        }
+        assert_ne!(Params::tabchain().genesis_hash(), Params::regtest().genesis_hash());
+    }
+
+    #[test]
+    fn subsidy_halves_and_stays_below_max_money() {
+        let p = Params::tabchain();
+        assert_eq!(p.subsidy(0), Amount::from_units(50 * COIN).expect("small"));
+        assert_eq!(p.subsidy(209_999), Amount::from_units(50 * COIN).expect("small"));
+        assert_eq!(p.subsidy(210_000), Amount::from_units(25 * COIN).expect("small"));
+        assert_eq!(p.subsidy(64 * 210_000), Amount::ZERO);
+        assert_eq!(p.subsidy(u32::MAX), Amount::ZERO);
+        // Total issuance over all time, computed per halving era.
+        let total: u64 = (0..HALVINGS_MAX)
+            .map(|era| (p.subsidy_initial.to_units() >> era) * u64::from(p.halving_interval_blocks))
+            .sum();
+        assert!(total <= Amount::MAX_MONEY.to_units(), "{total}");
+        assert!(total > Amount::MAX_MONEY.to_units() - COIN, "{total}");
+    }
+
+    /// Re-finds the genesis nonces: `cargo test --release -p tabchain-core -- --ignored
+    /// search_genesis_nonces --nocapture`.
+    #[test]
+    #[ignore = "a search of millions of hashes, run by hand when a genesis changes"]
+    fn search_genesis_nonces() {
+        for p in [Params::tabchain(), Params::regtest()] {
+            let mut header = p.genesis_header();
+            let target = header.bits.to_target().expect("valid");
+            header.nonce = (0..=u32::MAX)
+                .find(|&nonce| target.is_met_by(Header { nonce, ..header }.block_hash()))
+                .expect("a nonce exists");
+            std::println!("{:?}: nonce {} hash {}", p.network, header.nonce, header.block_hash());
+        }
+    }
+
+    #[test]
+    fn asert_anchor_gives_block_one_the_genesis_target() {
+        let p = Params::tabchain();
+        let DifficultyRule::Asert(asert) = p.difficulty else { panic!("tabchain uses ASERT") };
+        let anchor = p.asert_anchor().expect("ASERT network");
+        let genesis = p.genesis_header();
+        let next = crate::asert::asert_next_target(&asert, &anchor, 0, i64::from(genesis.time));
+        assert_eq!(next.to_compact(), genesis.bits);
+    }
+}

@@ -1,0 +1,6 @@
+//! `tabchain-core`'s integration tests: conformance with data from outside the project.
+
+mod asert_vectors;
+mod bitcoin_headers;
+mod data;
+mod signature_vectors;
