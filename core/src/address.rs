@@ -69,6 +69,16 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn pinned_vector() {
+        // The key of secret seed [1; 32]; docs/protocol.md shows the same pair.
+        let key =
+            crate::hex::decode_array("8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c").expect("hex");
+        let text = "tab1q32yw8ht5p8cetl2jmvknewjawt9xwzdlrk2pyxlnwjyqrdq0dawqtvfc3n";
+        assert_eq!(encode_address("tab", &PublicKey(key)), text);
+        assert_eq!(decode_address("tab", text), Ok(PublicKey(key)));
+    }
+
+    #[test]
     fn round_trip_and_network() {
         let owner = PublicKey([0xab; 32]);
         let text = encode_address("tab", &owner);

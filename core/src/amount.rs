@@ -178,6 +178,15 @@ mod tests {
 
     proptest! {
         #[test]
+        fn encode_decode_round_trip(units in any::<u64>()) {
+            let bytes = units.to_le_bytes();
+            match crate::encode::decode::<Amount>(&bytes) {
+                Ok(amount) => prop_assert_eq!(crate::encode::encode(&amount), bytes.to_vec()),
+                Err(_) => prop_assert!(units > Amount::MAX_MONEY.to_units()),
+            }
+        }
+
+        #[test]
         fn display_parse_round_trip(units in 0..=Amount::MAX_MONEY.to_units()) {
             let amount = Amount(units);
             prop_assert_eq!(amount.to_string().parse::<Amount>(), Ok(amount));

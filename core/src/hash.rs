@@ -106,6 +106,15 @@ mod tests {
         assert_eq!(hex::encode(&sha256d(b"")), "5df6e0e2761359d30a8275058e299fcc0381534545f55cf43e41983f5d4c9456");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn encode_decode_and_display_round_trip(bytes in proptest::prelude::any::<[u8; 32]>()) {
+            let txid = Txid::from_byte_array(bytes);
+            proptest::prop_assert_eq!(crate::encode::decode::<Txid>(&crate::encode::encode(&txid)), Ok(txid));
+            proptest::prop_assert_eq!(txid.to_string().parse::<Txid>(), Ok(txid));
+        }
+    }
+
     #[test]
     fn display_is_reversed_hex() {
         let mut bytes = [0; 32];

@@ -74,6 +74,25 @@ mod tests {
     use super::*;
     use crate::encode::{decode, encode};
     use alloc::string::ToString;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn encode_decode_round_trip(bytes in any::<[u8; 32]>(), more in any::<[u8; 32]>(), fields in any::<(i32, u32, u32, u32)>()) {
+            let header = Header {
+                version: fields.0,
+                prev_blockhash: BlockHash::from_byte_array(bytes),
+                merkle_root: MerkleRoot::from_byte_array(more),
+                time: fields.1,
+                bits: CompactTarget::from_consensus(fields.2),
+                nonce: fields.3,
+            };
+            let encoded = encode(&header);
+            prop_assert_eq!(encoded.len(), HEADER_BYTES);
+            prop_assert_eq!(decode::<Header>(&encoded), Ok(header));
+            prop_assert_eq!(Header::from_bytes(&header.to_bytes()), header);
+        }
+    }
 
     const BITCOIN_GENESIS: &str = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
 

@@ -242,7 +242,14 @@ mod tests {
             assert_eq!(check_proof_of_work(&block.header, p.pow_limit).map(|_| ()), Ok(()), "{:?}", p.network);
             assert_eq!(block.txs[0].coinbase_height(), Some(0));
         }
-        assert_ne!(Params::tabchain().genesis_hash(), Params::regtest().genesis_hash());
+        assert_eq!(
+            Params::tabchain().genesis_hash().to_string(),
+            "000000bf8fedb95a58cd2d19f5395658136a723e13b3e2d4fee4e8b9f7b94c70"
+        );
+        assert_eq!(
+            Params::regtest().genesis_hash().to_string(),
+            "695446175cbf505e5e23992681b443d7c9f61b8a4f6824e68700fcda14439e6a"
+        );
     }
 
     #[test]

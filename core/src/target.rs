@@ -278,6 +278,14 @@ mod tests {
 
     proptest! {
         #[test]
+        fn work_is_monotonic(a in any::<[u8; 32]>(), b in any::<[u8; 32]>()) {
+            let (a, b) = (Target(U256::from_le_bytes(a)), Target(U256::from_le_bytes(b)));
+            // An easier target never needs more work.
+            let (easier, harder) = if a <= b { (b, a) } else { (a, b) };
+            prop_assert!(easier.work() <= harder.work());
+        }
+
+        #[test]
         fn compact_round_trip(bits in any::<u32>()) {
             if let Ok(target) = CompactTarget(bits).to_target() {
                 // Canonical compacts come back unchanged; every compact decodes to the value its

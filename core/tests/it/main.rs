@@ -3,4 +3,5 @@
 mod asert_vectors;
 mod bitcoin_headers;
 mod data;
+mod protocol_doc;
 mod signature_vectors;
