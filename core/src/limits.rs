@@ -12,6 +12,8 @@ pub const TX_BYTES_MAX: usize = 100_000;
 pub const TX_INPUTS_MAX: usize = TX_BYTES_MAX / TXIN_BYTES;
 /// The most outputs one transaction can have.
 pub const TX_OUTPUTS_MAX: usize = TX_BYTES_MAX / TXOUT_BYTES;
+/// The most inputs one block can spend.
+pub const BLOCK_INPUTS_MAX: usize = BLOCK_BYTES_MAX / TXIN_BYTES;
 /// The most transactions one block can hold.
 pub const BLOCK_TXS_MAX: usize = (BLOCK_BYTES_MAX - HEADER_BYTES) / TX_BYTES_MIN;
 

@@ -1,0 +1,302 @@
+//! `Chain`: the tree of stored blocks, the active (most-work) chain through it, and the UTXO
+//! set at its tip. Accepting a block may move the tip along any branch: a reorg of any depth
+//! disconnects to the fork point and connects the new branch, and is returned as a value.
+//!
+//! Only blocks whose parent is stored are stored, so every stored block's ancestry is complete.
+//! The best chain is the valid one with the most cumulative work; between equal work, the first
+//! seen wins. A branch that turns out invalid midway is marked invalid from that block on, and
+//! the node settles on the best chain that is still valid.
+
+use crate::asert::{AsertAnchor, AsertParams, asert_next_target};
+use crate::block::Block;
+use crate::hash::BlockHash;
+use crate::header::Header;
+use crate::params::{DifficultyRule, Params};
+use crate::pow::{MEDIAN_TIME_SPAN, median_time_past};
+use crate::target::{CompactTarget, Work};
+use crate::utxo::{BlockUndo, UtxoSet};
+use crate::validation::{BlockError, check_block, connect_block, disconnect_block};
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
+use core::cmp::Reverse;
+
+/// What accepting a block changed in the active chain.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChainUpdate {
+    /// Blocks taken off the active chain, the old tip first.
+    pub disconnected: Vec<BlockHash>,
+    /// Blocks added to the active chain, in chain order.
+    pub connected: Vec<BlockHash>,
+    /// Stored blocks found invalid while connecting, with the reason.
+    pub invalid: Vec<(BlockHash, BlockError)>,
+}
+
+impl ChainUpdate {
+    /// How many blocks a reorg took off the old chain; 0 when the tip only advanced.
+    pub fn reorg_depth(&self) -> usize {
+        self.disconnected.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.disconnected.is_empty() && self.connected.is_empty() && self.invalid.is_empty()
+    }
+}
+
+/// A stored block and what the chain knows of it.
+#[derive(Debug, Clone)]
+pub struct BlockEntry {
+    pub block: Block,
+    pub height: u32,
+    /// Work of the chain from genesis up to and including this block.
+    pub chain_work: Work,
+    /// Undo data while the block is on the active chain.
+    undo: Option<BlockUndo>,
+    invalid: bool,
+    /// Order of arrival, for the first-seen tie-break.
+    seq: u64,
+}
+
+impl BlockEntry {
+    pub fn header(&self) -> &Header {
+        &self.block.header
+    }
+
+    pub fn is_invalid(&self) -> bool {
+        self.invalid
+    }
+}
+
+/// Ordering of candidate tips: most work first, then first seen.
+type Candidate = (Work, Reverse<u64>, BlockHash);
+
+/// The block tree, active chain and UTXO set of one network.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    params: Params,
+    asert: AsertParams,
+    anchor: AsertAnchor,
+    entries: BTreeMap<BlockHash, BlockEntry>,
+    children: BTreeMap<BlockHash, Vec<BlockHash>>,
+    /// Every stored block not known to be invalid, ordered so the last is the best tip.
+    candidates: BTreeSet<Candidate>,
+    /// The active chain: `active[h]` is the block at height `h`.
+    active: Vec<BlockHash>,
+    utxos: UtxoSet,
+    next_seq: u64,
+}
+
+impl Chain {
+    /// A chain holding only the genesis block of `params`, which must be a tabchain network
+    /// (a full genesis block and ASERT difficulty; Bitcoin's parameters serve header checks only).
+    pub fn new(params: Params) -> Self {
+        let genesis = params.genesis_block().expect("a chain needs a network with a full genesis block");
+        let DifficultyRule::Asert(asert) = params.difficulty else { panic!("a chain needs an ASERT network") };
+        let anchor = params.asert_anchor().expect("an ASERT network has an anchor");
+        let hash = genesis.block_hash();
+        let work = genesis.header.bits.to_target().expect("genesis bits are valid").work();
+        let entry = BlockEntry {
+            block: genesis,
+            height: 0,
+            chain_work: work,
+            undo: Some(BlockUndo::default()),
+            invalid: false,
+            seq: 0,
+        };
+        let mut chain = Self {
+            params,
+            asert,
+            anchor,
+            entries: BTreeMap::new(),
+            children: BTreeMap::new(),
+            candidates: BTreeSet::new(),
+            active: alloc::vec![hash],
+            utxos: UtxoSet::default(),
+            next_seq: 1,
+        };
+        chain.candidates.insert((work, Reverse(0), hash));
+        chain.entries.insert(hash, entry);
+        chain
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    pub fn tip(&self) -> &BlockEntry {
+        let hash = self.active.last().expect("the active chain holds at least genesis");
+        &self.entries[hash]
+    }
+
+    pub fn tip_hash(&self) -> BlockHash {
+        *self.active.last().expect("the active chain holds at least genesis")
+    }
+
+    pub fn height(&self) -> u32 {
+        (self.active.len() - 1) as u32
+    }
+
+    pub fn utxos(&self) -> &UtxoSet {
+        &self.utxos
+    }
+
+    pub fn entry(&self, hash: &BlockHash) -> Option<&BlockEntry> {
+        self.entries.get(hash)
+    }
+
+    /// The active chain's block hash at `height`.
+    pub fn hash_at(&self, height: u32) -> Option<BlockHash> {
+        self.active.get(height as usize).copied()
+    }
+
+    pub fn is_active(&self, hash: &BlockHash) -> bool {
+        self.entries.get(hash).is_some_and(|e| self.hash_at(e.height) == Some(*hash))
+    }
+
+    /// How many blocks are stored, on any branch.
+    pub fn n_blocks(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Validates and stores `block`, then moves to the best valid chain. `now` is the node's
+    /// clock in Unix seconds. `Err` means the block is invalid and the active chain did not
+    /// change (a block whose body failed is remembered as invalid; one that failed only
+    /// `may_be_valid_later` checks is not stored at all). `Ok` reports the net change, which
+    /// may list this or other blocks as found invalid along the way.
+    pub fn accept_block(&mut self, block: Block, now: u64) -> Result<ChainUpdate, BlockError> {
+        let hash = block.block_hash();
+        if let Some(entry) = self.entries.get(&hash) {
+            if entry.invalid {
+                return Err(BlockError::KnownInvalid { hash });
+            }
+            return Ok(ChainUpdate::default());
+        }
+        check_block(&block, &self.params)?;
+        let parent_hash = block.header.prev_blockhash;
+        let parent = self.entries.get(&parent_hash).ok_or(BlockError::UnknownParent { parent: parent_hash })?;
+        if parent.invalid {
+            return Err(BlockError::InvalidParent { parent: parent_hash });
+        }
+        self.check_header_context(&block.header, parent, now)?;
+        let height = parent.height + 1;
+        let chain_work = parent.chain_work.saturating_add(block.header.bits.to_target().expect("checked").work());
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.entries.insert(hash, BlockEntry { block, height, chain_work, undo: None, invalid: false, seq });
+        self.children.entry(parent_hash).or_default().push(hash);
+        self.candidates.insert((chain_work, Reverse(seq), hash));
+        let update = self.activate_best_chain();
+        match update.invalid.iter().find(|(h, _)| *h == hash) {
+            Some((_, error)) if update.connected.is_empty() && update.disconnected.is_empty() => Err(error.clone()),
+            _ => Ok(update),
+        }
+    }
+
+    /// The `bits` a child of `parent` must carry: ASERT from the genesis anchor.
+    pub fn required_bits(&self, parent: &BlockEntry) -> CompactTarget {
+        asert_next_target(&self.asert, &self.anchor, u64::from(parent.height), i64::from(parent.header().time))
+            .to_compact()
+    }
+
+    /// Median-time-past of `entry`: a child's time must be above it.
+    pub fn median_time_past(&self, entry: &BlockEntry) -> u32 {
+        let mut times = [0u32; MEDIAN_TIME_SPAN];
+        let mut n = 0;
+        let mut current = Some(entry);
+        while let Some(e) = current.filter(|_| n < MEDIAN_TIME_SPAN) {
+            times[MEDIAN_TIME_SPAN - 1 - n] = e.header().time;
+            n += 1;
+            current = (e.height > 0).then(|| &self.entries[&e.header().prev_blockhash]);
+        }
+        median_time_past(&times[MEDIAN_TIME_SPAN - n..]).expect("at least the entry itself")
+    }
+
+    fn check_header_context(&self, header: &Header, parent: &BlockEntry, now: u64) -> Result<(), BlockError> {
+        let expected = self.required_bits(parent);
+        if header.bits != expected {
+            return Err(BlockError::WrongBits { expected, found: header.bits });
+        }
+        let mtp = self.median_time_past(parent);
+        if header.time <= mtp {
+            return Err(BlockError::TimeTooOld { time: header.time, median_time_past: mtp });
+        }
+        let latest_allowed = now.saturating_add(u64::from(self.params.future_time_limit_s));
+        if u64::from(header.time) > latest_allowed {
+            return Err(BlockError::TimeTooNew { time: header.time, latest_allowed });
+        }
+        Ok(())
+    }
+
+    /// Moves the active chain to the best valid candidate, marking blocks that fail to connect
+    /// (and their descendants) invalid and trying again until the best candidate is the tip.
+    fn activate_best_chain(&mut self) -> ChainUpdate {
+        let old_tip = self.tip_hash();
+        let mut invalid = Vec::new();
+        loop {
+            let &(_, _, best) = self.candidates.last().expect("the active tip is always a candidate");
+            if best == self.tip_hash() {
+                break;
+            }
+            let branch = self.branch_from_active(best);
+            let fork_height = self.entries[&branch[branch.len() - 1]].height - 1;
+            while self.height() > fork_height {
+                self.disconnect_tip();
+            }
+            for &hash in branch.iter().rev() {
+                if let Err(error) = self.connect_next(hash) {
+                    self.mark_invalid(hash);
+                    invalid.push((hash, error));
+                    break;
+                }
+            }
+        }
+        // Report the net change: a failed branch may have been connected and disconnected again.
+        let disconnected = self.branch_from_active(old_tip);
+        let fork_height = self.entries[&old_tip].height - disconnected.len() as u32;
+        let connected = self.active[fork_height as usize + 1..].to_vec();
+        ChainUpdate { disconnected, connected, invalid }
+    }
+
+    /// The blocks from `tip` back to (not including) the active chain, `tip` first.
+    fn branch_from_active(&self, tip: BlockHash) -> Vec<BlockHash> {
+        let mut branch = Vec::new();
+        let mut hash = tip;
+        while !self.is_active(&hash) {
+            branch.push(hash);
+            hash = self.entries[&hash].header().prev_blockhash;
+        }
+        branch
+    }
+
+    fn disconnect_tip(&mut self) -> BlockHash {
+        let hash = self.active.pop().expect("never disconnects genesis");
+        assert!(!self.active.is_empty(), "never disconnects genesis");
+        let entry = self.entries.get_mut(&hash).expect("active blocks are stored");
+        let undo = entry.undo.take().expect("active blocks have undo data");
+        disconnect_block(&entry.block, &undo, &mut self.utxos);
+        hash
+    }
+
+    fn connect_next(&mut self, hash: BlockHash) -> Result<(), BlockError> {
+        let entry = self.entries.get_mut(&hash).expect("branch blocks are stored");
+        assert_eq!(entry.height as usize, self.active.len(), "connects on top of the tip");
+        let undo = connect_block(&entry.block, entry.height, &mut self.utxos, &self.params)?;
+        entry.undo = Some(undo);
+        self.active.push(hash);
+        Ok(())
+    }
+
+    /// Marks `hash` and every stored descendant invalid (iteratively, without recursion).
+    fn mark_invalid(&mut self, hash: BlockHash) {
+        let mut pending = alloc::vec![hash];
+        while let Some(h) = pending.pop() {
+            let entry = self.entries.get_mut(&h).expect("stored");
+            entry.invalid = true;
+            self.candidates.remove(&(entry.chain_work, Reverse(entry.seq), h));
+            pending.extend(self.children.get(&h).into_iter().flatten().copied());
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "chain_tests.rs"]
+mod tests;

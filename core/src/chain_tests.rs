@@ -1,0 +1,522 @@
+//! Tests of `Chain`: every block rule broken once, reorgs, invalid branches, undo exactness.
+
+use super::*;
+use crate::amount::Amount;
+use crate::hash::{MerkleRoot, Txid};
+use crate::limits::BLOCK_BYTES_MAX;
+use crate::sighash::sign_input;
+use crate::signature::{PublicKey, SecretKey, Signature};
+use crate::template::{assemble_block, coinbase, search_nonce};
+use crate::transaction::{OutPoint, Transaction, TxIn, TxOut};
+use crate::validation::TxError;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Far enough ahead that no test block is "too new".
+const NOW: u64 = 4_000_000_000;
+
+fn miner() -> SecretKey {
+    SecretKey::from_bytes(&[1; 32])
+}
+
+fn units(n: u64) -> Amount {
+    Amount::from_units(n).expect("small amount")
+}
+
+/// Builds blocks for tests on regtest, where nearly every nonce meets the target.
+struct Builder {
+    chain: Chain,
+    /// Distinguishes coinbases of sibling blocks at the same height.
+    extra_nonce: u64,
+}
+
+impl Builder {
+    fn new() -> Self {
+        Self { chain: Chain::new(Params::regtest()), extra_nonce: 0 }
+    }
+
+    fn genesis(&self) -> BlockHash {
+        self.chain.params().genesis_hash()
+    }
+
+    /// A valid block on `parent` with `txs`, the coinbase claiming subsidy plus `fees`.
+    fn block_on(&mut self, parent: BlockHash, txs: Vec<Transaction>, fees: Amount) -> Block {
+        let entry = self.chain.entry(&parent).expect("parent stored");
+        let height = entry.height + 1;
+        let bits = self.chain.required_bits(entry);
+        let time = entry.header().time + 10;
+        self.extra_nonce += 1;
+        let value = self.chain.params().subsidy(height).checked_add(fees).expect("in range");
+        let cb = coinbase(height, value, miner().public_key(), self.extra_nonce);
+        let block = assemble_block(parent, bits, time, cb, txs).expect("not mutated");
+        mine(block)
+    }
+
+    /// Mines and accepts `n` empty blocks on the tip.
+    fn extend(&mut self, n: usize) -> Vec<BlockHash> {
+        (0..n)
+            .map(|_| {
+                let block = self.block_on(self.chain.tip_hash(), vec![], Amount::ZERO);
+                let hash = block.block_hash();
+                self.chain.accept_block(block, NOW).expect("valid block");
+                hash
+            })
+            .collect()
+    }
+
+    /// A chain of `n` empty blocks on `parent`, not yet accepted.
+    fn branch_on(&mut self, parent: BlockHash, n: usize) -> Vec<Block> {
+        let mut scratch = Builder { chain: self.chain.clone(), extra_nonce: self.extra_nonce + 1_000_000 };
+        let mut blocks = Vec::new();
+        let mut tip = parent;
+        for _ in 0..n {
+            let block = scratch.block_on(tip, vec![], Amount::ZERO);
+            tip = block.block_hash();
+            scratch.chain.accept_block(block.clone(), NOW).expect("valid on the scratch chain");
+            blocks.push(block);
+        }
+        self.extra_nonce = scratch.extra_nonce;
+        blocks
+    }
+
+    /// The outpoint and amount of the coinbase at `height` of the active chain.
+    fn coinbase_coin(&self, height: u32) -> (OutPoint, Amount) {
+        let hash = self.chain.hash_at(height).expect("height on chain");
+        let cb = &self.chain.entry(&hash).expect("stored").block.txs[0];
+        (OutPoint { txid: cb.txid(), vout: 0 }, cb.outputs[0].amount)
+    }
+
+    /// A spendable (mature) coinbase coin: mines enough blocks first.
+    fn mature_coin(&mut self) -> (OutPoint, Amount) {
+        self.extend(self.chain.params().coinbase_maturity as usize + 1);
+        self.coinbase_coin(1)
+    }
+}
+
+/// Re-mines `block` after its header changed.
+fn mine(mut block: Block) -> Block {
+    block.header = search_nonce(&block.header, 10_000).expect("regtest blocks are nearly free");
+    block
+}
+
+fn reroot(mut block: Block) -> Block {
+    block.header.merkle_root = block.compute_merkle_root().unwrap_or(MerkleRoot::ZERO);
+    mine(block)
+}
+
+/// A transaction spending `inputs` (all owned by the miner) to `outputs`, signed.
+fn spend(inputs: &[OutPoint], outputs: Vec<TxOut>, genesis: BlockHash) -> Transaction {
+    let mut tx = Transaction {
+        version: 1,
+        inputs: inputs.iter().map(|&prev_out| TxIn { prev_out, signature: Signature::default() }).collect(),
+        outputs,
+    };
+    for i in 0..tx.inputs.len() {
+        sign_input(&mut tx, i, &miner(), genesis);
+    }
+    tx
+}
+
+fn pay(amount: Amount) -> TxOut {
+    TxOut { amount, owner: SecretKey::from_bytes(&[2; 32]).public_key() }
+}
+
+#[test]
+fn blocks_extend_the_chain_and_pay_their_coinbase() {
+    let mut b = Builder::new();
+    let hashes = b.extend(3);
+    assert_eq!(b.chain.height(), 3);
+    assert_eq!(b.chain.tip_hash(), hashes[2]);
+    assert_eq!(b.chain.utxos().len(), 3);
+    assert_eq!(b.chain.utxos().total_value(), units(3 * 50 * crate::amount::COIN));
+    // The same block again changes nothing.
+    let again = b.chain.entry(&hashes[2]).expect("stored").block.clone();
+    assert_eq!(b.chain.accept_block(again, NOW), Ok(ChainUpdate::default()));
+}
+
+/// Each header rule, broken.
+#[test]
+fn header_rules() {
+    let mut b = Builder::new();
+    b.extend(12);
+    let tip = b.chain.tip_hash();
+    let good = b.block_on(tip, vec![], Amount::ZERO);
+    let check = |chain: &mut Chain, block: Block, expected: BlockError| {
+        assert_eq!(chain.accept_block(block, NOW), Err(expected.clone()), "{expected}");
+    };
+
+    let mut orphan = good.clone();
+    orphan.header.prev_blockhash = BlockHash::from_byte_array([7; 32]);
+    let orphan = mine(orphan);
+    check(&mut b.chain, orphan, BlockError::UnknownParent { parent: BlockHash::from_byte_array([7; 32]) });
+
+    let mut bad_pow = good.clone();
+    let target = bad_pow.header.bits.to_target().expect("valid");
+    bad_pow.header.nonce = (0..)
+        .find(|&n| !target.is_met_by(Header { nonce: n, ..bad_pow.header }.block_hash()))
+        .expect("a failing nonce");
+    check(&mut b.chain, bad_pow, BlockError::Pow(crate::pow::PowError::HashAboveTarget));
+
+    let mut easier = good.clone();
+    easier.header.bits = CompactTarget::from_consensus(0x2100ffff);
+    check(&mut b.chain, mine(easier), BlockError::Pow(crate::pow::PowError::TargetAboveLimit));
+
+    let mut wrong_bits = good.clone();
+    wrong_bits.header.bits = CompactTarget::from_consensus(0x207ffff0);
+    let expected = good.header.bits;
+    check(
+        &mut b.chain,
+        mine(wrong_bits),
+        BlockError::WrongBits { expected, found: CompactTarget::from_consensus(0x207ffff0) },
+    );
+
+    let mtp = b.chain.median_time_past(b.chain.tip());
+    let mut old = good.clone();
+    old.header.time = mtp;
+    // The ASERT target depends on the parent only, so bits stay right.
+    check(&mut b.chain, mine(old), BlockError::TimeTooOld { time: mtp, median_time_past: mtp });
+
+    // Too new now, accepted once the clock catches up: never remembered as invalid.
+    let now = u64::from(good.header.time) - 121;
+    let error = b.chain.accept_block(good.clone(), now).expect_err("too far ahead");
+    assert_eq!(error, BlockError::TimeTooNew { time: good.header.time, latest_allowed: now + 120 });
+    assert!(error.may_be_valid_later());
+    assert_eq!(b.chain.accept_block(good.clone(), now + 1).map(|u| u.connected), Ok(vec![good.block_hash()]));
+}
+
+/// Each body rule, broken: the block is refused, the chain and UTXO set unchanged.
+#[test]
+fn body_rules() {
+    let mut b = Builder::new();
+    let (coin, value) = b.mature_coin();
+    let genesis = b.genesis();
+    let tip = b.chain.tip_hash();
+    let before = (b.chain.tip_hash(), b.chain.utxos().clone());
+    let fee = units(1000);
+    let pay_all = |fee: Amount| vec![pay(value.checked_sub(fee).expect("fee below value"))];
+
+    let mut cases: Vec<(&str, Block, BlockError)> = Vec::new();
+
+    let mut no_coinbase = b.block_on(tip, vec![spend(&[coin], pay_all(Amount::ZERO), genesis)], Amount::ZERO);
+    no_coinbase.txs.remove(0);
+    cases.push(("first not coinbase", reroot(no_coinbase), BlockError::FirstNotCoinbase));
+
+    let mut two = b.block_on(tip, vec![], Amount::ZERO);
+    two.txs.push(coinbase(b.chain.height() + 1, units(1), miner().public_key(), 99));
+    cases.push(("second coinbase", reroot(two), BlockError::ExtraCoinbase { tx_idx: 1 }));
+
+    let mut wrong_height = b.block_on(tip, vec![], Amount::ZERO);
+    wrong_height.txs[0].inputs[0].prev_out.vout += 1;
+    let height = b.chain.height() + 1;
+    cases.push((
+        "coinbase height",
+        reroot(wrong_height),
+        BlockError::CoinbaseHeight { expected: height, found: height + 1 },
+    ));
+
+    let greedy =
+        b.block_on(tip, vec![spend(&[coin], pay_all(fee), genesis)], fee.checked_add(units(1)).expect("small"));
+    let allowed = b.chain.params().subsidy(height).checked_add(fee).expect("small");
+    let paid = allowed.checked_add(units(1)).expect("small");
+    cases.push(("coinbase too large", greedy, BlockError::CoinbaseTooLarge { paid, allowed }));
+
+    let mut mismatch = b.block_on(tip, vec![], Amount::ZERO);
+    mismatch.header.merkle_root = MerkleRoot::from_byte_array([3; 32]);
+    cases.push(("merkle mismatch", mine(mismatch), BlockError::MerkleMismatch));
+
+    // coinbase, t1, t1, t1': the repeat is not a merkle mutation, but still a duplicate.
+    let t1 = spend(&[coin], pay_all(Amount::ZERO), genesis);
+    let dup = b.block_on(tip, vec![t1.clone(), t1.clone(), spend(&[coin], pay_all(units(1)), genesis)], Amount::ZERO);
+    cases.push(("duplicate txid", dup, BlockError::DuplicateTxid { txid: t1.txid() }));
+
+    let missing = OutPoint { txid: Txid::from_byte_array([9; 32]), vout: 0 };
+    cases.push((
+        "missing input",
+        b.block_on(tip, vec![spend(&[missing], vec![pay(units(1))], genesis)], Amount::ZERO),
+        BlockError::Tx { tx_idx: 1, error: TxError::MissingInput { outpoint: missing } },
+    ));
+
+    let double = b.block_on(
+        tip,
+        vec![spend(&[coin], pay_all(Amount::ZERO), genesis), spend(&[coin], pay_all(units(5)), genesis)],
+        units(5),
+    );
+    cases.push(("in-block double spend", double, BlockError::DoubleSpendInBlock { outpoint: coin }));
+
+    cases.push((
+        "duplicate input",
+        b.block_on(tip, vec![spend(&[coin, coin], pay_all(Amount::ZERO), genesis)], Amount::ZERO),
+        BlockError::Tx { tx_idx: 1, error: TxError::DuplicateInput { outpoint: coin } },
+    ));
+
+    let (young, young_value) = b.coinbase_coin(b.chain.height());
+    cases.push((
+        "immature coinbase",
+        b.block_on(tip, vec![spend(&[young], vec![pay(young_value)], genesis)], Amount::ZERO),
+        BlockError::Tx { tx_idx: 1, error: TxError::ImmatureCoinbase { outpoint: young, confirmations: 1 } },
+    ));
+
+    let mut forged = spend(&[coin], pay_all(Amount::ZERO), genesis);
+    forged.outputs[0].amount = units(1); // alter after signing: the signature covers outputs
+    cases.push((
+        "signature does not cover altered outputs",
+        b.block_on(tip, vec![forged], value.checked_sub(units(1)).expect("small")),
+        BlockError::Tx {
+            tx_idx: 1,
+            error: TxError::BadSignature { input_idx: 0, error: crate::signature::SignatureError::Invalid },
+        },
+    ));
+
+    let other_net = spend(&[coin], pay_all(Amount::ZERO), Params::tabchain().genesis_hash());
+    cases.push((
+        "signature from another network",
+        b.block_on(tip, vec![other_net], Amount::ZERO),
+        BlockError::Tx {
+            tx_idx: 1,
+            error: TxError::BadSignature { input_idx: 0, error: crate::signature::SignatureError::Invalid },
+        },
+    ));
+
+    let inflating = spend(&[coin], vec![pay(value), pay(units(1))], genesis);
+    let outputs = value.checked_add(units(1)).expect("small");
+    cases.push((
+        "outputs exceed inputs",
+        b.block_on(tip, vec![inflating], Amount::ZERO),
+        BlockError::Tx { tx_idx: 1, error: TxError::OutputsExceedInputs { inputs: value, outputs } },
+    ));
+
+    // The original Python code's bug: a "COINBASE" input in an ordinary transaction minted coins.
+    let fake = Transaction {
+        version: 1,
+        inputs: vec![
+            TxIn { prev_out: coin, signature: Signature::default() },
+            TxIn { prev_out: OutPoint::coinbase(height), signature: Signature::default() },
+        ],
+        outputs: vec![pay(units(1))],
+    };
+    cases.push((
+        "coinbase marker in an ordinary transaction",
+        b.block_on(tip, vec![fake], Amount::ZERO),
+        BlockError::Tx { tx_idx: 1, error: TxError::CoinbaseMarkerInput { input_idx: 1 } },
+    ));
+
+    for (what, block, expected) in cases {
+        assert_eq!(b.chain.accept_block(block, NOW), Err(expected), "{what}");
+        assert_eq!((b.chain.tip_hash(), b.chain.utxos().clone()), before, "{what} changed the chain");
+    }
+}
+
+#[test]
+fn oversized_block_is_refused() {
+    let mut b = Builder::new();
+    let tip = b.chain.tip_hash();
+    let wide = Transaction {
+        version: 1,
+        inputs: vec![TxIn {
+            prev_out: OutPoint { txid: Txid::from_byte_array([5; 32]), vout: 0 },
+            signature: Signature::default(),
+        }],
+        outputs: vec![pay(units(1)); crate::limits::TX_OUTPUTS_MAX],
+    };
+    let txs: Vec<Transaction> = (0..3u32)
+        .map(|i| {
+            let mut tx = wide.clone();
+            tx.inputs[0].prev_out.vout = i;
+            tx
+        })
+        .collect();
+    let block = b.block_on(tip, txs, Amount::ZERO);
+    let size_bytes = block.size_bytes();
+    assert!(size_bytes > BLOCK_BYTES_MAX);
+    assert_eq!(b.chain.accept_block(block, NOW), Err(BlockError::TooLarge { size_bytes }));
+}
+
+#[test]
+fn outputs_created_earlier_in_the_block_can_be_spent() {
+    let mut b = Builder::new();
+    let (coin, value) = b.mature_coin();
+    let genesis = b.genesis();
+    let first = spend(&[coin], vec![TxOut { amount: value, owner: miner().public_key() }], genesis);
+    let second = spend(
+        &[OutPoint { txid: first.txid(), vout: 0 }],
+        vec![TxOut { amount: value, owner: miner().public_key() }],
+        genesis,
+    );
+    let tip = b.chain.tip_hash();
+    let block = b.block_on(tip, vec![first.clone(), second.clone()], Amount::ZERO);
+    assert!(b.chain.accept_block(block, NOW).is_ok());
+    assert!(!b.chain.utxos().contains(&coin));
+    assert!(!b.chain.utxos().contains(&OutPoint { txid: first.txid(), vout: 0 }));
+    assert!(b.chain.utxos().contains(&OutPoint { txid: second.txid(), vout: 0 }));
+    // Spending the in-block output twice is a double spend, not a missing input.
+    let third = spend(&[OutPoint { txid: second.txid(), vout: 0 }], vec![pay(value)], genesis);
+    let mut again = third.clone();
+    again.outputs[0].amount = units(1);
+    let again = spend(&again.inputs.iter().map(|i| i.prev_out).collect::<Vec<_>>(), again.outputs, genesis);
+    let tip = b.chain.tip_hash();
+    let block = b.block_on(tip, vec![third, again], value.checked_sub(units(1)).expect("small"));
+    assert_eq!(
+        b.chain.accept_block(block, NOW),
+        Err(BlockError::DoubleSpendInBlock { outpoint: OutPoint { txid: second.txid(), vout: 0 } })
+    );
+}
+
+#[test]
+fn mutated_copy_is_refused_but_the_honest_block_is_accepted_later() {
+    let mut b = Builder::new();
+    let (coin, value) = b.mature_coin();
+    let genesis = b.genesis();
+    let tip = b.chain.tip_hash();
+    let t1 = spend(&[coin], vec![TxOut { amount: value, owner: miner().public_key() }], genesis);
+    let t2 = spend(&[OutPoint { txid: t1.txid(), vout: 0 }], vec![pay(value)], genesis);
+    // Three transactions: the last is paired with itself, so repeating it keeps the root.
+    let honest = b.block_on(tip, vec![t1, t2], Amount::ZERO);
+    let mut mutated = honest.clone();
+    mutated.txs.push(mutated.txs[2].clone());
+    assert_eq!(mutated.compute_merkle_root(), Err(crate::merkle::MerkleError::Mutated));
+    assert_eq!(mutated.block_hash(), honest.block_hash());
+    assert_eq!(b.chain.accept_block(mutated, NOW), Err(BlockError::MerkleMutated));
+    assert!(b.chain.accept_block(honest.clone(), NOW).is_ok());
+    assert_eq!(b.chain.tip_hash(), honest.block_hash());
+}
+
+#[test]
+fn most_work_wins_and_reorgs_are_exact() {
+    let mut b = Builder::new();
+    let common = b.extend(3);
+    let fork = common[2];
+    let old = b.extend(2);
+    let utxos_on_old = b.chain.utxos().clone();
+
+    // A sibling branch of equal length (equal work) does not displace the first seen.
+    let side = b.branch_on(fork, 3);
+    for block in &side[..2] {
+        assert!(b.chain.accept_block(block.clone(), NOW).expect("valid").is_empty());
+    }
+    assert_eq!(b.chain.tip_hash(), old[1]);
+
+    // One more block gives it more work: a reorg of depth 2.
+    let update = b.chain.accept_block(side[2].clone(), NOW).expect("valid");
+    assert_eq!(update.disconnected, vec![old[1], old[0]]);
+    assert_eq!(update.connected, side.iter().map(Block::block_hash).collect::<Vec<_>>());
+    assert_eq!(update.reorg_depth(), 2);
+    assert_eq!(b.chain.height(), 6);
+
+    // The UTXO set equals that of a node that only ever saw the new branch.
+    let mut fresh = Chain::new(Params::regtest());
+    for h in 1..=3 {
+        let block = b.chain.entry(&b.chain.hash_at(h).expect("active")).expect("stored").block.clone();
+        fresh.accept_block(block, NOW).expect("valid");
+    }
+    for block in &side {
+        fresh.accept_block(block.clone(), NOW).expect("valid");
+    }
+    assert_eq!(fresh.utxos(), b.chain.utxos());
+
+    // And back: extending the old branch past it returns the old outputs exactly.
+    let mut back = Builder { chain: b.chain.clone(), extra_nonce: b.extra_nonce };
+    let more = back.branch_on(old[1], 2);
+    for block in more {
+        b.chain.accept_block(block, NOW).expect("valid");
+    }
+    assert_eq!(b.chain.height(), 7);
+    assert!(b.chain.is_active(&old[1]));
+    for (outpoint, coin) in utxos_on_old.iter() {
+        assert_eq!(b.chain.utxos().get(outpoint), Some(coin));
+    }
+}
+
+#[test]
+fn an_invalid_block_midway_leaves_the_best_valid_chain() {
+    let mut b = Builder::new();
+    let (coin, value) = b.mature_coin();
+    let genesis = b.genesis();
+    let fork = b.chain.tip_hash();
+    let old = b.extend(2);
+
+    // A longer branch whose third block double-spends: valid header, invalid body.
+    let mut side = b.branch_on(fork, 2);
+    let mut scratch = Builder { chain: b.chain.clone(), extra_nonce: b.extra_nonce + 5_000 };
+    for block in &side {
+        scratch.chain.accept_block(block.clone(), NOW).expect("valid");
+    }
+    let bad_tx = spend(&[coin], vec![pay(value), pay(value)], genesis);
+    let bad = scratch.block_on(side[1].block_hash(), vec![bad_tx], Amount::ZERO);
+    let bad_hash = bad.block_hash();
+    side.push(bad);
+    let after_bad = {
+        // A child of the bad block, mined without validating it.
+        let parent = &side[2];
+        let cb = coinbase(parent_height(&b.chain, &side) + 1, units(1), miner().public_key(), 77);
+        let bits = parent.header.bits;
+        mine(assemble_block(bad_hash, bits, parent.header.time + 10, cb, vec![]).expect("not mutated"))
+    };
+
+    b.chain.accept_block(side[0].clone(), NOW).expect("valid");
+    b.chain.accept_block(side[1].clone(), NOW).expect("valid");
+    assert!(b.chain.is_active(&old[1]), "equal work: first seen stays");
+    // The node reorgs to the side branch, fails at its third block, and returns: no net change.
+    let error = b.chain.accept_block(side[2].clone(), NOW).expect_err("invalid body");
+    assert!(matches!(error, BlockError::Tx { tx_idx: 1, error: TxError::OutputsExceedInputs { .. } }), "{error}");
+    // side[0..2] has the same work as old and was seen later: the node is back on old.
+    assert!(b.chain.is_active(&old[1]));
+    assert_eq!(b.chain.tip_hash(), old[1]);
+    assert!(b.chain.entry(&bad_hash).expect("stored").is_invalid());
+    assert_eq!(b.chain.accept_block(after_bad, NOW), Err(BlockError::InvalidParent { parent: bad_hash }));
+    assert_eq!(b.chain.accept_block(side[2].clone(), NOW), Err(BlockError::KnownInvalid { hash: bad_hash }));
+}
+
+fn parent_height(chain: &Chain, side: &[Block]) -> u32 {
+    chain.entry(&side[0].header.prev_blockhash).expect("fork stored").height + side.len() as u32
+}
+
+#[test]
+fn a_partial_branch_with_more_work_is_kept() {
+    let mut b = Builder::new();
+    let (coin, value) = b.mature_coin();
+    let genesis = b.genesis();
+    let fork = b.chain.tip_hash();
+    let old = b.extend(1);
+    let mut side = b.branch_on(fork, 2);
+    let mut scratch = Builder { chain: b.chain.clone(), extra_nonce: b.extra_nonce + 9_000 };
+    for block in &side {
+        scratch.chain.accept_block(block.clone(), NOW).expect("valid");
+    }
+    let bad = scratch.block_on(
+        side[1].block_hash(),
+        vec![spend(&[coin], vec![pay(value), pay(value)], genesis)],
+        Amount::ZERO,
+    );
+    side.push(bad);
+    for block in &side {
+        let _ = b.chain.accept_block(block.clone(), NOW);
+    }
+    // Two valid side blocks outweigh the one old block; the invalid third is dropped.
+    assert_eq!(b.chain.tip_hash(), side[1].block_hash());
+    assert!(!b.chain.is_active(&old[0]));
+}
+
+#[test]
+fn connect_then_disconnect_is_the_identity() {
+    let mut b = Builder::new();
+    let (coin, value) = b.mature_coin();
+    let genesis = b.genesis();
+    let tip = b.chain.tip_hash();
+    let tx = spend(
+        &[coin],
+        vec![
+            pay(units(7)),
+            TxOut { amount: value.checked_sub(units(1007)).expect("small"), owner: PublicKey([4; 32]) },
+        ],
+        genesis,
+    );
+    let block = b.block_on(tip, vec![tx], units(1000));
+    let height = b.chain.height() + 1;
+    let mut utxos = b.chain.utxos().clone();
+    let before = utxos.clone();
+    let undo = connect_block(&block, height, &mut utxos, b.chain.params()).expect("valid");
+    assert_ne!(utxos, before);
+    assert_eq!(undo.spent.len(), 1);
+    disconnect_block(&block, &undo, &mut utxos);
+    assert_eq!(utxos, before);
+}

@@ -1,0 +1,60 @@
+//! Assembling blocks: the coinbase, the header over a list of transactions, and a plain nonce
+//! search (the fast mining kernel lives apart from this).
+
+use crate::amount::Amount;
+use crate::block::Block;
+use crate::hash::BlockHash;
+use crate::header::Header;
+use crate::signature::{PublicKey, Signature};
+use crate::target::CompactTarget;
+use crate::transaction::{OutPoint, Transaction, TxIn, TxOut};
+use alloc::vec::Vec;
+
+/// The coinbase of the block at `height`, paying `value` to `owner`. `extra_nonce` fills the
+/// first eight bytes of the free signature slot, so miners sharing a key and a height still
+/// search distinct headers.
+pub fn coinbase(height: u32, value: Amount, owner: PublicKey, extra_nonce: u64) -> Transaction {
+    let mut data = [0u8; 64];
+    data[..8].copy_from_slice(&extra_nonce.to_le_bytes());
+    Transaction {
+        version: Transaction::VERSION,
+        inputs: alloc::vec![TxIn { prev_out: OutPoint::coinbase(height), signature: Signature(data) }],
+        outputs: alloc::vec![TxOut { amount: value, owner }],
+    }
+}
+
+/// A block on `parent` with `coinbase` first and then `txs`, its merkle root filled in and
+/// nonce zero. Refuses (returns `None`) a list whose merkle tree would be mutated.
+pub fn assemble_block(
+    parent: BlockHash,
+    bits: CompactTarget,
+    time: u32,
+    coinbase: Transaction,
+    txs: Vec<Transaction>,
+) -> Option<Block> {
+    let mut all = Vec::with_capacity(1 + txs.len());
+    all.push(coinbase);
+    all.extend(txs);
+    let mut block = Block {
+        header: Header {
+            version: 1,
+            prev_blockhash: parent,
+            merkle_root: crate::hash::MerkleRoot::ZERO,
+            time,
+            bits,
+            nonce: 0,
+        },
+        txs: all,
+    };
+    block.header.merkle_root = block.compute_merkle_root().ok()?;
+    Some(block)
+}
+
+/// Tries nonces from `header.nonce` on, at most `tries` of them; returns the header with the
+/// first nonce that meets its target.
+pub fn search_nonce(header: &Header, tries: u32) -> Option<Header> {
+    let target = header.bits.to_target().ok()?;
+    (0..tries)
+        .map(|i| Header { nonce: header.nonce.wrapping_add(i), ..*header })
+        .find(|h| target.is_met_by(h.block_hash()))
+}
