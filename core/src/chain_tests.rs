@@ -4,122 +4,13 @@ use super::*;
 use crate::amount::Amount;
 use crate::hash::{MerkleRoot, Txid};
 use crate::limits::BLOCK_BYTES_MAX;
-use crate::sighash::sign_input;
-use crate::signature::{PublicKey, SecretKey, Signature};
-use crate::template::{assemble_block, coinbase, search_nonce};
+use crate::signature::{PublicKey, Signature};
+use crate::template::{assemble_block, coinbase};
+use crate::testkit::*;
 use crate::transaction::{OutPoint, Transaction, TxIn, TxOut};
 use crate::validation::TxError;
 use alloc::vec;
 use alloc::vec::Vec;
-
-/// Far enough ahead that no test block is "too new".
-const NOW: u64 = 4_000_000_000;
-
-fn miner() -> SecretKey {
-    SecretKey::from_bytes(&[1; 32])
-}
-
-fn units(n: u64) -> Amount {
-    Amount::from_units(n).expect("small amount")
-}
-
-/// Builds blocks for tests on regtest, where nearly every nonce meets the target.
-struct Builder {
-    chain: Chain,
-    /// Distinguishes coinbases of sibling blocks at the same height.
-    extra_nonce: u64,
-}
-
-impl Builder {
-    fn new() -> Self {
-        Self { chain: Chain::new(Params::regtest()), extra_nonce: 0 }
-    }
-
-    fn genesis(&self) -> BlockHash {
-        self.chain.params().genesis_hash()
-    }
-
-    /// A valid block on `parent` with `txs`, the coinbase claiming subsidy plus `fees`.
-    fn block_on(&mut self, parent: BlockHash, txs: Vec<Transaction>, fees: Amount) -> Block {
-        let entry = self.chain.entry(&parent).expect("parent stored");
-        let height = entry.height + 1;
-        let bits = self.chain.required_bits(entry);
-        let time = entry.header().time + 10;
-        self.extra_nonce += 1;
-        let value = self.chain.params().subsidy(height).checked_add(fees).expect("in range");
-        let cb = coinbase(height, value, miner().public_key(), self.extra_nonce);
-        let block = assemble_block(parent, bits, time, cb, txs).expect("not mutated");
-        mine(block)
-    }
-
-    /// Mines and accepts `n` empty blocks on the tip.
-    fn extend(&mut self, n: usize) -> Vec<BlockHash> {
-        (0..n)
-            .map(|_| {
-                let block = self.block_on(self.chain.tip_hash(), vec![], Amount::ZERO);
-                let hash = block.block_hash();
-                self.chain.accept_block(block, NOW).expect("valid block");
-                hash
-            })
-            .collect()
-    }
-
-    /// A chain of `n` empty blocks on `parent`, not yet accepted.
-    fn branch_on(&mut self, parent: BlockHash, n: usize) -> Vec<Block> {
-        let mut scratch = Builder { chain: self.chain.clone(), extra_nonce: self.extra_nonce + 1_000_000 };
-        let mut blocks = Vec::new();
-        let mut tip = parent;
-        for _ in 0..n {
-            let block = scratch.block_on(tip, vec![], Amount::ZERO);
-            tip = block.block_hash();
-            scratch.chain.accept_block(block.clone(), NOW).expect("valid on the scratch chain");
-            blocks.push(block);
-        }
-        self.extra_nonce = scratch.extra_nonce;
-        blocks
-    }
-
-    /// The outpoint and amount of the coinbase at `height` of the active chain.
-    fn coinbase_coin(&self, height: u32) -> (OutPoint, Amount) {
-        let hash = self.chain.hash_at(height).expect("height on chain");
-        let cb = &self.chain.entry(&hash).expect("stored").block.txs[0];
-        (OutPoint { txid: cb.txid(), vout: 0 }, cb.outputs[0].amount)
-    }
-
-    /// A spendable (mature) coinbase coin: mines enough blocks first.
-    fn mature_coin(&mut self) -> (OutPoint, Amount) {
-        self.extend(self.chain.params().coinbase_maturity as usize + 1);
-        self.coinbase_coin(1)
-    }
-}
-
-/// Re-mines `block` after its header changed.
-fn mine(mut block: Block) -> Block {
-    block.header = search_nonce(&block.header, 10_000).expect("regtest blocks are nearly free");
-    block
-}
-
-fn reroot(mut block: Block) -> Block {
-    block.header.merkle_root = block.compute_merkle_root().unwrap_or(MerkleRoot::ZERO);
-    mine(block)
-}
-
-/// A transaction spending `inputs` (all owned by the miner) to `outputs`, signed.
-fn spend(inputs: &[OutPoint], outputs: Vec<TxOut>, genesis: BlockHash) -> Transaction {
-    let mut tx = Transaction {
-        version: 1,
-        inputs: inputs.iter().map(|&prev_out| TxIn { prev_out, signature: Signature::default() }).collect(),
-        outputs,
-    };
-    for i in 0..tx.inputs.len() {
-        sign_input(&mut tx, i, &miner(), genesis);
-    }
-    tx
-}
-
-fn pay(amount: Amount) -> TxOut {
-    TxOut { amount, owner: SecretKey::from_bytes(&[2; 32]).public_key() }
-}
 
 #[test]
 fn blocks_extend_the_chain_and_pay_their_coinbase() {

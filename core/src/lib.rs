@@ -25,6 +25,7 @@ mod hash;
 mod header;
 pub mod hex;
 mod limits;
+mod mempool;
 mod merkle;
 mod params;
 mod pow;
@@ -33,6 +34,8 @@ mod sighash;
 mod signature;
 mod target;
 mod template;
+#[cfg(test)]
+mod testkit;
 mod transaction;
 mod uint;
 mod utxo;
@@ -48,6 +51,10 @@ pub use encode::{Decode, DecodeError, Encode, Reader, decode, encode, write_byte
 pub use hash::{BlockHash, MerkleRoot, Txid, sha256, sha256d};
 pub use header::{HEADER_BYTES, Header};
 pub use limits::{BLOCK_BYTES_MAX, BLOCK_INPUTS_MAX, BLOCK_TXS_MAX, TX_BYTES_MAX, TX_INPUTS_MAX, TX_OUTPUTS_MAX};
+pub use mempool::{
+    DUST_AMOUNT_MIN, FeeRate, MEMPOOL_BYTES_MAX, MIN_RELAY_FEE_RATE, Mempool, MempoolEntry, MempoolError, ORPHAN_TTL_S,
+    ORPHAN_TXS_MAX,
+};
 pub use merkle::{MERKLE_DEPTH_MAX, MerkleError, MerkleProof, merkle_root};
 pub use params::{
     DifficultyRule, Network, Params, TABCHAIN_FUTURE_TIME_LIMIT_S, TABCHAIN_HALF_LIFE_S, TABCHAIN_SPACING_S,
