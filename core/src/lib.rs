@@ -40,6 +40,7 @@ mod transaction;
 mod uint;
 mod utxo;
 mod validation;
+mod wallet;
 
 pub use address::{ADDRESS_VERSION, AddressError, decode_address, encode_address};
 pub use amount::{Amount, AmountError, COIN};
@@ -69,3 +70,4 @@ pub use transaction::{OutPoint, TX_BYTES_MIN, TXIN_BYTES, TXOUT_BYTES, Transacti
 pub use uint::U256;
 pub use utxo::{BlockUndo, Coin, UtxoSet};
 pub use validation::{BlockError, TxError, check_block, check_transaction, connect_block, disconnect_block};
+pub use wallet::{Balance, Wallet, WalletError, WalletTx};

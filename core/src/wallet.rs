@@ -1,0 +1,317 @@
+//! A single-key wallet over a `Chain` and a `Mempool`: balance, coin selection, signed
+//! payments with change, and history. The key comes from the caller; the wallet never makes one.
+//!
+//! The wallet keeps an index of its own coins and transactions on the active chain, updated
+//! block by block (`apply`), and rebuilt from the chain after a reorg (`rescan`). Unconfirmed
+//! activity is read from the mempool when asked.
+
+use crate::address::{AddressError, decode_address, encode_address};
+use crate::amount::Amount;
+use crate::block::Block;
+use crate::chain::{Chain, ChainUpdate};
+use crate::hash::Txid;
+use crate::limits::TX_INPUTS_MAX;
+use crate::mempool::{DUST_AMOUNT_MIN, FeeRate, Mempool};
+use crate::sighash::sign_input;
+use crate::signature::{PublicKey, SecretKey, Signature};
+use crate::transaction::{OutPoint, TXIN_BYTES, TXOUT_BYTES, Transaction, TxIn, TxOut};
+use crate::utxo::Coin;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// Money by how soon it can be spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Balance {
+    /// Confirmed, mature, and not being spent by a pending transaction.
+    pub confirmed: Amount,
+    /// Coinbase rewards still waiting for maturity.
+    pub immature: Amount,
+    /// Incoming (and change) in unconfirmed transactions.
+    pub pending: Amount,
+}
+
+/// One transaction that pays to or spends from the wallet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletTx {
+    pub txid: Txid,
+    /// Height of the block that holds it; `None` while in the mempool.
+    pub height: Option<u32>,
+    /// Paid to the wallet's key.
+    pub received: Amount,
+    /// Taken from the wallet's coins.
+    pub sent: Amount,
+    pub is_coinbase: bool,
+}
+
+impl WalletTx {
+    /// Confirmations at chain height `tip_height` (0 while unconfirmed).
+    pub fn confirmations(&self, tip_height: u32) -> u32 {
+        self.height.map_or(0, |h| tip_height + 1 - h)
+    }
+}
+
+/// Why a payment cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WalletError {
+    BadAddress(AddressError),
+    /// Below `DUST_AMOUNT_MIN`: nodes would not relay it.
+    DustAmount {
+        amount: Amount,
+    },
+    InsufficientFunds {
+        available: Amount,
+        needed: Amount,
+    },
+    /// The coins needed are more than one transaction may spend.
+    TooManyInputs,
+}
+
+impl fmt::Display for WalletError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadAddress(e) => e.fmt(f),
+            Self::DustAmount { amount } => {
+                write!(f, "amount {amount} TAB is below the smallest payment, {DUST_AMOUNT_MIN} TAB")
+            }
+            Self::InsufficientFunds { available, needed } => {
+                write!(f, "insufficient funds: {available} TAB spendable, {needed} TAB needed with the fee")
+            }
+            Self::TooManyInputs => f.write_str("the payment needs more coins than one transaction can spend"),
+        }
+    }
+}
+
+impl core::error::Error for WalletError {}
+
+/// A wallet of one key.
+#[derive(Debug, Clone)]
+pub struct Wallet {
+    key: SecretKey,
+    owner: PublicKey,
+    /// The wallet's unspent coins on the active chain.
+    coins: BTreeMap<OutPoint, Coin>,
+    /// The wallet's confirmed transactions.
+    history: BTreeMap<Txid, WalletTx>,
+}
+
+impl Wallet {
+    /// A wallet for `key`, indexed from `chain`.
+    pub fn new(key: SecretKey, chain: &Chain) -> Self {
+        let owner = key.public_key();
+        let mut wallet = Self { key, owner, coins: BTreeMap::new(), history: BTreeMap::new() };
+        wallet.rescan(chain);
+        wallet
+    }
+
+    pub fn owner(&self) -> PublicKey {
+        self.owner
+    }
+
+    pub fn secret_key(&self) -> &SecretKey {
+        &self.key
+    }
+
+    pub fn address(&self, chain: &Chain) -> alloc::string::String {
+        encode_address(chain.params().address_hrp, &self.owner)
+    }
+
+    /// Rebuilds the index from the active chain.
+    pub fn rescan(&mut self, chain: &Chain) {
+        self.coins.clear();
+        self.history.clear();
+        for height in 1..=chain.height() {
+            let hash = chain.hash_at(height).expect("height within the active chain");
+            self.connect(&chain.entry(&hash).expect("active blocks are stored").block, height);
+        }
+    }
+
+    /// Follows the chain after `update`: incrementally when blocks were only added, by a rescan
+    /// after a reorg.
+    pub fn apply(&mut self, chain: &Chain, update: &ChainUpdate) {
+        if !update.disconnected.is_empty() {
+            return self.rescan(chain);
+        }
+        for hash in &update.connected {
+            let entry = chain.entry(hash).expect("connected blocks are stored");
+            self.connect(&entry.block, entry.height);
+        }
+    }
+
+    fn connect(&mut self, block: &Block, height: u32) {
+        for tx in &block.txs {
+            let txid = tx.txid();
+            let mut sent = Amount::ZERO;
+            for input in &tx.inputs {
+                if let Some(coin) = self.coins.remove(&input.prev_out) {
+                    sent = sent.checked_add(coin.output.amount).expect("within the money supply");
+                }
+            }
+            let mut received = Amount::ZERO;
+            for (vout, output) in tx.outputs.iter().enumerate().filter(|(_, o)| o.owner == self.owner) {
+                let coin = Coin { output: *output, height, is_coinbase: tx.is_coinbase() };
+                self.coins.insert(OutPoint { txid, vout: vout as u32 }, coin);
+                received = received.checked_add(output.amount).expect("within the money supply");
+            }
+            if sent != Amount::ZERO || received != Amount::ZERO {
+                let record = WalletTx { txid, height: Some(height), received, sent, is_coinbase: tx.is_coinbase() };
+                self.history.insert(txid, record);
+            }
+        }
+    }
+
+    fn is_mature(&self, coin: &Coin, chain: &Chain) -> bool {
+        !coin.is_coinbase || chain.height() + 1 - coin.height >= chain.params().coinbase_maturity
+    }
+
+    /// Money by how soon it can be spent.
+    pub fn balance(&self, chain: &Chain, mempool: &Mempool) -> Balance {
+        let mut balance = Balance::default();
+        for (outpoint, coin) in &self.coins {
+            let bucket = if !self.is_mature(coin, chain) {
+                &mut balance.immature
+            } else if mempool.spender(outpoint).is_none() {
+                &mut balance.confirmed
+            } else {
+                continue;
+            };
+            *bucket = bucket.checked_add(coin.output.amount).expect("within the money supply");
+        }
+        for (_, output) in self.pending_outputs(mempool) {
+            balance.pending = balance.pending.checked_add(output.amount).expect("within the money supply");
+        }
+        balance
+    }
+
+    /// Outputs to the wallet in pooled transactions, not yet spent by another pooled one.
+    fn pending_outputs<'a>(&'a self, mempool: &'a Mempool) -> impl Iterator<Item = (OutPoint, TxOut)> + 'a {
+        mempool.iter().flat_map(move |entry| {
+            let txid = entry.tx.txid();
+            entry.tx.outputs.iter().enumerate().filter_map(move |(vout, output)| {
+                let outpoint = OutPoint { txid, vout: vout as u32 };
+                (output.owner == self.owner && mempool.spender(&outpoint).is_none()).then_some((outpoint, *output))
+            })
+        })
+    }
+
+    /// Coins a payment may use: confirmed mature ones first (largest first), then the
+    /// wallet's unconfirmed change and incoming outputs.
+    fn spendable(&self, chain: &Chain, mempool: &Mempool) -> Vec<(OutPoint, Amount)> {
+        let mut confirmed: Vec<(OutPoint, Amount)> = self
+            .coins
+            .iter()
+            .filter(|(op, coin)| self.is_mature(coin, chain) && mempool.spender(op).is_none())
+            .map(|(op, coin)| (*op, coin.output.amount))
+            .collect();
+        confirmed.sort_by_key(|&(op, amount)| (core::cmp::Reverse(amount), op));
+        confirmed.extend(self.pending_outputs(mempool).map(|(op, output)| (op, output.amount)));
+        confirmed
+    }
+
+    /// Builds and signs a payment of `amount` to the address `to`, with change back to the
+    /// wallet and a fee of `fee_rate`.
+    pub fn pay_to_address(
+        &self,
+        chain: &Chain,
+        mempool: &Mempool,
+        to: &str,
+        amount: Amount,
+        fee_rate: FeeRate,
+    ) -> Result<Transaction, WalletError> {
+        let recipient = decode_address(chain.params().address_hrp, to).map_err(WalletError::BadAddress)?;
+        self.build_payment(chain, mempool, recipient, amount, fee_rate)
+    }
+
+    /// Builds and signs a payment of `amount` to `recipient`.
+    pub fn build_payment(
+        &self,
+        chain: &Chain,
+        mempool: &Mempool,
+        recipient: PublicKey,
+        amount: Amount,
+        fee_rate: FeeRate,
+    ) -> Result<Transaction, WalletError> {
+        if amount < DUST_AMOUNT_MIN {
+            return Err(WalletError::DustAmount { amount });
+        }
+        let coins = self.spendable(chain, mempool);
+        let available = Amount::checked_sum(coins.iter().map(|&(_, a)| a)).expect("within the money supply");
+        let (mut chosen, mut total) = (Vec::new(), Amount::ZERO);
+        for &(outpoint, value) in &coins {
+            chosen.push(outpoint);
+            total = total.checked_add(value).expect("within the money supply");
+            let fee_with_change = fee_rate.fee_for(tx_size(chosen.len(), 2));
+            let needed = amount.checked_add(fee_with_change).unwrap_or(Amount::MAX_MONEY);
+            if total >= needed {
+                break;
+            }
+        }
+        if chosen.len() > TX_INPUTS_MAX {
+            return Err(WalletError::TooManyInputs);
+        }
+        let fee_with_change = fee_rate.fee_for(tx_size(chosen.len(), 2));
+        let fee_alone = fee_rate.fee_for(tx_size(chosen.len(), 1));
+        let needed_alone = amount.checked_add(fee_alone).unwrap_or(Amount::MAX_MONEY);
+        if total < needed_alone {
+            let needed = amount.checked_add(fee_with_change).unwrap_or(Amount::MAX_MONEY);
+            return Err(WalletError::InsufficientFunds { available, needed });
+        }
+        let mut outputs = alloc::vec![TxOut { amount, owner: recipient }];
+        let change = total.checked_sub(amount).and_then(|rest| rest.checked_sub(fee_with_change)).ok();
+        if let Some(change) = change.filter(|c| *c >= DUST_AMOUNT_MIN) {
+            outputs.push(TxOut { amount: change, owner: self.owner });
+        }
+        Ok(self.sign(chosen, outputs, chain))
+    }
+
+    fn sign(&self, inputs: Vec<OutPoint>, outputs: Vec<TxOut>, chain: &Chain) -> Transaction {
+        let inputs = inputs.into_iter().map(|prev_out| TxIn { prev_out, signature: Signature::default() }).collect();
+        let mut tx = Transaction { version: Transaction::VERSION, inputs, outputs };
+        let genesis = chain.params().genesis_hash();
+        for i in 0..tx.inputs.len() {
+            sign_input(&mut tx, i, &self.key, genesis);
+        }
+        tx
+    }
+
+    /// The wallet's transactions, newest first: pending ones, then confirmed by height.
+    pub fn history(&self, mempool: &Mempool) -> Vec<WalletTx> {
+        let mut pending: Vec<WalletTx> =
+            mempool.iter().filter_map(|entry| self.pending_record(&entry.tx, mempool)).collect();
+        pending.reverse();
+        let mut confirmed: Vec<WalletTx> = self.history.values().cloned().collect();
+        confirmed.sort_by_key(|tx| (core::cmp::Reverse(tx.height), tx.txid));
+        pending.extend(confirmed);
+        pending
+    }
+
+    fn pending_record(&self, tx: &Transaction, mempool: &Mempool) -> Option<WalletTx> {
+        let mut sent = Amount::ZERO;
+        for input in &tx.inputs {
+            let mine =
+                self.coins.get(&input.prev_out).map(|c| c.output).or_else(|| mempool.output(&input.prev_out).copied());
+            if let Some(output) = mine.filter(|o| o.owner == self.owner) {
+                sent = sent.checked_add(output.amount).ok()?;
+            }
+        }
+        let received =
+            Amount::checked_sum(tx.outputs.iter().filter(|o| o.owner == self.owner).map(|o| o.amount)).ok()?;
+        (sent != Amount::ZERO || received != Amount::ZERO).then(|| WalletTx {
+            txid: tx.txid(),
+            height: None,
+            received,
+            sent,
+            is_coinbase: false,
+        })
+    }
+}
+
+/// Encoded size of a transaction with `n_inputs` inputs and `n_outputs` outputs.
+fn tx_size(n_inputs: usize, n_outputs: usize) -> usize {
+    let prefix = |n: usize| crate::encode::compact_size_len(n as u64);
+    4 + prefix(n_inputs) + n_inputs * TXIN_BYTES + prefix(n_outputs) + n_outputs * TXOUT_BYTES
+}
+
+#[cfg(test)]
+#[path = "wallet_tests.rs"]
+mod tests;
