@@ -12,7 +12,7 @@ use crate::block::Block;
 use crate::hash::BlockHash;
 use crate::header::Header;
 use crate::params::{DifficultyRule, Params};
-use crate::pow::{MEDIAN_TIME_SPAN, median_time_past};
+use crate::pow::{MEDIAN_TIME_SPAN, check_proof_of_work, median_time_past};
 use crate::target::{CompactTarget, Work};
 use crate::utxo::{BlockUndo, UtxoSet};
 use crate::validation::{BlockError, check_block, connect_block, disconnect_block};
@@ -61,13 +61,30 @@ impl BlockEntry {
         &self.block.header
     }
 
+    pub fn block_hash(&self) -> BlockHash {
+        self.block.header.block_hash()
+    }
+
     pub fn is_invalid(&self) -> bool {
         self.invalid
     }
 }
 
+/// A header with valid proof of work and context, whether or not its block is stored.
+#[derive(Debug, Clone)]
+struct HeaderNode {
+    header: Header,
+    height: u32,
+    chain_work: Work,
+    invalid: bool,
+    seq: u64,
+}
+
 /// Ordering of candidate tips: most work first, then first seen.
 type Candidate = (Work, Reverse<u64>, BlockHash);
+
+/// Hashes in a block locator: the newest ten one by one, then doubling steps back to genesis.
+pub const LOCATOR_DENSE: u32 = 10;
 
 /// The block tree, active chain and UTXO set of one network.
 #[derive(Debug, Clone)]
@@ -75,8 +92,13 @@ pub struct Chain {
     params: Params,
     asert: AsertParams,
     anchor: AsertAnchor,
-    entries: BTreeMap<BlockHash, BlockEntry>,
+    /// Every header known valid so far, stored blocks' included.
+    headers: BTreeMap<BlockHash, HeaderNode>,
+    /// Every header not known invalid, ordered so the last is the best header chain's tip.
+    header_tips: BTreeSet<Candidate>,
+    /// Children of each known header.
     children: BTreeMap<BlockHash, Vec<BlockHash>>,
+    entries: BTreeMap<BlockHash, BlockEntry>,
     /// Every stored block not known to be invalid, ordered so the last is the best tip.
     candidates: BTreeSet<Candidate>,
     /// The active chain: `active[h]` is the block at height `h`.
@@ -94,6 +116,7 @@ impl Chain {
         let anchor = params.asert_anchor().expect("an ASERT network has an anchor");
         let hash = genesis.block_hash();
         let work = genesis.header.bits.to_target().expect("genesis bits are valid").work();
+        let node = HeaderNode { header: genesis.header, height: 0, chain_work: work, invalid: false, seq: 0 };
         let entry = BlockEntry {
             block: genesis,
             height: 0,
@@ -106,6 +129,8 @@ impl Chain {
             params,
             asert,
             anchor,
+            headers: BTreeMap::from([(hash, node)]),
+            header_tips: BTreeSet::from([(work, Reverse(0), hash)]),
             entries: BTreeMap::new(),
             children: BTreeMap::new(),
             candidates: BTreeSet::new(),
@@ -172,17 +197,15 @@ impl Chain {
         }
         check_block(&block, &self.params)?;
         let parent_hash = block.header.prev_blockhash;
-        let parent = self.entries.get(&parent_hash).ok_or(BlockError::UnknownParent { parent: parent_hash })?;
-        if parent.invalid {
-            return Err(BlockError::InvalidParent { parent: parent_hash });
+        if !self.entries.contains_key(&parent_hash) {
+            return Err(BlockError::UnknownParent { parent: parent_hash });
         }
-        self.check_header_context(&block.header, parent, now)?;
-        let height = parent.height + 1;
-        let chain_work = parent.chain_work.saturating_add(block.header.bits.to_target().expect("checked").work());
+        self.accept_header(block.header, now)?;
+        let node = &self.headers[&hash];
+        let (height, chain_work) = (node.height, node.chain_work);
         let seq = self.next_seq;
         self.next_seq += 1;
         self.entries.insert(hash, BlockEntry { block, height, chain_work, undo: None, invalid: false, seq });
-        self.children.entry(parent_hash).or_default().push(hash);
         self.candidates.insert((chain_work, Reverse(seq), hash));
         let update = self.activate_best_chain();
         match update.invalid.iter().find(|(h, _)| *h == hash) {
@@ -191,31 +214,121 @@ impl Chain {
         }
     }
 
+    /// Validates a header (proof of work, parent known, bits, time) and remembers it, so that
+    /// its block can be fetched. Returns whether it was new. Headers-first sync calls this for
+    /// headers whose blocks are not here yet; `accept_block` calls it for every block.
+    pub fn accept_header(&mut self, header: Header, now: u64) -> Result<bool, BlockError> {
+        let hash = header.block_hash();
+        if let Some(node) = self.headers.get(&hash) {
+            return if node.invalid { Err(BlockError::KnownInvalid { hash }) } else { Ok(false) };
+        }
+        let target = check_proof_of_work(&header, self.params.pow_limit).map_err(BlockError::Pow)?;
+        let parent_hash = header.prev_blockhash;
+        let parent = self.headers.get(&parent_hash).ok_or(BlockError::UnknownParent { parent: parent_hash })?;
+        if parent.invalid {
+            return Err(BlockError::InvalidParent { parent: parent_hash });
+        }
+        self.check_header_context(&header, parent, now)?;
+        let (height, chain_work) = (parent.height + 1, parent.chain_work.saturating_add(target.work()));
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.headers.insert(hash, HeaderNode { header, height, chain_work, invalid: false, seq });
+        self.header_tips.insert((chain_work, Reverse(seq), hash));
+        self.children.entry(parent_hash).or_default().push(hash);
+        Ok(true)
+    }
+
+    /// The tip of the valid header chain with the most work, and its height.
+    pub fn best_header(&self) -> (BlockHash, u32) {
+        let &(_, _, hash) = self.header_tips.last().expect("genesis is always a valid header");
+        (hash, self.headers[&hash].height)
+    }
+
+    /// The known header with this hash.
+    pub fn header(&self, hash: &BlockHash) -> Option<(Header, u32)> {
+        self.headers.get(hash).filter(|n| !n.invalid).map(|n| (n.header, n.height))
+    }
+
+    /// Up to `max` blocks of the best header chain that are not stored, oldest first: what
+    /// headers-first sync downloads next.
+    pub fn missing_blocks(&self, max: usize) -> Vec<BlockHash> {
+        let (mut hash, _) = self.best_header();
+        let mut missing = Vec::new();
+        while !self.entries.contains_key(&hash) {
+            missing.push(hash);
+            hash = self.headers[&hash].header.prev_blockhash;
+        }
+        missing.reverse();
+        missing.truncate(max);
+        missing
+    }
+
+    /// A block locator for the active chain: the newest hashes one by one, then exponentially
+    /// sparser, ending with genesis; at most `LOCATOR_HASHES_MAX` hashes.
+    pub fn locator(&self) -> Vec<BlockHash> {
+        let mut locator = Vec::new();
+        let (mut height, mut step) = (self.height(), 1);
+        loop {
+            locator.push(self.active[height as usize]);
+            if height == 0 || locator.len() == crate::message::LOCATOR_HASHES_MAX - 1 {
+                break;
+            }
+            if locator.len() >= LOCATOR_DENSE as usize {
+                step *= 2;
+            }
+            height = height.saturating_sub(step);
+        }
+        if *locator.last().expect("non-empty") != self.active[0] {
+            locator.push(self.active[0]);
+        }
+        locator
+    }
+
+    /// Up to `max` headers of the active chain after the first `locator` hash on it (after
+    /// genesis when none is).
+    pub fn headers_after(&self, locator: &[BlockHash], max: usize) -> Vec<Header> {
+        let start = locator.iter().find(|h| self.is_active(h)).map_or(0, |h| self.entries[h].height);
+        let end = (start as usize + 1 + max).min(self.active.len());
+        self.active[start as usize + 1..end].iter().map(|h| self.entries[h].block.header).collect()
+    }
+
+    /// The undo data of an active block.
+    pub fn undo(&self, hash: &BlockHash) -> Option<&BlockUndo> {
+        self.entries.get(hash)?.undo.as_ref()
+    }
+
     /// The `bits` a child of `parent` must carry: ASERT from the genesis anchor.
     pub fn required_bits(&self, parent: &BlockEntry) -> CompactTarget {
-        asert_next_target(&self.asert, &self.anchor, u64::from(parent.height), i64::from(parent.header().time))
-            .to_compact()
+        self.bits_after(parent.height, parent.header().time)
+    }
+
+    fn bits_after(&self, height: u32, time: u32) -> CompactTarget {
+        asert_next_target(&self.asert, &self.anchor, u64::from(height), i64::from(time)).to_compact()
     }
 
     /// Median-time-past of `entry`: a child's time must be above it.
     pub fn median_time_past(&self, entry: &BlockEntry) -> u32 {
-        let mut times = [0u32; MEDIAN_TIME_SPAN];
-        let mut n = 0;
-        let mut current = Some(entry);
-        while let Some(e) = current.filter(|_| n < MEDIAN_TIME_SPAN) {
-            times[MEDIAN_TIME_SPAN - 1 - n] = e.header().time;
-            n += 1;
-            current = (e.height > 0).then(|| &self.entries[&e.header().prev_blockhash]);
-        }
-        median_time_past(&times[MEDIAN_TIME_SPAN - n..]).expect("at least the entry itself")
+        self.median_time_past_of(&entry.block_hash())
     }
 
-    fn check_header_context(&self, header: &Header, parent: &BlockEntry, now: u64) -> Result<(), BlockError> {
-        let expected = self.required_bits(parent);
+    fn median_time_past_of(&self, hash: &BlockHash) -> u32 {
+        let mut times = [0u32; MEDIAN_TIME_SPAN];
+        let mut n = 0;
+        let mut current = self.headers.get(hash);
+        while let Some(node) = current.filter(|_| n < MEDIAN_TIME_SPAN) {
+            times[MEDIAN_TIME_SPAN - 1 - n] = node.header.time;
+            n += 1;
+            current = (node.height > 0).then(|| &self.headers[&node.header.prev_blockhash]);
+        }
+        median_time_past(&times[MEDIAN_TIME_SPAN - n..]).expect("at least the header itself")
+    }
+
+    fn check_header_context(&self, header: &Header, parent: &HeaderNode, now: u64) -> Result<(), BlockError> {
+        let expected = self.bits_after(parent.height, parent.header.time);
         if header.bits != expected {
             return Err(BlockError::WrongBits { expected, found: header.bits });
         }
-        let mtp = self.median_time_past(parent);
+        let mtp = self.median_time_past_of(&header.prev_blockhash);
         if header.time <= mtp {
             return Err(BlockError::TimeTooOld { time: header.time, median_time_past: mtp });
         }
@@ -285,13 +398,17 @@ impl Chain {
         Ok(())
     }
 
-    /// Marks `hash` and every stored descendant invalid (iteratively, without recursion).
+    /// Marks `hash` and every known descendant, header or block, invalid (iteratively).
     fn mark_invalid(&mut self, hash: BlockHash) {
         let mut pending = alloc::vec![hash];
         while let Some(h) = pending.pop() {
-            let entry = self.entries.get_mut(&h).expect("stored");
-            entry.invalid = true;
-            self.candidates.remove(&(entry.chain_work, Reverse(entry.seq), h));
+            let node = self.headers.get_mut(&h).expect("known header");
+            node.invalid = true;
+            self.header_tips.remove(&(node.chain_work, Reverse(node.seq), h));
+            if let Some(entry) = self.entries.get_mut(&h) {
+                entry.invalid = true;
+                self.candidates.remove(&(entry.chain_work, Reverse(entry.seq), h));
+            }
             pending.extend(self.children.get(&h).into_iter().flatten().copied());
         }
     }

@@ -411,3 +411,49 @@ fn connect_then_disconnect_is_the_identity() {
     disconnect_block(&block, &undo, &mut utxos);
     assert_eq!(utxos, before);
 }
+
+#[test]
+fn headers_first_fetches_the_blocks_of_the_best_header_chain() {
+    let mut source = Builder::new();
+    source.extend(30);
+    let mut fresh = Chain::new(Params::regtest());
+    let headers = source.chain.headers_after(&fresh.locator(), 20);
+    assert_eq!(headers.len(), 20);
+    for header in &headers {
+        assert_eq!(fresh.accept_header(*header, NOW), Ok(true));
+    }
+    assert_eq!(fresh.accept_header(headers[0], NOW), Ok(false));
+    assert_eq!(fresh.best_header(), (headers[19].block_hash(), 20));
+    assert_eq!(fresh.height(), 0);
+    let missing = fresh.missing_blocks(5);
+    assert_eq!(missing, headers[..5].iter().map(Header::block_hash).collect::<Vec<_>>());
+    // A header whose parent is unknown is refused; so is one with the wrong bits.
+    assert_eq!(
+        fresh.accept_header(source.chain.headers_after(&[source.chain.hash_at(25).expect("h")], 1)[0], NOW).map(|_| ()),
+        Err(BlockError::UnknownParent { parent: source.chain.hash_at(25).expect("h") })
+    );
+    let mut bad = source.chain.headers_after(&fresh.locator(), 100)[0];
+    bad.bits = CompactTarget::from_consensus(0x207ffff0);
+    assert!(matches!(fresh.accept_header(bad, NOW), Err(BlockError::Pow(_) | BlockError::WrongBits { .. })));
+    // Fetch and connect: the locator then continues where the chain is.
+    for hash in fresh.missing_blocks(100) {
+        let block = source.chain.entry(&hash).expect("stored").block.clone();
+        fresh.accept_block(block, NOW).expect("valid");
+    }
+    assert_eq!(fresh.height(), 20);
+    let rest = source.chain.headers_after(&fresh.locator(), 2000);
+    assert_eq!(rest.len(), 10);
+    assert_eq!(rest[0].prev_blockhash, fresh.tip_hash());
+}
+
+#[test]
+fn locators_are_dense_then_sparse_and_end_at_genesis() {
+    let mut b = Builder::new();
+    b.extend(100);
+    let locator = b.chain.locator();
+    let heights: Vec<u32> = locator.iter().map(|h| b.chain.entry(h).expect("active").height).collect();
+    assert_eq!(&heights[..11], &[100, 99, 98, 97, 96, 95, 94, 93, 92, 91, 89]);
+    assert_eq!(*heights.last().expect("non-empty"), 0);
+    assert!(heights.windows(2).all(|w| w[0] > w[1]));
+    assert!(locator.len() <= crate::message::LOCATOR_HASHES_MAX);
+}

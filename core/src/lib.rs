@@ -27,6 +27,7 @@ pub mod hex;
 mod limits;
 mod mempool;
 mod merkle;
+mod message;
 mod params;
 mod pow;
 mod retarget;
@@ -57,6 +58,10 @@ pub use mempool::{
     ORPHAN_TXS_MAX,
 };
 pub use merkle::{MERKLE_DEPTH_MAX, MerkleError, MerkleProof, merkle_root};
+pub use message::{
+    ADDR_BYTES_MAX, ADDRS_MAX, HEADERS_MAX, INV_ITEMS_MAX, InvItem, LOCATOR_HASHES_MAX, MESSAGE_BYTES_MAX, Message,
+    PROTOCOL_VERSION, USER_AGENT_BYTES_MAX,
+};
 pub use params::{
     DifficultyRule, Network, Params, TABCHAIN_FUTURE_TIME_LIMIT_S, TABCHAIN_HALF_LIFE_S, TABCHAIN_SPACING_S,
 };
