@@ -1,0 +1,52 @@
+//! The JavaScript-facing façade over `tabchain-core`.
+//!
+//! Every exported function is a few lines that delegate to `core`; this crate
+//! owns only the translation between JavaScript values and core types, plus
+//! the panic hook that makes a crash visible on the page (see [`panic`]).
+//! Nothing here decides consensus: if a rule lives in this file it is a bug.
+
+mod panic;
+
+use tabchain_core::{HEADER_BYTES, Header};
+use wasm_bindgen::prelude::*;
+
+/// Runs once when the module is instantiated, before any export is called,
+/// so that even a panic in the first call is reported on the page.
+#[wasm_bindgen(start)]
+fn start() {
+    panic::install_hook();
+}
+
+/// The version of this build, so the page and bug reports can name it.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// The hash of tabchain's genesis block, in the usual reversed-hex form.
+#[wasm_bindgen]
+pub fn genesis_hash() -> String {
+    tabchain_core::Params::tabchain().genesis_hash().to_string()
+}
+
+/// Hashes a serialized 80-byte block header given as hex and returns its
+/// block hash in reversed hex, as block explorers show it.
+///
+/// The input comes from the user, so a malformed one is an error for the
+/// page to show, never a panic; its length is checked before decoding so a
+/// pasted novel is refused without allocating for it.
+#[wasm_bindgen]
+pub fn sha256d_header_hex(header_hex: &str) -> Result<String, JsError> {
+    const HEADER_HEX_CHARS: usize = 2 * HEADER_BYTES;
+    let hex = header_hex.trim();
+    if hex.len() != HEADER_HEX_CHARS {
+        return Err(JsError::new(&format!(
+            "a header is {HEADER_BYTES} bytes, {HEADER_HEX_CHARS} hex digits; got {} characters",
+            hex.len()
+        )));
+    }
+    let bytes = tabchain_core::hex::decode(hex).map_err(|err| JsError::new(&err.to_string()))?;
+    let header =
+        tabchain_core::decode::<Header>(&bytes).map_err(|err| JsError::new(&format!("invalid header: {err}")))?;
+    Ok(header.block_hash().to_string())
+}

@@ -1,0 +1,81 @@
+//! `cargo xtask`: the project's automation, in Rust rather than shell.
+//!
+//! - `cargo xtask run [--listen ADDR]` builds the wasm bundle into `www/pkg`
+//!   and serves the page with the relay.
+//! - `cargo xtask test` runs every check CI runs: native tests, the no_std
+//!   build of `core`, and the wasm tests in headless Chromium.
+//! - `cargo xtask bench` runs the benchmarks.
+//!
+//! Each task installs what it needs (see [`toolchain`] for what, how, and the
+//! environment variables that override it) and never asks a question, so it
+//! runs the same on a laptop and under CI with no stdin.
+
+mod apt;
+mod bench;
+mod cmd;
+mod manifest;
+mod run;
+mod test;
+mod toolchain;
+mod tools;
+mod wasm;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::bail;
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  run [--listen ADDR]   build the wasm bundle and serve the page (default 127.0.0.1:8080)
+  test                  run all tests: native, no_std build, wasm in headless Chromium
+  bench                 run the benchmarks";
+
+/// Prints a failure as one `xtask: error:` line with its causes, not as
+/// `Error: …` plus a backtrace (which `RUST_BACKTRACE` would add): the
+/// message is for whoever runs the task, not about xtask's own code.
+fn main() -> ExitCode {
+    match try_main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn try_main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    match args.first().map(String::as_str) {
+        Some("run") => run::run(&root, parse_listen(&args[1..])?.as_deref()),
+        Some("test") => no_more_args(&args[1..]).and_then(|()| test::test(&root)),
+        Some("bench") => no_more_args(&args[1..]).and_then(|()| bench::bench(&root)),
+        Some("help" | "-h" | "--help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown task `{other}`\n\n{USAGE}"),
+        None => bail!("no task given\n\n{USAGE}"),
+    }
+}
+
+/// The workspace root: the parent of this crate's folder.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask/ sits inside the workspace root").to_path_buf()
+}
+
+fn parse_listen(args: &[String]) -> anyhow::Result<Option<String>> {
+    match args {
+        [] => Ok(None),
+        [flag, addr] if flag == "--listen" => Ok(Some(addr.clone())),
+        [flag] if flag.starts_with("--listen=") => Ok(flag.strip_prefix("--listen=").map(str::to_owned)),
+        _ => bail!("`run` takes only `--listen ADDR`, got {args:?}\n\n{USAGE}"),
+    }
+}
+
+fn no_more_args(args: &[String]) -> anyhow::Result<()> {
+    if args.is_empty() { Ok(()) } else { bail!("unexpected arguments {args:?}\n\n{USAGE}") }
+}

@@ -1,0 +1,114 @@
+//! `cargo xtask test`: every check CI runs, each a step that passes or fails
+//! on its own, with a summary at the end and a non-zero exit if any failed.
+//!
+//! 1. native tests: `cargo test --workspace` with rustup's toolchain;
+//! 2. the no_std proof: `tabchain-core` built for a target with no `std`;
+//! 3. the wasm tests of `web` (`web/tests/browser.rs`) in headless Chromium,
+//!    which check that wasm reaches the same verdicts as native;
+//! 4. the page's bundle (`www/pkg`) builds, as `cargo xtask run` builds it.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail};
+
+use crate::cmd::{self, say};
+use crate::toolchain::{self, Toolchain, WASM_TARGET, native_cargo};
+use crate::tools::{self, Bindgen};
+use crate::wasm;
+
+/// What the wasm steps need, found (or installed) once up front.
+struct Tools {
+    wasm: Toolchain,
+    bindgen: Bindgen,
+    chromedriver: std::path::PathBuf,
+}
+
+struct Step {
+    name: &'static str,
+    run: fn(&Path, &anyhow::Result<Tools>) -> anyhow::Result<()>,
+}
+
+const STEPS: [Step; 4] = [
+    Step { name: "native tests", run: native_tests },
+    Step { name: "no_std build of tabchain-core", run: no_std_build },
+    Step { name: "wasm tests in headless Chromium", run: browser_tests },
+    Step { name: "wasm bundle for the page", run: bundle },
+];
+
+pub(crate) fn test(root: &Path) -> anyhow::Result<()> {
+    say("checking toolchains (wasm, wasm-bindgen, Chromium)");
+    let tools = ensure_tools(root);
+    if let Err(err) = &tools {
+        say(format!("toolchains unavailable, the wasm steps will fail: {err:#}"));
+    }
+    let mut results: Vec<(&str, Duration, anyhow::Result<()>)> = Vec::new();
+    for step in &STEPS {
+        say(format!("step: {}", step.name));
+        let started = Instant::now();
+        let result = (step.run)(root, &tools);
+        results.push((step.name, started.elapsed(), result));
+    }
+    summarize(&results)
+}
+
+fn ensure_tools(root: &Path) -> anyhow::Result<Tools> {
+    Ok(Tools {
+        wasm: toolchain::ensure_wasm(root)?,
+        bindgen: tools::ensure_bindgen(root)?,
+        chromedriver: tools::ensure_chromedriver()?,
+    })
+}
+
+/// The tools, or the reason they are missing as this step's failure.
+fn need(tools: &anyhow::Result<Tools>) -> anyhow::Result<&Tools> {
+    tools.as_ref().map_err(|err| anyhow!("toolchains unavailable: {err:#}"))
+}
+
+fn native_tests(root: &Path, _: &anyhow::Result<Tools>) -> anyhow::Result<()> {
+    cmd::run(native_cargo().current_dir(root).args(["test", "--workspace"]))
+}
+
+fn no_std_build(root: &Path, _: &anyhow::Result<Tools>) -> anyhow::Result<()> {
+    let (toolchain, target) = toolchain::ensure_no_std(root)?;
+    say(format!("building tabchain-core for {target} ({})", toolchain.label()));
+    let args = ["build", "-p", "tabchain-core"];
+    cmd::run(toolchain.cargo(root, &args, target, "core,alloc").current_dir(root))
+}
+
+fn browser_tests(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
+    let tools = need(tools)?;
+    // `--tests`: unit and integration tests, not doctests, which would need
+    // a browser harness of their own.
+    let args = ["test", "-p", "tabchain-web", "--tests"];
+    cmd::run(
+        tools
+            .wasm
+            .cargo(root, &args, WASM_TARGET, "std,panic_abort")
+            .current_dir(root)
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &tools.bindgen.test_runner)
+            .env("CHROMEDRIVER", &tools.chromedriver),
+    )
+}
+
+fn bundle(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
+    let tools = need(tools)?;
+    wasm::build_bundle(root, &tools.wasm, &tools.bindgen)
+}
+
+fn summarize(results: &[(&str, Duration, anyhow::Result<()>)]) -> anyhow::Result<()> {
+    say("summary");
+    for (name, took, result) in results {
+        let seconds = took.as_secs_f32();
+        match result {
+            Ok(()) => println!("  ok      {name} ({seconds:.1} s)"),
+            Err(err) => println!("  FAILED  {name} ({seconds:.1} s): {err:#}"),
+        }
+    }
+    let failed = results.iter().filter(|(_, _, result)| result.is_err()).count();
+    println!("steps: {} passed, {failed} failed", results.len() - failed);
+    if failed > 0 {
+        bail!("{failed} of {} steps failed", results.len());
+    }
+    Ok(())
+}
