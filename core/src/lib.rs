@@ -28,6 +28,7 @@ mod limits;
 mod mempool;
 mod merkle;
 mod message;
+mod node;
 mod params;
 mod pow;
 mod retarget;
@@ -61,6 +62,11 @@ pub use merkle::{MERKLE_DEPTH_MAX, MerkleError, MerkleProof, merkle_root};
 pub use message::{
     ADDR_BYTES_MAX, ADDRS_MAX, HEADERS_MAX, INV_ITEMS_MAX, InvItem, LOCATOR_HASHES_MAX, MESSAGE_BYTES_MAX, Message,
     PROTOCOL_VERSION, USER_AGENT_BYTES_MAX,
+};
+pub use node::{
+    BLOCK_REQUEST_TIMEOUT_S, BLOCKS_IN_FLIGHT_PER_PEER_MAX, CHANGE_SET_BLOCKS_MAX, CHANGE_SET_VERSION, ChangeSet,
+    DisconnectReason, Event, HANDSHAKE_TIMEOUT_S, MESSAGE_BURST_MAX, MESSAGES_PER_S_MAX, Node, Output, PING_INTERVAL_S,
+    PING_TIMEOUT_S, PeerId,
 };
 pub use params::{
     DifficultyRule, Network, Params, TABCHAIN_FUTURE_TIME_LIMIT_S, TABCHAIN_HALF_LIFE_S, TABCHAIN_SPACING_S,

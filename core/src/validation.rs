@@ -220,10 +220,18 @@ pub fn check_transaction(tx: &Transaction) -> Result<(), TxError> {
     Ok(())
 }
 
-/// Checks that need only the block and the network: proof of work, size, coinbase placement,
-/// merkle root, unique txids, each transaction's own checks.
+/// Checks that need only the block and the network: proof of work, merkle root, size,
+/// coinbase placement, unique txids, each transaction's own checks.
 pub fn check_block(block: &Block, params: &Params) -> Result<(), BlockError> {
     check_proof_of_work(&block.header, params.pow_limit).map_err(BlockError::Pow)?;
+    // First whether the body is the one the header commits to: if not, the errors below would
+    // describe a corrupted copy, not the block.
+    let txids = block.txids();
+    match crate::merkle::merkle_root(&txids) {
+        Ok(root) if root == block.header.merkle_root => {}
+        Ok(_) | Err(MerkleError::Empty) => return Err(BlockError::MerkleMismatch),
+        Err(MerkleError::Mutated) => return Err(BlockError::MerkleMutated),
+    }
     let size_bytes = block.size_bytes();
     if size_bytes > BLOCK_BYTES_MAX {
         return Err(BlockError::TooLarge { size_bytes });
@@ -233,12 +241,6 @@ pub fn check_block(block: &Block, params: &Params) -> Result<(), BlockError> {
     }
     if let Some(tx_idx) = block.txs.iter().skip(1).position(Transaction::is_coinbase) {
         return Err(BlockError::ExtraCoinbase { tx_idx: tx_idx + 1 });
-    }
-    let txids = block.txids();
-    match crate::merkle::merkle_root(&txids) {
-        Ok(root) if root == block.header.merkle_root => {}
-        Ok(_) | Err(MerkleError::Empty) => return Err(BlockError::MerkleMismatch),
-        Err(MerkleError::Mutated) => return Err(BlockError::MerkleMutated),
     }
     let mut unique = BTreeSet::new();
     if let Some(&txid) = txids.iter().find(|&&txid| !unique.insert(txid)) {

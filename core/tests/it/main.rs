@@ -4,4 +4,6 @@ mod asert_vectors;
 mod bitcoin_headers;
 mod data;
 mod protocol_doc;
+mod scenarios;
 mod signature_vectors;
+mod sim;

@@ -1,0 +1,327 @@
+//! Simulated networks, each asserting a real outcome: convergence after partitions, deep reorgs,
+//! double spends across a partition, Byzantine peers, conservation of money, rebuilds.
+
+use crate::sim::{START_S, Sim};
+use tabchain_core::{
+    Amount, Block, BlockHash, COIN, DisconnectReason, FeeRate, Header, Message, Node, Output, Params, PeerId, encode,
+    search_nonce,
+};
+
+const SEEDS: [u64; 3] = [1, 2, 3];
+
+#[test]
+fn honest_nodes_converge_after_a_partition_heals() {
+    for seed in SEEDS {
+        let mut sim = Sim::new(seed, &[Some(25.0), Some(40.0), None, Some(30.0), None, Some(60.0)]);
+        sim.full_mesh();
+        sim.drop_per_s = 0.05;
+        sim.run_for(300);
+        sim.partition(&[0, 1, 2]);
+        sim.run_for(600);
+        let tips = sim.tips();
+        assert_ne!(tips[0], tips[3], "seed {seed}: the two sides mined apart");
+        sim.heal();
+        sim.drop_per_s = 0.0;
+        for i in 0..6 {
+            sim.set_miner(i, None);
+        }
+        assert!(sim.run_until_converged(600), "seed {seed}: tips {:?}", sim.tips());
+        assert!(sim.nodes[0].node.chain().height() > 40, "seed {seed}");
+        sim.assert_money_conserved();
+    }
+}
+
+#[test]
+fn a_reorg_of_more_than_500_blocks() {
+    let mut sim = Sim::new(7, &[None, None, None, None]);
+    sim.full_mesh();
+    sim.latency_ms = (5, 40);
+    sim.partition(&[0, 1]);
+    // Side A mines 510 blocks; side B mines 530, more work, on its own.
+    for _ in 0..510 {
+        sim.mine(0);
+        sim.run_for(10);
+    }
+    for _ in 0..530 {
+        sim.mine(2);
+        sim.run_for(9);
+    }
+    assert_eq!(sim.nodes[1].node.chain().height(), 510);
+    assert_eq!(sim.nodes[3].node.chain().height(), 530);
+    sim.heal();
+    assert!(sim.run_until_converged(900), "tips {:?}", sim.tips());
+    assert_eq!(sim.nodes[0].node.chain().height(), 530);
+    assert!(sim.max_reorg_depth(0) >= 510, "node 0 reorged {} blocks", sim.max_reorg_depth(0));
+    assert!(sim.max_reorg_depth(1) >= 510);
+    sim.assert_money_conserved();
+}
+
+#[test]
+fn a_double_spend_across_a_partition_confirms_exactly_one_payment() {
+    for seed in SEEDS {
+        let mut sim = Sim::new(seed, &[Some(20.0), None, Some(20.0), None]);
+        sim.full_mesh();
+        // Node 0's miner earns coins; wait until one is mature everywhere.
+        sim.run_for(400);
+        assert!(sim.run_until_converged(120));
+        let spender = sim.nodes[0].node.wallet().expect("wallet").clone();
+        let (chain, pool) = (sim.nodes[0].node.chain(), sim.nodes[0].node.mempool());
+        let to_b = sim.nodes[1].key.public_key();
+        let to_d = sim.nodes[3].key.public_key();
+        let pay_b = spender
+            .build_payment(chain, pool, to_b, Amount::from_units(3 * COIN).expect("small"), FeeRate(2000))
+            .expect("funded");
+        let pay_d = Tx::rebuild_same_inputs(&pay_b, to_d, &sim.nodes[0].key, chain.params().genesis_hash());
+        assert_eq!(pay_b.inputs[0].prev_out, pay_d.inputs[0].prev_out, "the two payments spend the same coin");
+
+        sim.partition(&[0, 1]);
+        sim.submit(1, pay_b.clone());
+        sim.submit(3, pay_d.clone());
+        sim.run_for(300);
+        sim.heal();
+        for i in 0..4 {
+            sim.set_miner(i, None);
+        }
+        assert!(sim.run_until_converged(600), "seed {seed}");
+        // Mine one more block on the winning chain so pooled survivors can confirm too.
+        sim.mine(2);
+        assert!(sim.run_until_converged(120));
+        for n in &sim.nodes {
+            let chain = n.node.chain();
+            let confirmed = |txid| {
+                (1..=chain.height()).any(|h| {
+                    chain
+                        .entry(&chain.hash_at(h).expect("h"))
+                        .expect("stored")
+                        .block
+                        .txs
+                        .iter()
+                        .any(|t| t.txid() == txid)
+                })
+            };
+            let (b, d) = (confirmed(pay_b.txid()), confirmed(pay_d.txid()));
+            assert!(b ^ d, "seed {seed}: exactly one payment confirmed (b {b}, d {d})");
+        }
+        sim.assert_money_conserved();
+    }
+}
+
+/// Rebuilding the same payment with another recipient.
+struct Tx;
+
+impl Tx {
+    fn rebuild_same_inputs(
+        tx: &tabchain_core::Transaction,
+        to: tabchain_core::PublicKey,
+        key: &tabchain_core::SecretKey,
+        genesis: BlockHash,
+    ) -> tabchain_core::Transaction {
+        let mut other = tx.clone();
+        other.outputs[0].owner = to;
+        for i in 0..other.inputs.len() {
+            tabchain_core::sign_input(&mut other, i, key, genesis);
+        }
+        other
+    }
+}
+
+#[test]
+fn money_is_conserved_at_every_step_with_payments_flowing() {
+    let mut sim = Sim::new(11, &[Some(15.0), Some(30.0), Some(45.0)]);
+    sim.full_mesh();
+    sim.drop_per_s = 0.02;
+    for round in 0..60 {
+        sim.run_for(20);
+        sim.assert_money_conserved();
+        let from = round % 3;
+        let to = sim.nodes[(round + 1) % 3].key.public_key();
+        let n = &sim.nodes[from].node;
+        let wallet = n.wallet().expect("wallet");
+        if let Ok(tx) = wallet.build_payment(
+            n.chain(),
+            n.mempool(),
+            to,
+            Amount::from_units(COIN / 10).expect("small"),
+            FeeRate(3000),
+        ) {
+            sim.submit(from, tx);
+        }
+    }
+    assert!(sim.run_until_converged(300));
+    sim.assert_money_conserved();
+    let paid: usize = sim.nodes[0]
+        .node
+        .wallet()
+        .expect("wallet")
+        .history(sim.nodes[0].node.mempool())
+        .iter()
+        .filter(|t| !t.is_coinbase)
+        .count();
+    assert!(paid > 10, "payments flowed ({paid})");
+}
+
+#[test]
+fn a_node_rebuilt_from_its_change_sets_equals_the_original() {
+    let mut sim = Sim::new(5, &[Some(12.0), Some(12.0), None]);
+    sim.full_mesh();
+    sim.run_for(200);
+    sim.partition(&[0]);
+    sim.run_for(200);
+    sim.heal();
+    assert!(sim.run_until_converged(300));
+    for n in &sim.nodes {
+        let blocks: Vec<Block> = n.stored.iter().flat_map(|set| set.blocks.clone()).collect();
+        // What was persisted survives an encode/decode round trip, as a shell stores it.
+        for set in &n.stored {
+            assert_eq!(tabchain_core::decode::<tabchain_core::ChangeSet>(&encode(set)).as_ref(), Ok(set));
+        }
+        let rebuilt = Node::restore(Params::regtest(), "rebuilt", blocks).expect("stored blocks are valid");
+        assert_eq!(rebuilt.chain().tip_hash(), n.node.chain().tip_hash());
+        assert_eq!(rebuilt.chain().utxos(), n.node.chain().utxos());
+        assert_eq!(n.stored.last().expect("something was stored").tip, n.node.chain().tip_hash());
+    }
+}
+
+/// A hand-driven peer: feeds one honest node raw frames and reads what it answers.
+struct Byzantine {
+    honest: Node,
+    now: u64,
+}
+
+const EVIL: PeerId = 666;
+
+impl Byzantine {
+    fn new() -> Self {
+        let mut honest = Node::new(Params::regtest(), "honest");
+        // Give the honest node a chain of its own.
+        for i in 0..5 {
+            let template =
+                honest.block_template(tabchain_core::SecretKey::from_bytes(&[9; 32]).public_key(), i, START_S + i * 10);
+            let header = search_nonce(&template.header, 1 << 20).expect("easy");
+            honest.submit_block(Block { header, ..template }, START_S + i * 10).expect("valid");
+        }
+        while honest.poll_output().is_some() {}
+        Self { honest, now: START_S + 100 }
+    }
+
+    fn connect(&mut self) {
+        self.honest.handle_peer_connected(EVIL, self.now);
+        let hello = Message::Hello {
+            protocol_version: tabchain_core::PROTOCOL_VERSION,
+            genesis: Params::regtest().genesis_hash(),
+            best_height: 1000,
+            user_agent: "evil".into(),
+        };
+        self.honest.handle_message(EVIL, &hello.to_bytes(), self.now);
+        while self.honest.poll_output().is_some() {}
+    }
+
+    /// Sends `bytes` and returns the reason the honest node disconnected, if it did.
+    fn send(&mut self, bytes: &[u8]) -> Option<DisconnectReason> {
+        self.honest.handle_message(EVIL, bytes, self.now);
+        let mut reason = None;
+        while let Some(output) = self.honest.poll_output() {
+            if let Output::Disconnect { peer: EVIL, reason: r } = output {
+                reason = Some(r);
+            }
+        }
+        reason
+    }
+
+    fn next_block(&self) -> Block {
+        let owner = tabchain_core::SecretKey::from_bytes(&[8; 32]).public_key();
+        let template = self.honest.block_template(owner, 99, self.now);
+        Block { header: search_nonce(&template.header, 1 << 20).expect("easy"), ..template }
+    }
+}
+
+#[test]
+fn a_byzantine_peer_is_disconnected_and_never_moves_an_honest_tip() {
+    let mut b = Byzantine::new();
+    let tip = b.honest.chain().tip_hash();
+    let mut attacks: Vec<(&str, Vec<u8>)> = Vec::new();
+
+    attacks.push(("junk bytes", vec![0xde, 0xad, 0xbe, 0xef]));
+    attacks.push(("oversized frame", vec![8; tabchain_core::MESSAGE_BYTES_MAX + 1]));
+
+    let mut bad_pow = b.next_block();
+    let target = bad_pow.header.bits.to_target().expect("valid");
+    bad_pow.header.nonce = (0..)
+        .find(|&n| !target.is_met_by(Header { nonce: n, ..bad_pow.header }.block_hash()))
+        .expect("a failing nonce");
+    attacks.push(("bad proof of work", Message::Block(bad_pow).to_bytes()));
+
+    let mut inflated = b.next_block();
+    inflated.txs[0].outputs[0].amount = Amount::from_units(51 * COIN).expect("small");
+    inflated.header.merkle_root = inflated.compute_merkle_root().expect("one tx");
+    let inflated = Block { header: search_nonce(&inflated.header, 1 << 20).expect("easy"), ..inflated };
+    attacks.push(("coinbase paying too much", Message::Block(inflated).to_bytes()));
+
+    // Endless headers that do not connect to anything the honest node knows.
+    let mut orphan_header = b.next_block().header;
+    orphan_header.prev_blockhash = BlockHash::from_byte_array([1; 32]);
+    attacks.push(("non-connecting headers", Message::Headers(vec![orphan_header; 2000]).to_bytes()));
+
+    let mut wrong_bits = b.next_block().header;
+    wrong_bits.bits = tabchain_core::CompactTarget::from_consensus(0x1f00ffff);
+    attacks.push(("headers with wrong bits", Message::Headers(vec![wrong_bits]).to_bytes()));
+
+    let wrong_net = Message::Hello {
+        protocol_version: tabchain_core::PROTOCOL_VERSION,
+        genesis: Params::tabchain().genesis_hash(),
+        best_height: 0,
+        user_agent: "other".into(),
+    };
+
+    for (what, bytes) in attacks {
+        b.connect();
+        let reason = b.send(&bytes);
+        assert!(reason.is_some(), "{what}: not disconnected");
+        assert_eq!(b.honest.chain().tip_hash(), tip, "{what} moved the tip");
+    }
+
+    // Wrong network: refused at hello.
+    b.honest.handle_peer_connected(EVIL, b.now);
+    assert!(matches!(b.send(&wrong_net.to_bytes()), Some(DisconnectReason::WrongNetwork { .. })));
+
+    // Anything before hello.
+    b.honest.handle_peer_connected(EVIL, b.now);
+    assert_eq!(b.send(&Message::Ping { nonce: 1 }.to_bytes()), Some(DisconnectReason::NoHello));
+
+    // A flood: far more messages in one second than the rate limit allows.
+    b.connect();
+    let ping = Message::Ping { nonce: 2 }.to_bytes();
+    let flooded = (0..tabchain_core::MESSAGE_BURST_MAX + 10).find_map(|_| b.send(&ping));
+    assert_eq!(flooded, Some(DisconnectReason::Flood));
+    assert_eq!(b.honest.chain().tip_hash(), tip);
+}
+
+#[test]
+fn a_mutated_copy_is_refused_and_the_honest_block_still_accepted() {
+    let mut b = Byzantine::new();
+    let honest = b.next_block();
+    let hash = honest.block_hash();
+    // Same header, so same hash, but a body that is not the one the header commits to: the
+    // coinbase repeated, which pairs equal hashes in the merkle tree.
+    let mut mutated = honest.clone();
+    mutated.txs.push(mutated.txs[0].clone());
+    assert_eq!(mutated.block_hash(), hash);
+    b.connect();
+    let reason = b.send(&Message::Block(mutated).to_bytes());
+    assert!(
+        matches!(reason, Some(DisconnectReason::InvalidBlock(tabchain_core::BlockError::MerkleMutated))),
+        "{reason:?}"
+    );
+    // The honest block with that hash is still accepted, from another peer.
+    b.honest.handle_peer_connected(7, b.now);
+    let hello = Message::Hello {
+        protocol_version: 1,
+        genesis: Params::regtest().genesis_hash(),
+        best_height: 6,
+        user_agent: "ok".into(),
+    };
+    b.honest.handle_message(7, &hello.to_bytes(), b.now);
+    b.honest.handle_message(7, &Message::Block(honest).to_bytes(), b.now);
+    assert_eq!(b.honest.chain().tip_hash(), hash);
+    assert!(b.honest.peer_ids().any(|p| p == 7), "the honest peer stays connected");
+}
