@@ -190,6 +190,8 @@ struct Peer {
     tokens: u64,
     tokens_at: u64,
     headers_asked_at: Option<u64>,
+    /// Items the peer answered `notfound` for.
+    lacks: KnownSet,
 }
 
 /// The full node.
@@ -278,6 +280,11 @@ impl Node {
         self.peers.iter().filter(|(_, p)| p.ready).map(|(id, p)| (*id, p.best_height))
     }
 
+    /// Blocks requested and not yet arrived, and blocks arrived before their parent.
+    pub fn blocks_downloading(&self) -> (usize, usize) {
+        (self.in_flight.len(), self.pending_blocks.len())
+    }
+
     pub fn known_addrs(&self) -> impl Iterator<Item = &str> {
         self.addrs.iter().map(String::as_str)
     }
@@ -287,9 +294,17 @@ impl Node {
         self.outputs.pop_front()
     }
 
-    /// When `handle_tick` should next be called.
+    /// When `handle_tick` should next be called: the earliest handshake, ping or request
+    /// deadline, or the next periodic sync. Never earlier than `now + 1`: time is in seconds.
     pub fn poll_timeout(&self, now: u64) -> u64 {
-        now + 1
+        let peer_deadlines = self.peers.values().map(|p| match (p.ready, p.ping) {
+            (false, _) => p.connected_at + HANDSHAKE_TIMEOUT_S,
+            (true, Some((_, sent))) => sent + PING_TIMEOUT_S,
+            (true, None) => p.last_ping_at + PING_INTERVAL_S,
+        });
+        let requests = self.in_flight.values().map(|(_, at)| at + BLOCK_REQUEST_TIMEOUT_S);
+        let sync = core::iter::once(self.last_sync_at + SYNC_INTERVAL_S);
+        peer_deadlines.chain(requests).chain(sync).min().unwrap_or(u64::MAX).max(now + 1)
     }
 
     fn send(&mut self, peer: PeerId, message: Message) {
@@ -319,6 +334,7 @@ impl Node {
             tokens: MESSAGE_BURST_MAX,
             tokens_at: now,
             headers_asked_at: None,
+            lacks: KnownSet::with_cap(KNOWN_INV_MAX),
         };
         self.peers.insert(peer, state);
         let hello = Message::Hello {
@@ -373,7 +389,7 @@ impl Node {
             Message::Pong { nonce } => self.on_pong(peer, nonce),
             Message::Inv(items) => self.on_inv(peer, items, now),
             Message::GetData(items) => self.on_get_data(peer, items),
-            Message::NotFound(items) => self.on_not_found(peer, &items),
+            Message::NotFound(items) => self.on_not_found(peer, &items, now),
             Message::GetHeaders { locator } => {
                 let headers = self.chain.headers_after(&locator, HEADERS_MAX);
                 self.send(peer, Message::Headers(headers));
@@ -415,6 +431,13 @@ impl Node {
         }
     }
 
+    /// Raises what `peer` is known to have to at least `height`.
+    fn note_height(&mut self, peer: PeerId, height: u32) {
+        if let Some(state) = self.peers.get_mut(&peer) {
+            state.best_height = state.best_height.max(height);
+        }
+    }
+
     fn ask_headers(&mut self, peer: PeerId, now: u64) {
         let mut locator = self.chain.locator();
         let (best, _) = self.chain.best_header();
@@ -435,7 +458,10 @@ impl Node {
         for item in items {
             self.peers.get_mut(&peer).expect("checked by the caller").known.insert(item);
             match item {
-                InvItem::Block(hash) => unknown_block |= self.chain.header(&hash).is_none(),
+                InvItem::Block(hash) => match self.chain.header(&hash) {
+                    Some((_, height)) => self.note_height(peer, height),
+                    None => unknown_block = true,
+                },
                 InvItem::Tx(txid) => {
                     if !self.mempool.contains(&txid) && !self.rejected_txs.items.contains(&InvItem::Tx(txid)) {
                         wanted.push(item);
@@ -474,30 +500,32 @@ impl Node {
         }
     }
 
-    fn on_not_found(&mut self, peer: PeerId, items: &[InvItem]) {
+    fn on_not_found(&mut self, peer: PeerId, items: &[InvItem], now: u64) {
         for item in items {
+            self.peers.get_mut(&peer).expect("checked by the caller").lacks.insert(*item);
             if let InvItem::Block(hash) = item
                 && self.in_flight.get(hash).is_some_and(|(p, _)| *p == peer)
             {
                 self.in_flight.remove(hash);
             }
         }
+        self.request_blocks(now);
     }
 
     fn on_headers(&mut self, peer: PeerId, headers: Vec<Header>, now: u64) {
         let n = headers.len();
         let mut last_height = None;
         for header in headers {
+            self.peers.get_mut(&peer).expect("checked by the caller").known.insert(InvItem::Block(header.block_hash()));
             match self.chain.accept_header(header, now) {
                 Ok(_) => last_height = self.chain.header(&header.block_hash()).map(|(_, h)| h),
                 Err(BlockError::TimeTooNew { .. }) => break,
                 Err(error) => return self.disconnect(peer, DisconnectReason::InvalidHeaders(error)),
             }
         }
-        let state = self.peers.get_mut(&peer).expect("checked by the caller");
-        state.headers_asked_at = None;
+        self.peers.get_mut(&peer).expect("checked by the caller").headers_asked_at = None;
         if let Some(height) = last_height {
-            state.best_height = state.best_height.max(height);
+            self.note_height(peer, height);
         }
         if n == HEADERS_MAX {
             self.ask_headers(peer, now);
@@ -516,14 +544,18 @@ impl Node {
                 continue;
             }
             let height = self.chain.header(&hash).map_or(0, |(_, h)| h);
+            let item = InvItem::Block(hash);
             let load = |id: &PeerId| self.in_flight.values().filter(|(p, _)| p == id).count();
+            // Prefer peers known to have the block; else any peer that claims the height and has
+            // not said it lacks the block.
             let peer = self
                 .peers
                 .iter()
-                .filter(|(id, p)| p.ready && p.best_height >= height && load(id) < BLOCKS_IN_FLIGHT_PER_PEER_MAX)
-                .map(|(id, _)| *id)
-                .min_by_key(load);
-            let Some(peer) = peer else { break };
+                .filter(|(id, p)| p.ready && !p.lacks.items.contains(&item) && load(id) < BLOCKS_IN_FLIGHT_PER_PEER_MAX)
+                .filter(|(_, p)| p.known.items.contains(&item) || p.best_height >= height)
+                .min_by_key(|(id, p)| (!p.known.items.contains(&item), load(id)))
+                .map(|(id, _)| *id);
+            let Some(peer) = peer else { continue };
             self.in_flight.insert(hash, (peer, now));
             requests.entry(peer).or_default().push(InvItem::Block(hash));
         }

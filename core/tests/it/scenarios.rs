@@ -7,11 +7,20 @@ use tabchain_core::{
     search_nonce,
 };
 
-const SEEDS: [u64; 3] = [1, 2, 3];
+/// Seeds each randomized scenario runs with. `TABCHAIN_SIM_SEEDS=N` runs 1..=N to search for
+/// failures (200 pass); a failing seed, once fixed, stays in the default list:
+/// - 4: after a partition, a node kept asking a peer for a block that peer had answered
+///   `notfound` to, and never synced.
+fn seeds() -> Vec<u64> {
+    match std::env::var("TABCHAIN_SIM_SEEDS").ok().and_then(|n| n.parse().ok()) {
+        Some(n) => (1..=n).collect(),
+        None => vec![1, 2, 3, 4],
+    }
+}
 
 #[test]
 fn honest_nodes_converge_after_a_partition_heals() {
-    for seed in SEEDS {
+    for seed in seeds() {
         let mut sim = Sim::new(seed, &[Some(25.0), Some(40.0), None, Some(30.0), None, Some(60.0)]);
         sim.full_mesh();
         sim.drop_per_s = 0.05;
@@ -22,11 +31,22 @@ fn honest_nodes_converge_after_a_partition_heals() {
         assert_ne!(tips[0], tips[3], "seed {seed}: the two sides mined apart");
         sim.heal();
         sim.drop_per_s = 0.0;
-        for i in 0..6 {
-            sim.set_miner(i, None);
-        }
-        assert!(sim.run_until_converged(600), "seed {seed}: tips {:?}", sim.tips());
+        assert!(sim.settle(600), "seed {seed}: tips {:?}", sim.tips());
         assert!(sim.nodes[0].node.chain().height() > 40, "seed {seed}");
+        sim.assert_money_conserved();
+    }
+}
+
+#[test]
+fn nodes_converge_even_when_messages_overtake_each_other() {
+    for seed in seeds() {
+        let mut sim = Sim::new(seed + 100, &[Some(8.0), Some(12.0), Some(20.0), None]);
+        sim.full_mesh();
+        sim.reorder = true;
+        sim.latency_ms = (10, 2000);
+        sim.run_for(600);
+        assert!(sim.settle(600), "seed {seed}: tips {:?}", sim.tips());
+        assert!(sim.nodes[3].node.chain().height() > 40);
         sim.assert_money_conserved();
     }
 }
@@ -58,12 +78,14 @@ fn a_reorg_of_more_than_500_blocks() {
 
 #[test]
 fn a_double_spend_across_a_partition_confirms_exactly_one_payment() {
-    for seed in SEEDS {
+    for seed in seeds() {
         let mut sim = Sim::new(seed, &[Some(20.0), None, Some(20.0), None]);
         sim.full_mesh();
         // Node 0's miner earns coins; wait until one is mature everywhere.
         sim.run_for(400);
-        assert!(sim.run_until_converged(120));
+        assert!(sim.settle(120));
+        sim.set_miner(0, Some(20.0));
+        sim.set_miner(2, Some(20.0));
         let spender = sim.nodes[0].node.wallet().expect("wallet").clone();
         let (chain, pool) = (sim.nodes[0].node.chain(), sim.nodes[0].node.mempool());
         let to_b = sim.nodes[1].key.public_key();
@@ -79,13 +101,7 @@ fn a_double_spend_across_a_partition_confirms_exactly_one_payment() {
         sim.submit(3, pay_d.clone());
         sim.run_for(300);
         sim.heal();
-        for i in 0..4 {
-            sim.set_miner(i, None);
-        }
-        assert!(sim.run_until_converged(600), "seed {seed}");
-        // Mine one more block on the winning chain so pooled survivors can confirm too.
-        sim.mine(2);
-        assert!(sim.run_until_converged(120));
+        assert!(sim.settle(600), "seed {seed}");
         for n in &sim.nodes {
             let chain = n.node.chain();
             let confirmed = |txid| {
@@ -147,7 +163,7 @@ fn money_is_conserved_at_every_step_with_payments_flowing() {
             sim.submit(from, tx);
         }
     }
-    assert!(sim.run_until_converged(300));
+    assert!(sim.settle(300));
     sim.assert_money_conserved();
     let paid: usize = sim.nodes[0]
         .node
@@ -168,7 +184,7 @@ fn a_node_rebuilt_from_its_change_sets_equals_the_original() {
     sim.partition(&[0]);
     sim.run_for(200);
     sim.heal();
-    assert!(sim.run_until_converged(300));
+    assert!(sim.settle(300));
     for n in &sim.nodes {
         let blocks: Vec<Block> = n.stored.iter().flat_map(|set| set.blocks.clone()).collect();
         // What was persisted survives an encode/decode round trip, as a shell stores it.

@@ -77,6 +77,9 @@ pub struct Sim {
     pub latency_ms: (u64, u64),
     /// Chance per second that some link drops (and reconnects a few seconds later).
     pub drop_per_s: f64,
+    /// Whether messages on one link may overtake each other (a WebSocket never does this; it
+    /// stresses the node's handling of replies that arrive out of order).
+    pub reorder: bool,
     reconnects: Vec<(u64, usize, usize)>,
     next_tick_ms: u64,
     pub disconnects: Vec<(usize, usize, String)>,
@@ -124,6 +127,7 @@ impl Sim {
             link_clock: BTreeMap::new(),
             latency_ms: (20, 250),
             drop_per_s: 0.0,
+            reorder: false,
             reconnects: Vec::new(),
             next_tick_ms: START_S * 1000,
             disconnects: Vec::new(),
@@ -214,7 +218,7 @@ impl Sim {
             return;
         }
         let latency = self.rng.range(self.latency_ms.0, self.latency_ms.1);
-        let last = self.link_clock.get(&(from, to)).copied().unwrap_or(0);
+        let last = if self.reorder { 0 } else { self.link_clock.get(&(from, to)).copied().unwrap_or(0) };
         let at = (self.now_ms + latency).max(last);
         self.link_clock.insert((from, to), at);
         self.seq += 1;
@@ -255,8 +259,11 @@ impl Sim {
         self.next_tick_ms += 1000;
         let now = self.now_s();
         for i in 0..self.nodes.len() {
-            self.nodes[i].node.handle_tick(now);
-            self.drain(i);
+            // Tick a node only when it asked to be: this exercises `poll_timeout`.
+            if self.nodes[i].node.poll_timeout(now - 1) <= now {
+                self.nodes[i].node.handle_tick(now);
+                self.drain(i);
+            }
         }
         let due: Vec<(u64, usize, usize)> = self.reconnects.iter().filter(|r| r.0 <= self.now_ms).copied().collect();
         self.reconnects.retain(|r| r.0 > self.now_ms);
@@ -313,6 +320,18 @@ impl Sim {
                 chain.height()
             );
         }
+    }
+
+    /// Stops every miner, lets messages settle, then has node 0 mine one last block: two tips
+    /// of equal work are a legitimate tie (first seen wins), which only a next block breaks.
+    /// Returns whether every node then agrees within `max_s` seconds.
+    pub fn settle(&mut self, max_s: u64) -> bool {
+        for i in 0..self.nodes.len() {
+            self.set_miner(i, None);
+        }
+        self.run_for(60);
+        self.mine(0);
+        self.run_until_converged(max_s)
     }
 
     /// Runs until every node has the same tip (checking at most `max_s` seconds).
