@@ -3,7 +3,9 @@
 mod asert_vectors;
 mod bitcoin_headers;
 mod data;
+mod properties;
 mod protocol_doc;
+mod regressions;
 mod scenarios;
 mod signature_vectors;
 mod sim;
