@@ -6,7 +6,8 @@
 
 use std::path::Path;
 
-use crate::cmd::say;
+use crate::cmd::{self, say};
+use crate::toolchain::native_cargo;
 
 /// One benchmark: a name to print and the function that runs it.
 struct Bench {
@@ -14,8 +15,13 @@ struct Bench {
     run: fn(&Path) -> anyhow::Result<()>,
 }
 
-/// Every benchmark, in the order they run. None exist yet.
-const BENCHES: &[Bench] = &[];
+/// Every benchmark, in the order they run.
+const BENCHES: &[Bench] = &[Bench { name: "core: connect, validate, reorg", run: core_node }];
+
+/// `core/benches/node.rs`: prints its table and writes `target/bench/core.json`.
+fn core_node(root: &Path) -> anyhow::Result<()> {
+    cmd::run(native_cargo().current_dir(root).args(["bench", "-p", "tabchain-core", "--bench", "node"]))
+}
 
 pub(crate) fn bench(root: &Path) -> anyhow::Result<()> {
     if BENCHES.is_empty() {
