@@ -21,6 +21,7 @@ use crate::params::Params;
 use crate::signature::PublicKey;
 use crate::template::{assemble_block, coinbase};
 use crate::transaction::Transaction;
+use crate::utxo::BlockUndo;
 use crate::validation::BlockError;
 use crate::wallet::Wallet;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -56,8 +57,10 @@ pub const MESSAGES_PER_S_MAX: u64 = 200;
 pub const ADDRS_KNOWN_MAX: usize = 1000;
 /// Transactions remembered as rejected, so they are not fetched again.
 pub const REJECTED_TXS_MAX: usize = 1000;
-/// Blocks in one change set: a call stores at most one block plus the pending ones it unblocks.
+/// Blocks in one change set; more are split over several sets.
 pub const CHANGE_SET_BLOCKS_MAX: usize = PENDING_BLOCKS_MAX + 1;
+/// Chain steps in one change set; more are split over several sets.
+pub const CHANGE_SET_OPS_MAX: usize = 1024;
 /// Version of the change-set format.
 pub const CHANGE_SET_VERSION: u8 = 1;
 
@@ -136,12 +139,25 @@ pub enum Event {
     },
 }
 
-/// What a shell must store to rebuild the node: new blocks (parents first) and the tip.
+/// What a shell must store, to be written atomically: new blocks (parents first), then the
+/// changes to the active chain with their undo data (so a shell may keep a UTXO set on disk),
+/// and the tip after them. Replaying the stored blocks alone rebuilds the node
+/// (`Node::restore`); the wallet's only state is its key, which the shell keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeSet {
     pub blocks: Vec<Block>,
+    pub ops: Vec<ChainOp>,
     pub tip: BlockHash,
     pub height: u32,
+}
+
+/// One step of the active chain, in the order they happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainOp {
+    /// The block joined the active chain; `undo` lists the coins it spent.
+    Connect { hash: BlockHash, undo: BlockUndo },
+    /// The block (the tip at that moment) left the active chain.
+    Disconnect { hash: BlockHash },
 }
 
 /// Something the node wants its shell to do.
@@ -212,6 +228,7 @@ pub struct Node {
     next_nonce: u64,
     last_sync_at: u64,
     unpersisted: Vec<Block>,
+    unpersisted_ops: Vec<ChainOp>,
     persisted_tip: BlockHash,
 }
 
@@ -234,6 +251,7 @@ impl Node {
             next_nonce: 0,
             last_sync_at: 0,
             unpersisted: Vec::new(),
+            unpersisted_ops: Vec::new(),
             persisted_tip,
         }
     }
@@ -628,6 +646,13 @@ impl Node {
             self.event(Event::BlockRejected { hash: *bad, reason: reason.clone(), peer: from });
         }
         if !update.connected.is_empty() || !update.disconnected.is_empty() {
+            for &hash in &update.disconnected {
+                self.unpersisted_ops.push(ChainOp::Disconnect { hash });
+            }
+            for &hash in &update.connected {
+                let undo = self.chain.undo(&hash).expect("connected blocks have undo data").clone();
+                self.unpersisted_ops.push(ChainOp::Connect { hash, undo });
+            }
             self.follow_update(&update, now);
         }
         Ok(update)
@@ -786,19 +811,48 @@ impl Node {
         assemble_block(tip.block_hash(), bits, time, cb, txs).expect("pooled transactions have distinct txids")
     }
 
+    /// Emits what changed since the last flush: usually one change set; when large, the blocks
+    /// first and then the chain steps, each set naming the tip as of its own last step.
     fn flush_persist(&mut self) {
-        let tip = self.chain.tip_hash();
-        if self.unpersisted.is_empty() && tip == self.persisted_tip {
+        if self.unpersisted.is_empty() && self.unpersisted_ops.is_empty() {
             return;
         }
-        for chunk in core::mem::take(&mut self.unpersisted).chunks(CHANGE_SET_BLOCKS_MAX) {
-            let set = ChangeSet { blocks: chunk.to_vec(), tip, height: self.chain.height() };
-            self.outputs.push_back(Output::Persist(set));
+        let blocks = core::mem::take(&mut self.unpersisted);
+        let ops = core::mem::take(&mut self.unpersisted_ops);
+        if blocks.len() <= CHANGE_SET_BLOCKS_MAX && ops.len() <= CHANGE_SET_OPS_MAX {
+            let (tip, height) = (self.chain.tip_hash(), self.chain.height());
+            self.outputs.push_back(Output::Persist(ChangeSet { blocks, ops, tip, height }));
+        } else {
+            let (mut tip, mut height) = self
+                .chain
+                .header(&self.persisted_tip)
+                .map(|(_, h)| (self.persisted_tip, h))
+                .expect("persisted tip is known");
+            for chunk in blocks.chunks(CHANGE_SET_BLOCKS_MAX) {
+                self.outputs.push_back(Output::Persist(ChangeSet {
+                    blocks: chunk.to_vec(),
+                    ops: Vec::new(),
+                    tip,
+                    height,
+                }));
+            }
+            for chunk in ops.chunks(CHANGE_SET_OPS_MAX) {
+                (tip, height) = match chunk.last().expect("chunks are non-empty") {
+                    ChainOp::Connect { hash, .. } => (*hash, self.chain.header(hash).expect("connected").1),
+                    ChainOp::Disconnect { hash } => {
+                        let (header, h) = self.chain.header(hash).expect("disconnected blocks stay known");
+                        (header.prev_blockhash, h - 1)
+                    }
+                };
+                self.outputs.push_back(Output::Persist(ChangeSet {
+                    blocks: Vec::new(),
+                    ops: chunk.to_vec(),
+                    tip,
+                    height,
+                }));
+            }
         }
-        if self.persisted_tip != tip && !matches!(self.outputs.back(), Some(Output::Persist(_))) {
-            self.outputs.push_back(Output::Persist(ChangeSet { blocks: Vec::new(), tip, height: self.chain.height() }));
-        }
-        self.persisted_tip = tip;
+        self.persisted_tip = self.chain.tip_hash();
     }
 }
 
@@ -809,6 +863,7 @@ impl Encode for ChangeSet {
     fn encode_to(&self, out: &mut Vec<u8>) {
         CHANGE_SET_VERSION.encode_to(out);
         write_list(out, &self.blocks);
+        write_list(out, &self.ops);
         self.tip.encode_to(out);
         self.height.encode_to(out);
     }
@@ -820,7 +875,34 @@ impl Decode for ChangeSet {
             return Err(DecodeError::Invalid { what: "change set version" });
         }
         let blocks = r.list("change set blocks", CHANGE_SET_BLOCKS_MAX, HEADER_BYTES + 1)?;
-        Ok(Self { blocks, tip: BlockHash::decode_from(r)?, height: r.u32()? })
+        let ops = r.list("change set chain steps", CHANGE_SET_OPS_MAX, 33)?;
+        Ok(Self { blocks, ops, tip: BlockHash::decode_from(r)?, height: r.u32()? })
+    }
+}
+
+impl Encode for ChainOp {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::Connect { hash, undo } => {
+                out.push(0);
+                hash.encode_to(out);
+                undo.encode_to(out);
+            }
+            Self::Disconnect { hash } => {
+                out.push(1);
+                hash.encode_to(out);
+            }
+        }
+    }
+}
+
+impl Decode for ChainOp {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match r.u8()? {
+            0 => Ok(Self::Connect { hash: BlockHash::decode_from(r)?, undo: BlockUndo::decode_from(r)? }),
+            1 => Ok(Self::Disconnect { hash: BlockHash::decode_from(r)? }),
+            _ => Err(DecodeError::Invalid { what: "chain step kind" }),
+        }
     }
 }
 

@@ -185,17 +185,78 @@ fn a_node_rebuilt_from_its_change_sets_equals_the_original() {
     sim.run_for(200);
     sim.heal();
     assert!(sim.settle(300));
+    let reorged = sim
+        .nodes
+        .iter()
+        .flat_map(|n| &n.stored)
+        .flat_map(|s| &s.ops)
+        .any(|op| matches!(op, tabchain_core::ChainOp::Disconnect { .. }));
+    assert!(reorged, "the partition made some node reorg, so disconnects were stored too");
     for n in &sim.nodes {
         let blocks: Vec<Block> = n.stored.iter().flat_map(|set| set.blocks.clone()).collect();
         // What was persisted survives an encode/decode round trip, as a shell stores it.
         for set in &n.stored {
             assert_eq!(tabchain_core::decode::<tabchain_core::ChangeSet>(&encode(set)).as_ref(), Ok(set));
         }
+        let shell_utxos = apply_chain_steps(&blocks, &n.stored);
         let rebuilt = Node::restore(Params::regtest(), "rebuilt", blocks).expect("stored blocks are valid");
         assert_eq!(rebuilt.chain().tip_hash(), n.node.chain().tip_hash());
         assert_eq!(rebuilt.chain().utxos(), n.node.chain().utxos());
         assert_eq!(n.stored.last().expect("something was stored").tip, n.node.chain().tip_hash());
+        // A shell keeping its own UTXO set from the chain steps alone ends with the node's.
+        let node_utxos: std::collections::BTreeMap<_, _> =
+            n.node.chain().utxos().iter().map(|(o, c)| (*o, *c)).collect();
+        assert_eq!(shell_utxos, node_utxos);
     }
+}
+
+/// What a shell with a UTXO table does with change sets: apply each chain step in order.
+fn apply_chain_steps(
+    blocks: &[Block],
+    sets: &[tabchain_core::ChangeSet],
+) -> std::collections::BTreeMap<tabchain_core::OutPoint, tabchain_core::Coin> {
+    use tabchain_core::{ChainOp, Coin, OutPoint};
+    let by_hash: std::collections::BTreeMap<BlockHash, &Block> = blocks.iter().map(|b| (b.block_hash(), b)).collect();
+    let mut utxos = std::collections::BTreeMap::new();
+    let mut undos = std::collections::BTreeMap::new();
+    let mut height_of = std::collections::BTreeMap::new();
+    height_of.insert(Params::regtest().genesis_hash(), 0u32);
+    for op in sets.iter().flat_map(|s| &s.ops) {
+        match op {
+            ChainOp::Connect { hash, undo } => {
+                let block = by_hash[hash];
+                let height = height_of[&block.header.prev_blockhash] + 1;
+                height_of.insert(*hash, height);
+                let spent: std::collections::BTreeSet<OutPoint> =
+                    block.txs.iter().skip(1).flat_map(|t| t.inputs.iter().map(|i| i.prev_out)).collect();
+                for (outpoint, _) in &undo.spent {
+                    utxos.remove(outpoint);
+                }
+                for tx in &block.txs {
+                    let txid = tx.txid();
+                    for (vout, output) in tx.outputs.iter().enumerate() {
+                        let outpoint = OutPoint { txid, vout: vout as u32 };
+                        if !spent.contains(&outpoint) {
+                            utxos.insert(outpoint, Coin { output: *output, height, is_coinbase: tx.is_coinbase() });
+                        }
+                    }
+                }
+                undos.insert(*hash, undo.clone());
+            }
+            ChainOp::Disconnect { hash } => {
+                for tx in &by_hash[hash].txs {
+                    let txid = tx.txid();
+                    for vout in 0..tx.outputs.len() as u32 {
+                        utxos.remove(&OutPoint { txid, vout });
+                    }
+                }
+                for (outpoint, coin) in &undos[hash].spent {
+                    utxos.insert(*outpoint, *coin);
+                }
+            }
+        }
+    }
+    utxos
 }
 
 /// A hand-driven peer: feeds one honest node raw frames and reads what it answers.
