@@ -1,7 +1,20 @@
-//! The relay's library half: what the `tabchain` binary runs, split out so
-//! integration tests can start a real server on an ephemeral port.
+//! The relay's library half: everything the `tabchain` binary runs, split out so integration
+//! tests can start real relays and nodes in-process on ephemeral ports.
 //!
-//! Today the relay only serves the page (`www/`); relaying between browser
-//! nodes will live beside [`serve`] as its own module.
+//! - [`driver`]: core's `Node` driven by tokio (peers, queues, persistence, events);
+//! - [`connection`], [`ws`], [`client`]: WebSocket connections in and out;
+//! - [`store`]: the chain on disk (redb); [`miner`]: native mining threads;
+//! - [`serve`], [`api`], [`metrics`]: the HTTP surface; [`limits`]: every client limit;
+//! - [`app`]: assembling a relay or a headless node from options.
 
+pub mod api;
+pub mod app;
+pub mod client;
+pub mod connection;
+pub mod driver;
+pub mod limits;
+pub mod metrics;
+pub mod miner;
 pub mod serve;
+pub mod store;
+pub mod ws;

@@ -1,18 +1,20 @@
-//! The `tabchain` binary: parses the command line, sets up logging and hands
-//! over to the library ([`tabchain_relay::serve`]). Kept short on purpose.
-
-use std::net::SocketAddr;
-use std::path::PathBuf;
+//! The `tabchain` binary: parses the command line, sets up logging and hands over to the
+//! library ([`tabchain_relay::app`]). Kept short on purpose.
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tabchain_relay::app::{self, Network, NodeOptions};
+use tabchain_relay::limits::{self, Limits};
 use tokio::net::TcpListener;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "tabchain",
     version,
-    about = "tabchain relay: serves the page to browser nodes",
+    about = "tabchain: the relay (a validating full node serving browser tabs) and a headless node",
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
@@ -25,11 +27,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the web app (the default when no subcommand is given).
+    /// Run the relay: serve the page, the WebSocket endpoint and the API (the default).
     Serve(ServeArgs),
+    /// Run a headless full node (and miner) connected to a relay.
+    Node(NodeArgs),
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Args)]
 struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "TABCHAIN_LISTEN", default_value = "127.0.0.1:8080")]
@@ -37,35 +41,139 @@ struct ServeArgs {
     /// Folder holding the web app (index.html and the wasm bundle in pkg/).
     #[arg(long, env = "TABCHAIN_WWW", default_value = "www")]
     www: PathBuf,
+    #[command(flatten)]
+    node: CommonArgs,
+    /// Origins allowed to open /ws (repeatable; `*` for any). Default: the page's own origin.
+    #[arg(long = "allow-origin", env = "TABCHAIN_ALLOW_ORIGIN", value_delimiter = ',')]
+    allow_origins: Vec<String>,
+    /// Largest WebSocket message accepted, in bytes; larger ones close the socket with 1009.
+    #[arg(long, env = "TABCHAIN_MAX_MESSAGE_BYTES", default_value_t = limits::WS_MESSAGE_BYTES_MAX)]
+    max_message_bytes: usize,
+    /// Messages per second a connection may send, sustained.
+    #[arg(long, env = "TABCHAIN_MAX_MESSAGES_PER_S", default_value_t = limits::MESSAGES_PER_S_MAX)]
+    max_messages_per_s: u32,
+    /// Messages a connection may send in one burst.
+    #[arg(long, env = "TABCHAIN_MESSAGE_BURST", default_value_t = limits::MESSAGE_BURST_MAX)]
+    message_burst: u32,
+    /// Connections accepted from one IP address.
+    #[arg(long, env = "TABCHAIN_MAX_CONNECTIONS_PER_IP", default_value_t = limits::CONNECTIONS_PER_IP_MAX)]
+    max_connections_per_ip: usize,
+    /// Connections accepted in all.
+    #[arg(long, env = "TABCHAIN_MAX_CONNECTIONS", default_value_t = limits::CONNECTIONS_MAX)]
+    max_connections: usize,
+    /// Bytes queued for a client that does not read before it is dropped.
+    #[arg(long, env = "TABCHAIN_SEND_QUEUE_BYTES", default_value_t = limits::SEND_QUEUE_BYTES_MAX)]
+    send_queue_bytes: usize,
+}
+
+#[derive(Debug, Args)]
+struct NodeArgs {
+    /// The relay to follow, e.g. ws://127.0.0.1:8080/ws (repeatable).
+    #[arg(long, required = true)]
+    connect: Vec<String>,
+    #[command(flatten)]
+    node: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+struct CommonArgs {
+    /// Folder for the chain database and the miner's key; created if absent.
+    #[arg(long, env = "TABCHAIN_DATA", default_value = "data")]
+    data: PathBuf,
+    /// Network to run.
+    #[arg(long, env = "TABCHAIN_NETWORK", value_enum, default_value_t = Network::Tabchain)]
+    network: Network,
+    /// Another relay to stay connected to, e.g. ws://other-host:8080/ws (repeatable).
+    #[arg(long = "peer", env = "TABCHAIN_PEERS", value_delimiter = ',')]
+    peers: Vec<String>,
+    /// Mine (paying to the key in DATA/miner.key).
+    #[arg(long)]
+    mine: bool,
+    /// Mining threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+}
+
+impl CommonArgs {
+    fn options(&self, extra_peers: &[String], limits: Limits) -> NodeOptions {
+        NodeOptions {
+            network: self.network,
+            data: Some(self.data.clone()),
+            peers: self.peers.iter().chain(extra_peers).cloned().collect(),
+            mine_threads: if self.mine { self.threads.max(1) } else { 0 },
+            limits,
+        }
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=debug".into()),
-        )
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Serve(args)) => args,
-        None => cli.serve,
-    };
-    serve(args).await
+    match cli.command {
+        Some(Command::Serve(args)) => serve(args).await,
+        None => serve(cli.serve).await,
+        Some(Command::Node(args)) => node(args).await,
+    }
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let limits = Limits {
+        ws_message_bytes_max: args.max_message_bytes,
+        messages_per_s_max: args.max_messages_per_s,
+        message_burst_max: args.message_burst,
+        connections_per_ip_max: args.max_connections_per_ip,
+        connections_max: args.max_connections,
+        send_queue_bytes_max: args.send_queue_bytes.max(args.max_message_bytes),
+        allowed_origins: args.allow_origins.clone(),
+    };
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
-    let addr = listener.local_addr().context("listener has no address")?;
     if !args.www.join("pkg").is_dir() {
         tracing::warn!("{} has no pkg/ folder: build the wasm bundle with `cargo xtask run`", args.www.display());
     }
-    println!("tabchain: serving {} at http://{addr}/", args.www.display());
-    let shutdown = async {
-        // If the signal handler cannot be installed, run until killed.
+    app::serve(listener, args.www.clone(), args.node.options(&[], limits), shutdown_signal()).await
+}
+
+async fn node(args: NodeArgs) -> anyhow::Result<()> {
+    let options = args.node.options(&args.connect, Limits::default());
+    let started = app::start_node(&options, concat!("tabchain-node/", env!("CARGO_PKG_VERSION")))?;
+    let mut last_hashes = 0;
+    let mut interval = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            () = shutdown_signal() => return Ok(()),
+            _ = interval.tick() => {}
+        }
+        let hashes = started.miner.as_ref().map_or(0, |m| m.hashes.load(std::sync::atomic::Ordering::Relaxed));
+        let rate = (hashes - last_hashes) as f64 / 5.0;
+        last_hashes = hashes;
+        let (height, tip) = started.driver.read(|n| (n.chain().height(), n.chain().tip_hash()));
+        println!("height {height} | peers {} | hash rate {:.2} MH/s | tip {tip}", started.driver.n_peers(), rate / 1e6);
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
     };
-    tabchain_relay::serve::run(listener, args.www, shutdown).await.context("server stopped")
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
 }

@@ -1,46 +1,67 @@
-//! Serving the web app: the static `www/` folder at `/` (gzip-compressed,
-//! with the MIME types a browser insists on for `.wasm` and ES modules) and a
-//! `GET /healthz` probe. Owns the HTTP router and the accept loop, not the
-//! command line.
+//! The relay's HTTP surface: the page (`www/`, gzip, the MIME types browsers insist on for
+//! `.wasm` and modules), the WebSocket endpoint `/ws`, the JSON API under `/api`, Prometheus
+//! metrics at `/metrics`, and `/healthz`.
 
+use crate::driver::Driver;
+use crate::{api, ws};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-
-use axum::Router;
-use axum::http::{HeaderValue, header};
-use axum::routing::get;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-/// Builds the router that serves `www_dir` at `/` and `/healthz`.
-///
-/// Responses carry `Cache-Control: no-cache` so a browser revalidates the
-/// wasm module after every rebuild instead of running a stale one against
-/// new JavaScript glue.
-pub fn router(www_dir: &Path) -> Router {
+/// The whole router. Responses carry `Cache-Control: no-cache` so a browser revalidates the
+/// wasm module after every rebuild instead of running a stale one against new glue.
+pub fn router(www_dir: &Path, driver: Arc<Driver>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/ws", get(ws::upgrade))
+        .nest("/api", api::router())
         .fallback_service(ServeDir::new(www_dir))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
         .layer(CompressionLayer::new().gzip(true))
         .layer(TraceLayer::new_for_http())
+        .with_state(driver)
 }
 
 async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Serves `www_dir` on `listener` until `shutdown` completes.
-///
-/// Fails at once if `www_dir` is not a folder, rather than answering every
-/// request with 404.
+async fn metrics(State(driver): State<Arc<Driver>>) -> impl IntoResponse {
+    let peers = driver.n_peers() as f64;
+    let gauges = driver.read(|node| {
+        let chain = node.chain();
+        [
+            ("tabchain_height", "height of the active chain", f64::from(chain.height())),
+            ("tabchain_best_header_height", "height of the best header known", f64::from(chain.best_header().1)),
+            ("tabchain_blocks_stored", "blocks stored on every branch", chain.n_blocks() as f64),
+            ("tabchain_utxos", "unspent outputs", chain.utxos().len() as f64),
+            ("tabchain_mempool_txs", "transactions in the mempool", node.mempool().len() as f64),
+            ("tabchain_mempool_bytes", "bytes of transactions in the mempool", node.mempool().total_bytes() as f64),
+            ("tabchain_peers", "connected peers", peers),
+        ]
+    });
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], driver.metrics.render(&gauges))
+}
+
+/// Serves on `listener` until `shutdown` completes. Fails at once if `www_dir` is not a folder,
+/// rather than answering every request with 404.
 pub async fn run(
     listener: TcpListener,
     www_dir: PathBuf,
+    driver: Arc<Driver>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     if !www_dir.is_dir() {
@@ -49,5 +70,6 @@ pub async fn run(
             format!("www folder {} is not a folder", www_dir.display()),
         ));
     }
-    axum::serve(listener, router(&www_dir)).with_graceful_shutdown(shutdown).await
+    let app = router(&www_dir, driver).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -1,0 +1,81 @@
+//! One peer connection, server side or client side alike: frames in go to the node (under the
+//! per-connection rate limit), frames the node queues go out (each within a write timeout), and
+//! either side ending ends both.
+
+use crate::driver::{Driver, Outbound, PeerLink, close_code, now};
+use crate::limits::{RateLimiter, WRITE_TIMEOUT};
+use crate::metrics::Metrics;
+use futures_util::{Sink, SinkExt as _, Stream, StreamExt as _};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// A frame from the socket, reduced to what the relay distinguishes.
+#[derive(Debug)]
+pub enum Incoming {
+    Binary(Vec<u8>),
+    /// Text frames are not part of the protocol.
+    Text,
+    /// Larger than the message limit: the socket refused it without buffering it.
+    TooBig,
+    /// Ping, pong: handled by the WebSocket layer.
+    Control,
+    /// The peer closed, or the socket failed.
+    Closed,
+}
+
+/// Runs a registered connection until it ends, then unregisters it.
+pub async fn run<In, Out>(driver: Arc<Driver>, link: PeerLink, mut incoming: In, outgoing: Out)
+where
+    In: Stream<Item = Incoming> + Unpin + Send + 'static,
+    Out: Sink<Outbound> + Unpin + Send + 'static,
+{
+    let PeerLink { id, mut rx, queued_bytes, kill } = link;
+    let writer = tokio::spawn(async move {
+        let mut outgoing = outgoing;
+        while let Some(out) = rx.recv().await {
+            let (len, closing) = match &out {
+                Outbound::Frame(bytes) => (bytes.len(), false),
+                Outbound::Close { .. } => (0, true),
+            };
+            let sent = tokio::time::timeout(WRITE_TIMEOUT, outgoing.send(out)).await;
+            queued_bytes.fetch_sub(len, Ordering::Relaxed);
+            if closing || !matches!(sent, Ok(Ok(()))) {
+                break;
+            }
+        }
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, outgoing.close()).await;
+    });
+    let limits = &driver.limits;
+    let mut limiter = RateLimiter::new(limits.messages_per_s_max, limits.message_burst_max);
+    loop {
+        let frame = tokio::select! {
+            () = kill.notified() => break,
+            frame = incoming.next() => frame.unwrap_or(Incoming::Closed),
+        };
+        match frame {
+            Incoming::Binary(bytes) => {
+                if !limiter.allow() {
+                    Metrics::inc(&driver.metrics.disconnects_rate);
+                    driver.close_peer(id, close_code::POLICY, "message rate limit exceeded");
+                    break;
+                }
+                Metrics::inc(&driver.metrics.messages_in);
+                Metrics::add(&driver.metrics.bytes_in, bytes.len() as u64);
+                driver.with_node(|node| node.handle_message(id, &bytes, now()));
+            }
+            Incoming::Text => {
+                driver.close_peer(id, close_code::UNSUPPORTED, "binary frames only");
+                break;
+            }
+            Incoming::TooBig => {
+                Metrics::inc(&driver.metrics.disconnects_oversize);
+                driver.close_peer(id, close_code::TOO_BIG, "message too big");
+                break;
+            }
+            Incoming::Control => {}
+            Incoming::Closed => break,
+        }
+    }
+    driver.unregister_peer(id);
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, writer).await;
+}

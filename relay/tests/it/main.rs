@@ -1,0 +1,9 @@
+//! The relay's one integration-test binary: real relays and nodes on 127.0.0.1, real sockets,
+//! every wait bounded.
+
+mod api;
+mod limits;
+mod network;
+mod persistence;
+mod serve;
+mod support;
