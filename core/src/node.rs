@@ -222,6 +222,9 @@ pub struct Node {
     in_flight: BTreeMap<BlockHash, (PeerId, u64)>,
     /// Downloaded blocks whose parent is not stored yet.
     pending_blocks: BTreeMap<BlockHash, Block>,
+    /// Blocks of the best header chain still to fetch, oldest first, as of `download_for`.
+    download: VecDeque<BlockHash>,
+    download_for: BlockHash,
     rejected_txs: KnownSet,
     addrs: BTreeSet<String>,
     user_agent: String,
@@ -245,6 +248,8 @@ impl Node {
             outputs: VecDeque::new(),
             in_flight: BTreeMap::new(),
             pending_blocks: BTreeMap::new(),
+            download: VecDeque::new(),
+            download_for: persisted_tip,
             rejected_txs: KnownSet::with_cap(REJECTED_TXS_MAX),
             addrs: BTreeSet::new(),
             user_agent: user_agent.chars().take(crate::message::USER_AGENT_BYTES_MAX / 4).collect(),
@@ -554,11 +559,24 @@ impl Node {
 
     /// Asks ready peers that have them for the next missing blocks of the best header chain.
     fn request_blocks(&mut self, now: u64) {
+        let (best, _) = self.chain.best_header();
+        if best != self.download_for {
+            // Walk the header chain once per new best header, not once per block received.
+            self.download = self.chain.missing_blocks(usize::MAX).into();
+            self.download_for = best;
+        }
+        while self.download.front().is_some_and(|h| self.chain.entry(h).is_some()) {
+            self.download.pop_front();
+        }
         let capacity = self.peers.len() * BLOCKS_IN_FLIGHT_PER_PEER_MAX;
-        let missing = self.chain.missing_blocks(capacity + self.in_flight.len() + self.pending_blocks.len());
+        let window = capacity + self.in_flight.len() + self.pending_blocks.len();
+        let candidates: Vec<BlockHash> = self.download.iter().take(window).copied().collect();
         let mut requests: BTreeMap<PeerId, Vec<InvItem>> = BTreeMap::new();
-        for hash in missing {
-            if self.in_flight.contains_key(&hash) || self.pending_blocks.contains_key(&hash) {
+        for hash in candidates {
+            if self.in_flight.contains_key(&hash)
+                || self.pending_blocks.contains_key(&hash)
+                || self.chain.entry(&hash).is_some()
+            {
                 continue;
             }
             let height = self.chain.header(&hash).map_or(0, |(_, h)| h);

@@ -16,7 +16,15 @@ struct Bench {
 }
 
 /// Every benchmark, in the order they run.
-const BENCHES: &[Bench] = &[Bench { name: "core: connect, validate, reorg", run: core_node }];
+const BENCHES: &[Bench] = &[
+    Bench { name: "core: connect, validate, reorg", run: core_node },
+    Bench { name: "relay: fan-out, idle connections, sync", run: relay },
+];
+
+/// `relay/benches/relay.rs`: prints its table and writes `target/bench/relay.json`.
+fn relay(root: &Path) -> anyhow::Result<()> {
+    cmd::run(native_cargo().current_dir(root).args(["bench", "-p", "tabchain-relay", "--bench", "relay"]))
+}
 
 /// `core/benches/node.rs`: prints its table and writes `target/bench/core.json`.
 fn core_node(root: &Path) -> anyhow::Result<()> {

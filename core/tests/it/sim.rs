@@ -40,8 +40,8 @@ impl Rng {
     }
 }
 
-/// The simulated clock starts at the genesis time plus a little.
-pub const START_S: u64 = 1_795_478_400 + 60;
+/// The simulated clock starts at regtest's genesis time plus a little.
+pub const START_S: u64 = 1_767_225_600 + 60;
 
 pub struct SimNode {
     pub node: Node,

@@ -1,0 +1,244 @@
+//! Benchmarks of the relay, run by `cargo xtask bench`: block announcement fan-out to 1,000
+//! clients (p50, p99), sustained relayed messages per second, memory per idle connection
+//! (10,000 of them), and sync throughput of a fresh native node. The relay runs as its own
+//! process (the `tabchain` binary) so its memory can be read from `/proc`.
+//! Prints a table and writes `target/bench/relay.json`.
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tabchain_core::{Block, Message, Node, Params, SecretKey, search_nonce};
+use tabchain_relay::app::{self, Network, NodeOptions};
+use tabchain_relay::driver::Driver;
+use tabchain_relay::limits::Limits;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite;
+
+const FANOUT_CLIENTS: usize = 1_000;
+const FANOUT_BLOCKS: usize = 50;
+const IDLE_CONNECTIONS: usize = 10_000;
+const SYNC_BLOCKS: u32 = 10_000;
+const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+
+struct RelayProcess {
+    child: Child,
+    url: String,
+    _dir: PathBuf,
+}
+
+impl RelayProcess {
+    fn start(data: Option<PathBuf>) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let dir = std::env::temp_dir().join(format!("tabchain-bench-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(dir.join("www")).expect("www");
+        let child = Command::new(env!("CARGO_BIN_EXE_tabchain"))
+            .args(["serve", "--network", "regtest", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--max-connections-per-ip", "20000", "--max-messages-per-s", "100000", "--message-burst", "100000"])
+            .arg("--data")
+            .arg(data.unwrap_or_else(|| dir.join("data")))
+            .arg("--www")
+            .arg(dir.join("www"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the relay");
+        let url = format!("ws://127.0.0.1:{port}/ws");
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "relay did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { child, url, _dir: dir }
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .expect("VmRSS")
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self._dir);
+    }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect_hello(url: &str) -> Socket {
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
+    let hello = Message::Hello {
+        protocol_version: tabchain_core::PROTOCOL_VERSION,
+        genesis: Params::regtest().genesis_hash(),
+        best_height: 0,
+        user_agent: "bench".into(),
+    };
+    socket.send(tungstenite::Message::Binary(hello.to_bytes().into())).await.expect("hello");
+    socket
+}
+
+/// Blocks of a fresh regtest chain, each ten seconds after its parent.
+fn build_chain(n: u32) -> Vec<Block> {
+    let mut node = Node::new(Params::regtest(), "bench-builder");
+    let owner = SecretKey::from_bytes(&[1; 32]).public_key();
+    (0..n)
+        .map(|i| {
+            let parent_time = u64::from(node.chain().tip().header().time);
+            let template = node.block_template(owner, u64::from(i), parent_time + 10);
+            let block = Block { header: search_nonce(&template.header, 1 << 24).expect("easy"), ..template };
+            node.submit_block(block.clone(), u64::MAX / 2).expect("valid");
+            block
+        })
+        .collect()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+struct Report(Vec<(String, f64)>);
+
+impl Report {
+    fn add(&mut self, label: &str, shown: String, key: &str, value: f64) {
+        println!("  {label:<58} {shown}");
+        self.0.push((key.into(), value));
+    }
+}
+
+async fn fanout(report: &mut Report) {
+    let relay = RelayProcess::start(None);
+    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Instant)>();
+    for _ in 0..FANOUT_CLIENTS {
+        let mut socket = connect_hello(&relay.url).await;
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(frame)) = socket.next().await {
+                if let tungstenite::Message::Binary(bytes) = frame
+                    && let Ok(Message::Inv(items)) = Message::from_bytes(&bytes)
+                {
+                    for item in items {
+                        if let tabchain_core::InvItem::Block(_) = item {
+                            let _ = tx.send((0, Instant::now()));
+                        }
+                    }
+                }
+            }
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let blocks = build_chain(FANOUT_BLOCKS as u32);
+    let mut miner = connect_hello(&relay.url).await;
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    for block in &blocks {
+        let sent = Instant::now();
+        miner
+            .send(tungstenite::Message::Binary(Message::Block(block.clone()).to_bytes().into()))
+            .await
+            .expect("send block");
+        for _ in 0..FANOUT_CLIENTS {
+            let (_, at) =
+                tokio::time::timeout(STEP_TIMEOUT, rx.recv()).await.expect("announcement in time").expect("open");
+            latencies.push(at - sent);
+        }
+    }
+    let total = started.elapsed();
+    latencies.sort();
+    let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
+    report.add(
+        &format!("block announcement to {FANOUT_CLIENTS} clients: p50 / p99"),
+        format!("{:.1} ms / {:.1} ms (goal p99 < 50 ms)", p50.as_secs_f64() * 1e3, p99.as_secs_f64() * 1e3),
+        "fanout_p99_ms",
+        p99.as_secs_f64() * 1e3,
+    );
+    report.0.push(("fanout_p50_ms".into(), p50.as_secs_f64() * 1e3));
+    let rate = (FANOUT_BLOCKS * FANOUT_CLIENTS) as f64 / total.as_secs_f64();
+    report.add(
+        "sustained relayed messages (announcements delivered)",
+        format!("{rate:.0} msg/s"),
+        "relayed_msgs_per_s",
+        rate,
+    );
+}
+
+async fn idle(report: &mut Report) {
+    let relay = RelayProcess::start(None);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = relay.rss_kib();
+    let mut sockets = Vec::with_capacity(IDLE_CONNECTIONS);
+    for _ in 0..IDLE_CONNECTIONS {
+        sockets.push(connect_hello(&relay.url).await);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = relay.rss_kib();
+    let per = (after.saturating_sub(before)) as f64 * 1024.0 / IDLE_CONNECTIONS as f64;
+    report.add(
+        &format!("memory of {IDLE_CONNECTIONS} idle connections"),
+        format!("{:.1} MB total, {:.1} KB each (goal < 150 MB)", (after - before) as f64 / 1024.0, per / 1024.0),
+        "idle_connection_bytes",
+        per,
+    );
+    report.0.push(("idle_10k_connections_mb".into(), (after - before) as f64 / 1024.0));
+    drop(sockets);
+}
+
+async fn sync(report: &mut Report) {
+    // A relay holding a long chain, built in-process into its data folder.
+    let data = std::env::temp_dir().join(format!("tabchain-bench-sync-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    {
+        let source = Driver::open(Params::regtest(), Some(&data), Limits::default(), "builder").expect("store");
+        for block in build_chain(SYNC_BLOCKS) {
+            source.with_node(|n| n.submit_block(block, u64::MAX / 2)).expect("valid");
+        }
+    }
+    let relay = RelayProcess::start(Some(data.clone()));
+    let options = NodeOptions {
+        network: Network::Regtest,
+        data: None,
+        peers: vec![relay.url.clone()],
+        mine_threads: 0,
+        limits: Limits::default(),
+    };
+    let started = Instant::now();
+    let node: Arc<Driver> = app::start_node(&options, "bench-sync").expect("node").driver;
+    let deadline = started + Duration::from_secs(600);
+    while node.read(|n| n.chain().height()) < SYNC_BLOCKS {
+        assert!(Instant::now() < deadline, "sync did not finish");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let took = started.elapsed();
+    let rate = f64::from(SYNC_BLOCKS) / took.as_secs_f64();
+    report.add(
+        &format!("fresh native node syncing {SYNC_BLOCKS} blocks"),
+        format!("{:.1} s, {rate:.0} blocks/s", took.as_secs_f64()),
+        "sync_blocks_per_s",
+        rate,
+    );
+    node.shutdown();
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    println!("tabchain-relay benchmarks (relay in its own process, loopback)");
+    let mut report = Report(Vec::new());
+    runtime.block_on(async {
+        fanout(&mut report).await;
+        idle(&mut report).await;
+        sync(&mut report).await;
+    });
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    std::fs::create_dir_all(&dir).expect("target/bench");
+    let body: Vec<String> = report.0.iter().map(|(k, v)| format!("  \"{k}\": {v:.3}")).collect();
+    std::fs::write(dir.join("relay.json"), format!("{{\n{}\n}}\n", body.join(",\n"))).expect("write relay.json");
+    println!("wrote target/bench/relay.json");
+}
