@@ -24,6 +24,7 @@ mod encode;
 mod hash;
 mod header;
 pub mod hex;
+mod kernel;
 mod limits;
 mod mempool;
 mod merkle;
@@ -53,6 +54,7 @@ pub use chain::{BlockEntry, Chain, ChainUpdate};
 pub use encode::{Decode, DecodeError, Encode, Reader, decode, encode, write_bytes, write_compact_size, write_list};
 pub use hash::{BlockHash, MerkleRoot, Txid, sha256, sha256d};
 pub use header::{HEADER_BYTES, Header};
+pub use kernel::{MiningJob, SearchResult, search, search_portable, simd_available};
 pub use limits::{BLOCK_BYTES_MAX, BLOCK_INPUTS_MAX, BLOCK_TXS_MAX, TX_BYTES_MAX, TX_INPUTS_MAX, TX_OUTPUTS_MAX};
 pub use mempool::{
     DUST_AMOUNT_MIN, FeeRate, MEMPOOL_BYTES_MAX, MIN_RELAY_FEE_RATE, Mempool, MempoolEntry, MempoolError, ORPHAN_TTL_S,
