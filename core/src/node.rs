@@ -45,7 +45,9 @@ pub const HEADERS_REQUEST_TIMEOUT_S: u64 = 30;
 /// Seconds between checks for peers ahead of us.
 pub const SYNC_INTERVAL_S: u64 = 5;
 /// Blocks requested from one peer at a time.
-pub const BLOCKS_IN_FLIGHT_PER_PEER_MAX: usize = 16;
+pub const BLOCKS_IN_FLIGHT_PER_PEER_MAX: usize = 32;
+/// Fewest blocks asked for in one `getdata` while more are missing.
+pub const REQUEST_BATCH_MIN: usize = 8;
 /// Downloaded blocks held while their parent is still on its way.
 pub const PENDING_BLOCKS_MAX: usize = 64;
 /// Items remembered per peer as known to it, so nothing is announced twice.
@@ -378,14 +380,27 @@ impl Node {
 
     /// A frame from `peer`.
     pub fn handle_message(&mut self, peer: PeerId, bytes: &[u8], now: u64) {
-        if !self.peers.contains_key(&peer) || !self.take_token(peer, now) {
+        if !self.peers.contains_key(&peer) {
             return;
         }
         match Message::from_bytes(bytes) {
-            Ok(message) => self.dispatch(peer, message, now),
+            // Answers to our own requests do not count against the peer's rate limit: a sync
+            // receives thousands of blocks in a row.
+            Ok(message) if self.was_requested(peer, &message) || self.take_token(peer, now) => {
+                self.dispatch(peer, message, now);
+            }
+            Ok(_) => {}
             Err(error) => self.disconnect(peer, DisconnectReason::Undecodable(error)),
         }
         self.flush_persist();
+    }
+
+    fn was_requested(&self, peer: PeerId, message: &Message) -> bool {
+        match message {
+            Message::Block(block) => self.in_flight.get(&block.block_hash()).is_some_and(|(p, _)| *p == peer),
+            Message::Headers(_) => self.peers[&peer].headers_asked_at.is_some(),
+            _ => false,
+        }
     }
 
     fn take_token(&mut self, peer: PeerId, now: u64) -> bool {
@@ -571,6 +586,7 @@ impl Node {
         let capacity = self.peers.len() * BLOCKS_IN_FLIGHT_PER_PEER_MAX;
         let window = capacity + self.in_flight.len() + self.pending_blocks.len();
         let candidates: Vec<BlockHash> = self.download.iter().take(window).copied().collect();
+        let few_left = candidates.len() < REQUEST_BATCH_MIN;
         let mut requests: BTreeMap<PeerId, Vec<InvItem>> = BTreeMap::new();
         for hash in candidates {
             if self.in_flight.contains_key(&hash)
@@ -588,6 +604,12 @@ impl Node {
                 .peers
                 .iter()
                 .filter(|(id, p)| p.ready && !p.lacks.items.contains(&item) && load(id) < BLOCKS_IN_FLIGHT_PER_PEER_MAX)
+                // Ask in batches: a peer with only a few free slots waits until more free up.
+                .filter(|(id, _)| {
+                    few_left
+                        || requests.contains_key(id)
+                        || BLOCKS_IN_FLIGHT_PER_PEER_MAX - load(id) >= REQUEST_BATCH_MIN
+                })
                 .filter(|(_, p)| p.known.items.contains(&item) || p.best_height >= height)
                 .min_by_key(|(id, p)| (!p.known.items.contains(&item), load(id)))
                 .map(|(id, _)| *id);

@@ -101,3 +101,25 @@ async fn two_peered_relays_converge_and_carry_blocks_across() {
         "a block from relay A's node reached relay B's node"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_headless_node_binary_mines_into_the_relay() {
+    let relay = TestRelay::start(RelayConfig::default()).await;
+    let data = relay.dir.path().join("node-data");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tabchain"))
+        .args(["node", "--network", "regtest", "--mine", "--threads", "1", "--connect", &relay.ws_url()])
+        .arg("--data")
+        .arg(&data)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start tabchain node");
+    let mined = eventually(CONVERGE, || relay.height() >= 3).await;
+    let stdout = child.stdout.take().expect("piped");
+    child.kill().expect("stop the node");
+    let _ = child.wait();
+    assert!(mined, "the node's blocks reached the relay (height {})", relay.height());
+    assert!(data.join("miner.key").exists(), "the miner's key is kept in its data folder");
+    let progress = std::io::read_to_string(stdout).unwrap_or_default();
+    assert!(progress.contains("height") && progress.contains("peers"), "a progress line: {progress:?}");
+}
