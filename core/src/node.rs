@@ -234,6 +234,8 @@ pub struct Node {
     last_sync_at: u64,
     unpersisted: Vec<Block>,
     unpersisted_ops: Vec<ChainOp>,
+    /// Messages per second and burst a peer may send (answers to requests excepted).
+    rate_limit: (u64, u64),
     persisted_tip: BlockHash,
 }
 
@@ -259,6 +261,7 @@ impl Node {
             last_sync_at: 0,
             unpersisted: Vec::new(),
             unpersisted_ops: Vec::new(),
+            rate_limit: (MESSAGES_PER_S_MAX, MESSAGE_BURST_MAX),
             persisted_tip,
         }
     }
@@ -277,6 +280,13 @@ impl Node {
         }
         node.persisted_tip = node.chain.tip_hash();
         Ok(node)
+    }
+
+    /// Sets how many messages per second, and in a burst, a peer may send before it is
+    /// disconnected for flooding (defaults: `MESSAGES_PER_S_MAX`, `MESSAGE_BURST_MAX`). Answers
+    /// to this node's own requests never count.
+    pub fn set_message_rate_limit(&mut self, per_s: u64, burst: u64) {
+        self.rate_limit = (per_s.max(1), burst.max(1));
     }
 
     pub fn chain(&self) -> &Chain {
@@ -356,7 +366,7 @@ impl Node {
             known: KnownSet::with_cap(KNOWN_INV_MAX),
             ping: None,
             last_ping_at: now,
-            tokens: MESSAGE_BURST_MAX,
+            tokens: self.rate_limit.1,
             tokens_at: now,
             headers_asked_at: None,
             lacks: KnownSet::with_cap(KNOWN_INV_MAX),
@@ -405,8 +415,9 @@ impl Node {
 
     fn take_token(&mut self, peer: PeerId, now: u64) -> bool {
         let state = self.peers.get_mut(&peer).expect("checked by the caller");
-        let refill = now.saturating_sub(state.tokens_at).saturating_mul(MESSAGES_PER_S_MAX);
-        state.tokens = state.tokens.saturating_add(refill).min(MESSAGE_BURST_MAX);
+        let (per_s, burst) = self.rate_limit;
+        let refill = now.saturating_sub(state.tokens_at).saturating_mul(per_s);
+        state.tokens = state.tokens.saturating_add(refill).min(burst);
         state.tokens_at = now;
         if state.tokens == 0 {
             self.disconnect(peer, DisconnectReason::Flood);

@@ -1,9 +1,9 @@
-//! One peer connection, server side or client side alike: frames in go to the node (under the
-//! per-connection rate limit), frames the node queues go out (each within a write timeout), and
-//! either side ending ends both.
+//! One peer connection, server side or client side alike: frames in go to the node (which
+//! enforces the message rate limit, exempting answers to its own requests), frames the node
+//! queues go out (each within a write timeout), and either side ending ends both.
 
 use crate::driver::{Driver, Outbound, PeerLink, close_code, now};
-use crate::limits::{RateLimiter, WRITE_TIMEOUT};
+use crate::limits::WRITE_TIMEOUT;
 use crate::metrics::Metrics;
 use futures_util::{Sink, SinkExt as _, Stream, StreamExt as _};
 use std::sync::Arc;
@@ -45,8 +45,6 @@ where
         }
         let _ = tokio::time::timeout(WRITE_TIMEOUT, outgoing.close()).await;
     });
-    let limits = &driver.limits;
-    let mut limiter = RateLimiter::new(limits.messages_per_s_max, limits.message_burst_max);
     loop {
         let frame = tokio::select! {
             () = kill.notified() => break,
@@ -54,11 +52,6 @@ where
         };
         match frame {
             Incoming::Binary(bytes) => {
-                if !limiter.allow() {
-                    Metrics::inc(&driver.metrics.disconnects_rate);
-                    driver.close_peer(id, close_code::POLICY, "message rate limit exceeded");
-                    break;
-                }
                 Metrics::inc(&driver.metrics.messages_in);
                 Metrics::add(&driver.metrics.bytes_in, bytes.len() as u64);
                 driver.with_node(|node| node.handle_message(id, &bytes, now()));

@@ -115,6 +115,8 @@ impl Driver {
                 (node, Some(store))
             }
         };
+        let mut node = node;
+        node.set_message_rate_limit(u64::from(limits.messages_per_s_max), u64::from(limits.message_burst_max));
         let height = node.chain().height();
         Ok(Arc::new(Self {
             node: Mutex::new(node),
@@ -161,7 +163,11 @@ impl Driver {
                 Output::Send { peer, message } => self.queue(node, peer, message.to_bytes()),
                 Output::Disconnect { peer, reason } => {
                     tracing::info!(peer, %reason, "disconnecting peer");
-                    Metrics::inc(&self.metrics.disconnects_misbehaving);
+                    let counter = match reason {
+                        tabchain_core::DisconnectReason::Flood => &self.metrics.disconnects_rate,
+                        _ => &self.metrics.disconnects_misbehaving,
+                    };
+                    Metrics::inc(counter);
                     self.close(peer, close_code::POLICY, &reason.to_string());
                 }
                 Output::Event(event) => self.on_event(&event),

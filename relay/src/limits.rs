@@ -6,10 +6,10 @@ use tabchain_core::MESSAGE_BYTES_MAX;
 
 /// Largest WebSocket message (and frame) accepted: the largest valid protocol message.
 pub const WS_MESSAGE_BYTES_MAX: usize = MESSAGE_BYTES_MAX;
-/// Messages a connection may send per second, sustained.
-pub const MESSAGES_PER_S_MAX: u32 = 200;
-/// Messages a connection may send in a burst.
-pub const MESSAGE_BURST_MAX: u32 = 1000;
+/// Messages a connection may send per second, sustained, and in a burst (enforced by the node,
+/// which does not count answers to its own requests): core's defaults.
+pub const MESSAGES_PER_S_MAX: u32 = tabchain_core::MESSAGES_PER_S_MAX as u32;
+pub const MESSAGE_BURST_MAX: u32 = tabchain_core::MESSAGE_BURST_MAX as u32;
 /// Connections from one IP address.
 pub const CONNECTIONS_PER_IP_MAX: usize = 64;
 /// Connections in all.
@@ -51,37 +51,5 @@ impl Default for Limits {
             send_queue_bytes_max: SEND_QUEUE_BYTES_MAX,
             allowed_origins: Vec::new(),
         }
-    }
-}
-
-/// A token bucket: `burst` messages at once, refilled at `per_s`.
-#[derive(Debug)]
-pub struct RateLimiter {
-    tokens: f64,
-    burst: f64,
-    per_s: f64,
-    at: std::time::Instant,
-}
-
-impl RateLimiter {
-    pub fn new(per_s: u32, burst: u32) -> Self {
-        Self {
-            tokens: f64::from(burst),
-            burst: f64::from(burst),
-            per_s: f64::from(per_s),
-            at: std::time::Instant::now(),
-        }
-    }
-
-    /// Takes one token; `false` when none is left.
-    pub fn allow(&mut self) -> bool {
-        let now = std::time::Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * self.per_s).min(self.burst);
-        self.at = now;
-        if self.tokens < 1.0 {
-            return false;
-        }
-        self.tokens -= 1.0;
-        true
     }
 }

@@ -1,12 +1,13 @@
-//! The native miner: threads searching nonces of the node's block template, restarting when
-//! the tip changes, submitting what they find.
+//! The native miner: threads searching nonces of the node's block template with core's mining
+//! kernel (midstate, SHA instructions), restarting when the tip changes, submitting what they
+//! find. Each thread mines its own extra nonce, so threads never search the same header.
 
 use crate::driver::{Driver, now};
 use crate::metrics::Metrics;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tabchain_core::{Block, PublicKey, search_nonce};
+use tabchain_core::{Block, MiningJob, PublicKey, search};
 
 /// Nonces tried between checks for a new tip: small enough to react within ~100 ms.
 const BATCH_NONCES: u32 = 50_000;
@@ -39,6 +40,7 @@ fn mine(driver: &Driver, owner: PublicKey, thread: u64, stats: &MinerStats, stop
     while !stop.load(Ordering::Relaxed) && !driver.is_shut_down() {
         extra_nonce += 1;
         let template = driver.read(|node| node.block_template(owner, extra_nonce, now()));
+        let Ok(job) = MiningJob::new(&template.header) else { return };
         let started = Instant::now();
         tip.mark_unchanged();
         let mut nonce = 0u32;
@@ -47,18 +49,18 @@ fn mine(driver: &Driver, owner: PublicKey, thread: u64, stats: &MinerStats, stop
             {
                 break None;
             }
-            let header = tabchain_core::Header { nonce, ..template.header };
-            let result = search_nonce(&header, BATCH_NONCES);
-            stats.hashes.fetch_add(u64::from(BATCH_NONCES), Ordering::Relaxed);
-            if result.is_some() {
-                break result;
+            let result = search(&job, nonce, BATCH_NONCES);
+            stats.hashes.fetch_add(result.hashes, Ordering::Relaxed);
+            if result.nonce.is_some() {
+                break result.nonce;
             }
             match nonce.checked_add(BATCH_NONCES) {
                 Some(next) => nonce = next,
                 None => break None, // nonce space exhausted: a new extra nonce
             }
         };
-        if let Some(header) = found {
+        if let Some(nonce) = found {
+            let header = tabchain_core::Header { nonce, ..template.header };
             let block = Block { header, ..template };
             match driver.with_node(|node| node.submit_block(block, now())) {
                 Ok(_) => {

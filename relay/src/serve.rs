@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::serve::ListenerExt as _;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -71,5 +72,12 @@ pub async fn run(
         ));
     }
     let app = router(&www_dir, driver).into_make_service_with_connect_info::<SocketAddr>();
+    // Protocol frames are small and latency matters (announcements, block requests): without
+    // TCP_NODELAY, Nagle's algorithm and delayed ACKs stall them by tens of milliseconds.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {error}");
+        }
+    });
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
