@@ -173,7 +173,7 @@ impl Driver {
                 Output::Event(event) => self.on_event(&event),
                 Output::Persist(set) => {
                     if let Some(store) = &self.store
-                        && let Err(error) = store.apply(&set)
+                        && let Err(error) = blocking(|| store.apply(&set))
                     {
                         // Nothing acknowledged is lost (earlier sets are committed), but going on
                         // would let memory and disk diverge: stop, and resume from disk on restart.
@@ -343,4 +343,12 @@ impl Driver {
         let mut rx = self.shutdown_tx.subscribe();
         let _ = rx.wait_for(|stopped| *stopped).await;
     }
+}
+
+/// Runs a blocking call (a database commit waits for the disk) without stalling the other tasks
+/// of a multi-threaded runtime: they move to another worker meanwhile.
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread { tokio::task::block_in_place(f) } else { f() }
 }

@@ -18,8 +18,14 @@ struct Bench {
 /// Every benchmark, in the order they run.
 const BENCHES: &[Bench] = &[
     Bench { name: "core: connect, validate, reorg", run: core_node },
+    Bench { name: "core: mining kernel", run: core_kernel },
     Bench { name: "relay: fan-out, idle connections, sync", run: relay },
 ];
+
+/// `core/benches/kernel.rs`: native hash rates; writes `target/bench/kernel.json`.
+fn core_kernel(root: &Path) -> anyhow::Result<()> {
+    cmd::run(native_cargo().current_dir(root).args(["bench", "-p", "tabchain-core", "--bench", "kernel"]))
+}
 
 /// `relay/benches/relay.rs`: prints its table and writes `target/bench/relay.json`.
 fn relay(root: &Path) -> anyhow::Result<()> {
