@@ -5,7 +5,10 @@
 //! the panic hook that makes a crash visible on the page (see [`panic`]).
 //! Nothing here decides consensus: if a rule lives in this file it is a bug.
 
+mod miner;
 mod panic;
+
+pub use miner::{Miner, SearchOutcome, hash_plain, miner_simd};
 
 use tabchain_core::{HEADER_BYTES, Header};
 use wasm_bindgen::prelude::*;

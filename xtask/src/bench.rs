@@ -19,6 +19,7 @@ struct Bench {
 const BENCHES: &[Bench] = &[
     Bench { name: "core: connect, validate, reorg", run: core_node },
     Bench { name: "core: mining kernel", run: core_kernel },
+    Bench { name: "miner in headless Chromium vs native", run: crate::bench_browser::miner },
     Bench { name: "relay: fan-out, idle connections, sync", run: relay },
 ];
 
@@ -37,12 +38,8 @@ fn core_node(root: &Path) -> anyhow::Result<()> {
     cmd::run(native_cargo().current_dir(root).args(["bench", "-p", "tabchain-core", "--bench", "node"]))
 }
 
-pub(crate) fn bench(root: &Path) -> anyhow::Result<()> {
-    if BENCHES.is_empty() {
-        say("no benchmarks exist yet");
-        return Ok(());
-    }
-    for bench in BENCHES {
+pub(crate) fn bench(root: &Path, filter: Option<&str>) -> anyhow::Result<()> {
+    for bench in BENCHES.iter().filter(|b| filter.is_none_or(|f| b.name.contains(f))) {
         say(format!("bench {}", bench.name));
         (bench.run)(root)?;
     }

@@ -12,6 +12,7 @@
 
 mod apt;
 mod bench;
+mod bench_browser;
 mod cmd;
 mod manifest;
 mod run;
@@ -31,7 +32,7 @@ usage: cargo xtask <task>
 tasks:
   run [--listen ADDR]   build the wasm bundle and serve the page (default 127.0.0.1:8080)
   test                  run all tests: native, no_std build, wasm in headless Chromium
-  bench                 run the benchmarks";
+  bench [FILTER]        run the benchmarks (those whose name contains FILTER)";
 
 /// Prints a failure as one `xtask: error:` line with its causes, not as
 /// `Error: …` plus a backtrace (which `RUST_BACKTRACE` would add): the
@@ -52,7 +53,7 @@ fn try_main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("run") => run::run(&root, parse_listen(&args[1..])?.as_deref()),
         Some("test") => no_more_args(&args[1..]).and_then(|()| test::test(&root)),
-        Some("bench") => no_more_args(&args[1..]).and_then(|()| bench::bench(&root)),
+        Some("bench") => bench::bench(&root, args.get(1).map(String::as_str)),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())

@@ -1,6 +1,8 @@
-//! Building the page's wasm bundle: `web` compiled to wasm32 in release, then
-//! `wasm-bindgen --target web` writing the module and its ES-module glue into
-//! `www/pkg`, where `www/main.js` imports it.
+//! Building the page's wasm bundles: `web` compiled to wasm32 in release, then
+//! `wasm-bindgen --target web` writing the module and its ES-module glue. Two builds: `www/pkg`
+//! with SIMD128 (the workspace's `.cargo/config.toml` enables it for wasm32), which every
+//! current browser runs, and `www/pkg-scalar` without it, which the page falls back to when
+//! the browser cannot validate SIMD (the miner then hashes one nonce at a time, and says so).
 
 use std::path::Path;
 use std::process::Command;
@@ -9,17 +11,40 @@ use crate::cmd::{self, say};
 use crate::toolchain::{Toolchain, WASM_TARGET};
 use crate::tools::Bindgen;
 
+/// Flags that turn SIMD off again for the fallback build (they replace the config's flags).
+const SCALAR_RUSTFLAGS: &str = "-C target-feature=-simd128";
+
 pub(crate) fn build_bundle(root: &Path, toolchain: &Toolchain, bindgen: &Bindgen) -> anyhow::Result<()> {
-    say(format!("building web (wasm32, {})", toolchain.label()));
-    cmd::run(&mut toolchain.cargo(
-        root,
-        &["build", "--release", "-p", "tabchain-web"],
-        WASM_TARGET,
-        "std,panic_abort",
-    ))?;
-    let module = toolchain.target_dir(root).join(WASM_TARGET).join("release/tabchain_web.wasm");
-    say("generating JavaScript bindings into www/pkg");
+    let simd_dir = toolchain.target_dir(root);
+    build_variant(root, toolchain, bindgen, "pkg", &simd_dir, None)?;
+    let scalar_dir = toolchain.target_dir(root).join("wasm-scalar");
+    build_variant(root, toolchain, bindgen, "pkg-scalar", &scalar_dir, Some(SCALAR_RUSTFLAGS))
+}
+
+fn build_variant(
+    root: &Path,
+    toolchain: &Toolchain,
+    bindgen: &Bindgen,
+    out: &str,
+    target_dir: &Path,
+    rustflags: Option<&str>,
+) -> anyhow::Result<()> {
+    let simd = if rustflags.is_some() { "without SIMD" } else { "with SIMD128" };
+    say(format!("building web (wasm32 {simd}, {})", toolchain.label()));
+    let mut build =
+        toolchain.cargo(root, &["build", "--release", "-p", "tabchain-web"], WASM_TARGET, "std,panic_abort");
+    // A folder per variant, so the two sets of flags never rebuild each other.
+    build.env("CARGO_TARGET_DIR", target_dir);
+    if let Some(flags) = rustflags {
+        build.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", flags);
+    }
+    cmd::run(&mut build)?;
+    let module = target_dir.join(WASM_TARGET).join("release/tabchain_web.wasm");
+    say(format!("generating JavaScript bindings into www/{out}"));
     cmd::run(
-        Command::new(&bindgen.bindgen).args(["--target", "web", "--out-dir"]).arg(root.join("www/pkg")).arg(module),
+        Command::new(&bindgen.bindgen)
+            .args(["--target", "web", "--out-dir"])
+            .arg(root.join("www").join(out))
+            .arg(module),
     )
 }

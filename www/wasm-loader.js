@@ -1,0 +1,17 @@
+// Loads the wasm façade: the SIMD128 build (`pkg/`) where the browser validates SIMD, else the
+// scalar build (`pkg-scalar/`). Both come from `cargo xtask run`.
+
+// The smallest module using a SIMD instruction (the feature test wasm-feature-detect uses).
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+]);
+
+export const simdSupported = () => WebAssembly.validate(SIMD_PROBE);
+
+/** Imports and instantiates the right bundle; resolves to the module's exports. */
+export async function loadWasm(base = new URL(".", import.meta.url)) {
+  const dir = simdSupported() ? "pkg" : "pkg-scalar";
+  const wasm = await import(new URL(`${dir}/tabchain_web.js`, base).href);
+  await wasm.default();
+  return wasm;
+}
