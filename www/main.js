@@ -25,10 +25,10 @@ window.addEventListener("unhandledrejection", (event) =>
 );
 
 async function load() {
-  // A dynamic import, so that a missing bundle is an error we can show.
-  const wasm = await import("./pkg/tabchain_web.js");
-  await wasm.default();
-  return wasm;
+  // A dynamic import, so that a missing bundle is an error we can show. The loader picks the
+  // SIMD128 build, or the scalar one where the browser lacks SIMD.
+  const { loadWasm } = await import("./wasm-loader.js");
+  return loadWasm();
 }
 
 function wireHasher(wasm) {
@@ -74,6 +74,9 @@ async function main() {
   $("status").textContent = "foundation build: node not yet running";
   $("version").textContent = wasm.version();
   $("genesis").textContent = wasm.genesis_hash();
+  $("miner-kernel").textContent = wasm.miner_simd()
+    ? "SIMD128, four nonces at a time"
+    : "scalar fallback: this browser has no WebAssembly SIMD, mining is slower";
   wireHasher(wasm);
 }
 

@@ -46,17 +46,23 @@ export class MinerPool {
     if (this.job) this.start(this.job);
   }
 
-  /** Mines `job` = {headerHex, targetHex?, mode?} on every worker, replacing any older job. */
+  /**
+   * Mines `job` = {headerHex, targetHex?, mode?, nonceCount?} on every worker, replacing any
+   * older job; `nonceCount` (default all 2^32) is split evenly. Returns the job's id.
+   */
   start(job) {
     this.job = job;
     this.jobId += 1;
     this.exhausted = 0;
     const n = this.workers.length;
-    const slice = Math.floor(NONCE_SPACE / Math.max(n, 1));
+    const space = job.nonceCount ?? NONCE_SPACE;
+    const slice = Math.floor(space / Math.max(n, 1));
     this.workers.forEach((worker, i) => {
-      const count = i === n - 1 ? NONCE_SPACE - slice * i : slice;
-      worker.postMessage({ type: "job", id: this.jobId, ...job, start: slice * i, count });
+      const count = i === n - 1 ? space - slice * i : slice;
+      const { nonceCount: _, ...fields } = job;
+      worker.postMessage({ type: "job", id: this.jobId, ...fields, start: slice * i, count });
     });
+    return this.jobId;
   }
 
   stop() {

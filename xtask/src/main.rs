@@ -20,6 +20,7 @@ mod test;
 mod toolchain;
 mod tools;
 mod wasm;
+mod webdriver;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

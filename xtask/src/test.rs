@@ -29,11 +29,12 @@ struct Step {
     run: fn(&Path, &anyhow::Result<Tools>) -> anyhow::Result<()>,
 }
 
-const STEPS: [Step; 4] = [
+const STEPS: [Step; 5] = [
     Step { name: "native tests", run: native_tests },
     Step { name: "no_std build of tabchain-core", run: no_std_build },
     Step { name: "wasm tests in headless Chromium", run: browser_tests },
     Step { name: "wasm bundle for the page", run: bundle },
+    Step { name: "miner workers in headless Chromium", run: miner_selftest },
 ];
 
 pub(crate) fn test(root: &Path) -> anyhow::Result<()> {
@@ -94,6 +95,26 @@ fn browser_tests(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<(
 fn bundle(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
     let tools = need(tools)?;
     wasm::build_bundle(root, &tools.wasm, &tools.bindgen)
+}
+
+/// `www/selftest.html`: the worker pool, job replacement, both bundles, in a real browser.
+fn miner_selftest(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
+    need(tools)?;
+    let browser = crate::webdriver::Browser::start(root, false)?;
+    let result = browser.run_page("selftest.html", "selftestResult", Duration::from_secs(120))?;
+    let passed = result["passed"].as_array().map_or(0, Vec::len);
+    let failed = result["failed"].as_array().cloned().unwrap_or_default();
+    for name in result["passed"].as_array().into_iter().flatten() {
+        println!("test www::{} ... ok", name.as_str().unwrap_or("?"));
+    }
+    for failure in &failed {
+        println!("test www::{failure} ... FAILED");
+    }
+    println!("browser self-tests: {passed} passed, {} failed", failed.len());
+    if !failed.is_empty() || passed == 0 {
+        bail!("browser self-tests failed: {failed:?}");
+    }
+    Ok(())
 }
 
 fn summarize(results: &[(&str, Duration, anyhow::Result<()>)]) -> anyhow::Result<()> {
