@@ -28,6 +28,27 @@ async function measure(workers, mode) {
   return { rate, simd };
 }
 
+// How long a new job takes to replace a running one: from `start` of a job whose first hashes
+// meet its target to that job's first found nonce, averaged over a few replacements.
+async function cancellationMs(workers) {
+  let resolveFound;
+  const pool = new MinerPool(workers, { onFound: () => resolveFound?.() });
+  await pool.ready;
+  const samples = [];
+  for (let i = 0; i < 5; i++) {
+    pool.start({ headerHex: HEADER, targetHex: NEVER });
+    await new Promise((r) => setTimeout(r, 400));
+    const found = new Promise((resolve) => (resolveFound = resolve));
+    const started = performance.now();
+    pool.start({ headerHex: HEADER, targetHex: "f".repeat(64) });
+    await found;
+    samples.push(performance.now() - started);
+  }
+  pool.stop();
+  await pool.resize(0);
+  return samples.reduce((a, b) => a + b, 0) / samples.length;
+}
+
 function row(label, value) {
   const tr = document.createElement("tr");
   tr.innerHTML = `<td>${label}</td><td>${value}</td>`;
@@ -43,12 +64,15 @@ try {
   row("portable kernel, 1 worker", `${(portable.rate / 1e6).toFixed(2)} MH/s`);
   const plain = await measure(1, "plain");
   row("plain sha2 in wasm, 1 worker", `${(plain.rate / 1e6).toFixed(2)} MH/s`);
+  const cancel = await cancellationMs(N);
+  row(`new job replaces a running one (${N} workers)`, `${cancel.toFixed(1)} ms`);
   window.benchResult = {
     browser_worker_hps: one.rate,
     browser_workers_hps: many.rate,
     browser_portable_worker_hps: portable.rate,
     browser_sha2_worker_hps: plain.rate,
     n_workers: N,
+    browser_job_switch_ms: cancel,
     simd: one.simd,
   };
   document.getElementById("status").textContent = "done";

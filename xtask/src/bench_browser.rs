@@ -49,6 +49,10 @@ fn report(root: &Path, browser: &Value) -> anyhow::Result<()> {
     let n = number(browser, "n_workers");
     let scaling = number(browser, "browser_workers_hps") / number(browser, "browser_worker_hps").max(1.0);
     println!("  {n} workers scale {scaling:.2}x one worker (goal >= 0.9 x {n}); SIMD: {}", browser["simd"]);
+    println!(
+        "  a new job replaces a running one in {:.1} ms (goal < 100 ms)",
+        number(browser, "browser_job_switch_ms")
+    );
     let mut merged = native.as_object().cloned().unwrap_or_default();
     merged.extend(browser.as_object().cloned().unwrap_or_default());
     std::fs::write(dir.join("miner.json"), serde_json::to_string_pretty(&merged)? + "\n")?;
