@@ -71,13 +71,55 @@ async function main() {
     );
     return;
   }
-  $("status").textContent = "foundation build: node not yet running";
   $("version").textContent = wasm.version();
   $("genesis").textContent = wasm.genesis_hash();
   $("miner-kernel").textContent = wasm.miner_simd()
     ? "SIMD128, four nonces at a time"
     : "scalar fallback: this browser has no WebAssembly SIMD, mining is slower";
   wireHasher(wasm);
+  await startNode(wasm);
+}
+
+const LOG_LINES_MAX = 50;
+
+function log(line) {
+  const item = document.createElement("li");
+  item.textContent = `${new Date().toLocaleTimeString()}  ${line}`;
+  const list = $("log");
+  list.prepend(item);
+  while (list.children.length > LOG_LINES_MAX) list.lastChild.remove();
+}
+
+function show(status) {
+  $("status").textContent = status.state === "syncing" ? `syncing ${status.height} / ${status.best_header_height}` : status.state;
+  $("status-dot").className = `dot ${status.state === "in sync" ? "dot-good" : "dot-idle"}`;
+  $("height").textContent = status.height;
+  $("tip").textContent = status.tip;
+  $("genesis").textContent = status.genesis;
+  $("peers").textContent = status.peers;
+  $("difficulty").textContent = status.difficulty.toPrecision(4);
+  $("hashrate").textContent = `${(status.hash_rate / 1e6).toFixed(2)} MH/s`;
+  $("found").textContent = status.blocks_found;
+  $("address").textContent = status.address ?? "—";
+  $("confirmed").textContent = `${status.confirmed} TAB`;
+  $("immature").textContent = `${status.immature} TAB`;
+  $("pending").textContent = `${status.pending} TAB`;
+}
+
+async function startNode(wasm) {
+  // The relay says which network it runs; the tab joins the same one.
+  const relay = await (await fetch("./api/status")).json();
+  const network = relay.network === "tabrt" ? "regtest" : "tabchain";
+  const cores = navigator.hardwareConcurrency || 2;
+  const workers = Math.max(1, Math.floor(cores / 2));
+  const select = $("workers");
+  for (let n = 0; n <= cores; n++) select.add(new Option(n === 0 ? "0 (paused)" : String(n), String(n)));
+  select.value = String(workers);
+  const { TabNodeDriver } = await import("./node.js");
+  const driver = new TabNodeDriver(wasm, network, { onStatus: show, onLog: log, workers });
+  select.addEventListener("change", () => driver.setWorkers(Number(select.value)));
+  window.tabchain = driver;
+  log(`node started on ${network}, mining with ${workers} worker${workers === 1 ? "" : "s"}`);
 }
 
 main();

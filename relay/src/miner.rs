@@ -68,7 +68,12 @@ fn mine(driver: &Driver, owner: PublicKey, thread: u64, stats: &MinerStats, stop
                     Metrics::inc(&driver.metrics.blocks_mined);
                     tracing::info!(hash = %header.block_hash(), "mined a block");
                 }
-                Err(error) => tracing::debug!("mined block refused (stale): {error}"),
+                Err(error) => {
+                    // Stale, or dated too far ahead of the clock on an easy network: wait a
+                    // moment rather than spin.
+                    tracing::debug!("mined block refused: {error}");
+                    std::thread::sleep(Duration::from_millis(500));
+                }
             }
         }
     }

@@ -6,9 +6,11 @@
 //! Nothing here decides consensus: if a rule lives in this file it is a bug.
 
 mod miner;
+mod node;
 mod panic;
 
 pub use miner::{Miner, SearchOutcome, hash_plain, miner_simd};
+pub use node::TabNode;
 
 use tabchain_core::{HEADER_BYTES, Header};
 use wasm_bindgen::prelude::*;

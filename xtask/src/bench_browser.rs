@@ -20,7 +20,7 @@ const SECONDS_PER_MEASUREMENT: u32 = 4;
 pub(crate) fn miner(root: &Path) -> anyhow::Result<()> {
     let browser = Browser::start(root, true)?;
     let page = format!("bench.html?seconds={SECONDS_PER_MEASUREMENT}");
-    let result = browser.run_page(&page, "benchResult", BENCH_TIMEOUT)?;
+    let result = browser.run_page(&page, "window.benchResult", BENCH_TIMEOUT)?;
     drop(browser);
     report(root, &result)
 }

@@ -29,12 +29,13 @@ struct Step {
     run: fn(&Path, &anyhow::Result<Tools>) -> anyhow::Result<()>,
 }
 
-const STEPS: [Step; 5] = [
+const STEPS: [Step; 6] = [
     Step { name: "native tests", run: native_tests },
     Step { name: "no_std build of tabchain-core", run: no_std_build },
     Step { name: "wasm tests in headless Chromium", run: browser_tests },
     Step { name: "wasm bundle for the page", run: bundle },
     Step { name: "miner workers in headless Chromium", run: miner_selftest },
+    Step { name: "the page's node syncs and mines with the relay", run: tab_node },
 ];
 
 pub(crate) fn test(root: &Path) -> anyhow::Result<()> {
@@ -101,7 +102,7 @@ fn bundle(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
 fn miner_selftest(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
     need(tools)?;
     let browser = crate::webdriver::Browser::start(root, false)?;
-    let result = browser.run_page("selftest.html", "selftestResult", Duration::from_secs(120))?;
+    let result = browser.run_page("selftest.html", "window.selftestResult", Duration::from_secs(120))?;
     let passed = result["passed"].as_array().map_or(0, Vec::len);
     let failed = result["failed"].as_array().cloned().unwrap_or_default();
     for name in result["passed"].as_array().into_iter().flatten() {
@@ -114,6 +115,26 @@ fn miner_selftest(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<
     if !failed.is_empty() || passed == 0 {
         bail!("browser self-tests failed: {failed:?}");
     }
+    Ok(())
+}
+
+/// The page itself in headless Chromium: its node connects to the relay, syncs, mines blocks
+/// in workers, and the relay accepts them (its tip becomes the tab's).
+fn tab_node(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
+    need(tools)?;
+    let browser = crate::webdriver::Browser::start(root, false)?;
+    // A synchronous request keeps the check a single expression.
+    let relay_tip = "(() => { const x = new XMLHttpRequest(); x.open('GET', '/api/status', false); x.send(); \
+                     return JSON.parse(x.responseText).tip; })()";
+    let done = format!(
+        "(() => {{ const s = window.tabchain?.status(); \
+         return s && s.blocks_found >= 2 && s.state === 'in sync' && s.tip === {relay_tip} ? s : null; }})()"
+    );
+    let status = browser.run_page("index.html", &done, Duration::from_secs(120))?;
+    println!(
+        "test www::tab_node_syncs_mines_and_the_relay_accepts ... ok (height {}, {} blocks found, {} workers)",
+        status["height"], status["blocks_found"], status["workers"]
+    );
     Ok(())
 }
 

@@ -130,9 +130,9 @@ impl Browser {
         Ok(Self { http_port, driver_port, _relay: relay, _driver: driver, data })
     }
 
-    /// Opens `page` (a path with query) in a fresh headless session and waits until
-    /// `window.<result>` is set; returns it.
-    pub(crate) fn run_page(&self, page: &str, result: &str, timeout: Duration) -> anyhow::Result<Value> {
+    /// Opens `page` (a path with query) in a fresh headless session and waits until the
+    /// JavaScript expression `done` is neither null nor undefined; returns its value.
+    pub(crate) fn run_page(&self, page: &str, done: &str, timeout: Duration) -> anyhow::Result<Value> {
         let chromium = cmd::find_program("chromium").context("Chromium is not installed (apt-get install chromium)")?;
         let args = [
             "--headless=new",
@@ -159,7 +159,7 @@ impl Browser {
                 self.driver_port,
                 "POST",
                 &format!("/session/{id}/execute/sync"),
-                &json!({ "script": format!("return window.{result} ?? null"), "args": [] }),
+                &json!({ "script": format!("return ({done}) ?? null"), "args": [] }),
             )?;
             if !value.is_null() {
                 break value;

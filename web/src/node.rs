@@ -1,0 +1,165 @@
+//! The full node in the tab: core's `Node` behind a JavaScript-facing handle. The page's driver
+//! (`www/node.js`) owns the WebSocket and the clock: it feeds frames and ticks in and carries the
+//! outputs (`poll`) out. Mining goes through `template` and `submit_nonce`.
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use tabchain_core::{Block, Event, Node, Output, Params, SecretKey, encode, encode_address, hex};
+use wasm_bindgen::prelude::*;
+
+/// A node, its wallet, and the block template being mined.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct TabNode {
+    node: Node,
+    template: Option<Block>,
+}
+
+fn set(object: &Object, key: &str, value: impl Into<JsValue>) {
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = Reflect::set(object, &JsValue::from_str(key), &value.into());
+}
+
+#[wasm_bindgen]
+impl TabNode {
+    /// A node on `network` ("tabchain" or "regtest") whose wallet holds the 32-byte secret
+    /// `seed_hex` (from the page's `crypto.getRandomValues`, kept by the page).
+    #[wasm_bindgen(constructor)]
+    pub fn new(network: &str, seed_hex: &str) -> Result<TabNode, JsError> {
+        let params = match network {
+            "tabchain" => Params::tabchain(),
+            "regtest" => Params::regtest(),
+            other => return Err(JsError::new(&format!("unknown network {other:?}"))),
+        };
+        let seed = hex::decode_array::<32>(seed_hex).map_err(|e| JsError::new(&e.to_string()))?;
+        let mut node = Node::new(params, concat!("tabchain-web/", env!("CARGO_PKG_VERSION")));
+        node.set_wallet(SecretKey::from_bytes(&seed));
+        Ok(TabNode { node, template: None })
+    }
+
+    pub fn peer_connected(&mut self, peer: f64, now: f64) {
+        self.node.handle_peer_connected(peer as u64, now as u64);
+    }
+
+    pub fn peer_disconnected(&mut self, peer: f64) {
+        self.node.handle_peer_disconnected(peer as u64);
+    }
+
+    pub fn message(&mut self, peer: f64, bytes: &[u8], now: f64) {
+        self.node.handle_message(peer as u64, bytes, now as u64);
+    }
+
+    pub fn tick(&mut self, now: f64) {
+        self.node.handle_tick(now as u64);
+    }
+
+    /// When `tick` should next be called (Unix seconds).
+    pub fn next_tick(&self, now: f64) -> f64 {
+        self.node.poll_timeout(now as u64) as f64
+    }
+
+    /// Everything the node wants done, as plain objects: `{type: "send", peer, bytes}`,
+    /// `{type: "disconnect", peer, reason}`, `{type: "tip", height, hash, reorg_depth}`,
+    /// `{type: "sync", height, best_header_height}`, `{type: "tx", txid, accepted, reason}`,
+    /// `{type: "rejected", hash, reason}`, `{type: "persist", bytes}`.
+    pub fn poll(&mut self) -> Array {
+        let outputs = Array::new();
+        while let Some(output) = self.node.poll_output() {
+            let object = Object::new();
+            match output {
+                Output::Send { peer, message } => {
+                    set(&object, "type", "send");
+                    set(&object, "peer", peer as f64);
+                    set(&object, "bytes", Uint8Array::from(message.to_bytes().as_slice()));
+                }
+                Output::Disconnect { peer, reason } => {
+                    set(&object, "type", "disconnect");
+                    set(&object, "peer", peer as f64);
+                    set(&object, "reason", reason.to_string());
+                }
+                Output::Persist(set_) => {
+                    set(&object, "type", "persist");
+                    set(&object, "bytes", Uint8Array::from(encode(&set_).as_slice()));
+                }
+                Output::Event(event) => event_object(&object, event),
+            }
+            outputs.push(&object);
+        }
+        outputs
+    }
+
+    /// A fresh block template paying this wallet; returns its 80-byte header as hex.
+    pub fn template(&mut self, extra_nonce: f64, now: f64) -> Result<String, JsError> {
+        let owner = self.node.wallet().ok_or_else(|| JsError::new("no wallet"))?.owner();
+        let block = self.node.block_template(owner, extra_nonce as u64, now as u64);
+        let header = hex::encode(&block.header.to_bytes());
+        self.template = Some(block);
+        Ok(header)
+    }
+
+    /// Submits the current template with `nonce`; returns whether the node accepted it.
+    pub fn submit_nonce(&mut self, nonce: u32, now: f64) -> bool {
+        let Some(mut block) = self.template.take() else { return false };
+        block.header.nonce = nonce;
+        self.node.submit_block(block, now as u64).is_ok()
+    }
+
+    /// A snapshot for the page.
+    pub fn status(&self) -> Object {
+        let chain = self.node.chain();
+        let object = Object::new();
+        set(&object, "height", chain.height());
+        set(&object, "tip", chain.tip_hash().to_string());
+        set(&object, "genesis", chain.params().genesis_hash().to_string());
+        set(&object, "best_header_height", chain.best_header().1);
+        set(&object, "peers", self.node.peer_heights().count() as u32);
+        set(&object, "mempool_txs", self.node.mempool().len() as u32);
+        let tip = chain.tip();
+        let difficulty = tip.header().bits.to_target().map_or(0.0, |t| t.difficulty(chain.params().pow_limit));
+        set(&object, "difficulty", difficulty);
+        if let Some(wallet) = self.node.wallet() {
+            let balance = wallet.balance(chain, self.node.mempool());
+            set(&object, "address", encode_address(chain.params().address_hrp, &wallet.owner()));
+            set(&object, "confirmed", balance.confirmed.to_string());
+            set(&object, "immature", balance.immature.to_string());
+            set(&object, "pending", balance.pending.to_string());
+        }
+        object
+    }
+}
+
+fn event_object(object: &Object, event: Event) {
+    match event {
+        Event::TipChanged { hash, height, reorg_depth, .. } => {
+            set(object, "type", "tip");
+            set(object, "hash", hash.to_string());
+            set(object, "height", height);
+            set(object, "reorg_depth", reorg_depth as u32);
+        }
+        Event::SyncProgress { height, best_header_height } => {
+            set(object, "type", "sync");
+            set(object, "height", height);
+            set(object, "best_header_height", best_header_height);
+        }
+        Event::TxAccepted { txid } => {
+            set(object, "type", "tx");
+            set(object, "txid", txid.to_string());
+            set(object, "accepted", true);
+        }
+        Event::TxRejected { txid, reason } => {
+            set(object, "type", "tx");
+            set(object, "txid", txid.to_string());
+            set(object, "accepted", false);
+            set(object, "reason", reason.to_string());
+        }
+        Event::BlockRejected { hash, reason, .. } => {
+            set(object, "type", "rejected");
+            set(object, "hash", hash.to_string());
+            set(object, "reason", reason.to_string());
+        }
+        Event::PeerReady { peer, best_height } => {
+            set(object, "type", "peer");
+            set(object, "peer", peer as f64);
+            set(object, "best_height", best_height);
+        }
+    }
+}
