@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 use tabchain_core::{
-    Amount, BLOCK_BYTES_MAX, Block, BlockHash, Chain, OutPoint, Params, SecretKey, Signature, Transaction, TxIn, TxOut,
-    assemble_block, check_block, coinbase, connect_block, search_nonce, sighash, sign_input, verify_signature,
+    Amount, BLOCK_BYTES_MAX, Block, BlockHash, Chain, OutPoint, Params, SecretKey, Transaction, TxOut, assemble_block,
+    check_block, coinbase, connect_block, search_nonce, sighash, signed_transaction, verify_signature,
 };
 
 const NOW: u64 = u64::MAX / 2;
@@ -42,15 +42,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 fn signed(inputs: &[OutPoint], outputs: Vec<TxOut>, genesis: BlockHash) -> Transaction {
-    let mut tx = Transaction {
-        version: 1,
-        inputs: inputs.iter().map(|&prev_out| TxIn { prev_out, signature: Signature::default() }).collect(),
-        outputs,
-    };
-    for i in 0..tx.inputs.len() {
-        sign_input(&mut tx, i, &key(), genesis);
-    }
-    tx
+    signed_transaction(inputs, outputs, &key(), genesis)
 }
 
 struct Report {

@@ -8,8 +8,8 @@
 
 use crate::encode::{Encode, write_compact_size};
 use crate::hash::{BlockHash, sha256d};
-use crate::signature::{SecretKey, SignatureError, verify_signature};
-use crate::transaction::Transaction;
+use crate::signature::{SecretKey, Signature, SignatureError, verify_signature};
+use crate::transaction::{OutPoint, Transaction, TxIn, TxOut};
 use alloc::vec::Vec;
 
 /// Domain-separation tag: no other tabchain hash starts with these bytes.
@@ -38,6 +38,22 @@ pub fn sign_input(tx: &mut Transaction, input_idx: usize, key: &SecretKey, genes
     let idx = u32::try_from(input_idx).expect("input index fits in u32 (TX_INPUTS_MAX)");
     let message = sighash(tx, idx, genesis);
     tx.inputs[input_idx].signature = key.sign(&message);
+}
+
+/// A version-1 transaction spending `inputs`, all owned by `key`, to `outputs`, every input
+/// signed for the network whose genesis is `genesis`.
+pub fn signed_transaction(
+    inputs: &[OutPoint],
+    outputs: Vec<TxOut>,
+    key: &SecretKey,
+    genesis: BlockHash,
+) -> Transaction {
+    let inputs = inputs.iter().map(|&prev_out| TxIn { prev_out, signature: Signature::default() }).collect();
+    let mut tx = Transaction { version: Transaction::VERSION, inputs, outputs };
+    for i in 0..tx.inputs.len() {
+        sign_input(&mut tx, i, key, genesis);
+    }
+    tx
 }
 
 /// Checks that input `input_idx` of `tx` is signed by `owner` for this network.

@@ -5,10 +5,10 @@ use crate::block::Block;
 use crate::chain::Chain;
 use crate::hash::{BlockHash, MerkleRoot};
 use crate::params::Params;
-use crate::sighash::sign_input;
-use crate::signature::{SecretKey, Signature};
+
+use crate::signature::SecretKey;
 use crate::template::{assemble_block, coinbase, search_nonce};
-use crate::transaction::{OutPoint, Transaction, TxIn, TxOut};
+use crate::transaction::{OutPoint, Transaction, TxOut};
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -106,15 +106,7 @@ pub fn reroot(mut block: Block) -> Block {
 
 /// A transaction spending `inputs` (all owned by the miner) to `outputs`, signed.
 pub fn spend(inputs: &[OutPoint], outputs: Vec<TxOut>, genesis: BlockHash) -> Transaction {
-    let mut tx = Transaction {
-        version: 1,
-        inputs: inputs.iter().map(|&prev_out| TxIn { prev_out, signature: Signature::default() }).collect(),
-        outputs,
-    };
-    for i in 0..tx.inputs.len() {
-        sign_input(&mut tx, i, &miner(), genesis);
-    }
-    tx
+    crate::sighash::signed_transaction(inputs, outputs, &miner(), genesis)
 }
 
 pub fn pay(amount: Amount) -> TxOut {

@@ -12,9 +12,9 @@ use crate::chain::{Chain, ChainUpdate};
 use crate::hash::Txid;
 use crate::limits::TX_INPUTS_MAX;
 use crate::mempool::{DUST_AMOUNT_MIN, FeeRate, Mempool};
-use crate::sighash::sign_input;
-use crate::signature::{PublicKey, SecretKey, Signature};
-use crate::transaction::{OutPoint, TXIN_BYTES, TXOUT_BYTES, Transaction, TxIn, TxOut};
+use crate::sighash::signed_transaction;
+use crate::signature::{PublicKey, SecretKey};
+use crate::transaction::{OutPoint, TXIN_BYTES, TXOUT_BYTES, Transaction, TxOut};
 use crate::utxo::Coin;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -261,17 +261,7 @@ impl Wallet {
         if let Some(change) = change.filter(|c| *c >= DUST_AMOUNT_MIN) {
             outputs.push(TxOut { amount: change, owner: self.owner });
         }
-        Ok(self.sign(chosen, outputs, chain))
-    }
-
-    fn sign(&self, inputs: Vec<OutPoint>, outputs: Vec<TxOut>, chain: &Chain) -> Transaction {
-        let inputs = inputs.into_iter().map(|prev_out| TxIn { prev_out, signature: Signature::default() }).collect();
-        let mut tx = Transaction { version: Transaction::VERSION, inputs, outputs };
-        let genesis = chain.params().genesis_hash();
-        for i in 0..tx.inputs.len() {
-            sign_input(&mut tx, i, &self.key, genesis);
-        }
-        tx
+        Ok(signed_transaction(&chosen, outputs, &self.key, chain.params().genesis_hash()))
     }
 
     /// The wallet's transactions, newest first: pending ones, then confirmed by height.

@@ -3,7 +3,7 @@
 
 use tabchain_core::{
     Amount, Block, BlockError, BlockHash, COIN, Chain, Mempool, OutPoint, Params, PublicKey, SecretKey, Signature,
-    Transaction, TxError, TxIn, TxOut, assemble_block, coinbase, search_nonce, sign_input,
+    Transaction, TxError, TxIn, TxOut, assemble_block, coinbase, search_nonce, signed_transaction,
 };
 
 const NOW: u64 = 4_000_000_000;
@@ -39,15 +39,7 @@ fn funded_chain() -> (Chain, OutPoint) {
 }
 
 fn signed(inputs: &[OutPoint], outputs: Vec<TxOut>, genesis: BlockHash) -> Transaction {
-    let mut tx = Transaction {
-        version: 1,
-        inputs: inputs.iter().map(|&prev_out| TxIn { prev_out, signature: Signature::default() }).collect(),
-        outputs,
-    };
-    for i in 0..tx.inputs.len() {
-        sign_input(&mut tx, i, &key(), genesis);
-    }
-    tx
+    signed_transaction(inputs, outputs, &key(), genesis)
 }
 
 fn to(owner: u8, amount: Amount) -> TxOut {
