@@ -106,20 +106,59 @@ function show(status) {
   $("pending").textContent = `${status.pending} TAB`;
 }
 
+/** Shows a storage problem with the way out: drop the tab's store and sync again from peers. */
+function showRebuild(message, dbName, ChainStore) {
+  showFatal(`${message}\nThis tab's stored chain cannot be used. Rebuilding fetches it again from peers; the wallet key is kept.`);
+  const button = document.createElement("button");
+  button.textContent = "Rebuild from peers";
+  button.onclick = async () => {
+    await ChainStore.destroy(dbName);
+    location.reload();
+  };
+  $("fatal").append(document.createElement("br"), button);
+}
+
+function tabId() {
+  // Survives reloads of this tab; a new tab gets its own node.
+  let id = sessionStorage.getItem("tabchain-tab");
+  if (!id) {
+    id = crypto.randomUUID();
+    sessionStorage.setItem("tabchain-tab", id);
+  }
+  return id;
+}
+
 async function startNode(wasm) {
   // The relay says which network it runs; the tab joins the same one.
   const relay = await (await fetch("./api/status")).json();
   const network = relay.network === "tabrt" ? "regtest" : "tabchain";
+  const { TabNodeDriver, seed } = await import("./node.js");
+  const { ChainStore } = await import("./store.js");
+  navigator.storage?.persist?.(); // ask the browser not to evict the chain under pressure
+  const dbName = `tabchain-${network}-${tabId()}`;
+  let node;
+  try {
+    const store = await ChainStore.open(dbName);
+    const sets = await store.loadAll();
+    node = { store, tab: wasm.TabNode.restore(network, seed(), sets), restored: sets.length };
+  } catch (error) {
+    showRebuild(`Could not restore the chain: ${error?.message ?? error}`, dbName, ChainStore);
+    return;
+  }
   const cores = navigator.hardwareConcurrency || 2;
   const workers = Math.max(1, Math.floor(cores / 2));
   const select = $("workers");
   for (let n = 0; n <= cores; n++) select.add(new Option(n === 0 ? "0 (paused)" : String(n), String(n)));
   select.value = String(workers);
-  const { TabNodeDriver } = await import("./node.js");
-  const driver = new TabNodeDriver(wasm, network, { onStatus: show, onLog: log, workers });
+  const driver = new TabNodeDriver(node.tab, node.store, {
+    onStatus: show,
+    onLog: log,
+    onStorageError: (error) => showRebuild(`Storage failed: ${error?.message ?? error}`, dbName, ChainStore),
+    workers,
+  });
   select.addEventListener("change", () => driver.setWorkers(Number(select.value)));
   window.tabchain = driver;
-  log(`node started on ${network}, mining with ${workers} worker${workers === 1 ? "" : "s"}`);
+  log(`node started on ${network} at height ${driver.restoredHeight} (restored from ${node.restored} stored change sets), mining with ${workers} worker${workers === 1 ? "" : "s"}`);
 }
 
 main();

@@ -10,7 +10,7 @@ const RELAY_PEER = 1;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-function seed() {
+export function seed() {
   // One key per tab, kept across reloads of that tab.
   let hex = sessionStorage.getItem("tabchain-seed");
   if (!hex) {
@@ -22,10 +22,18 @@ function seed() {
 }
 
 export class TabNodeDriver {
-  constructor(wasm, network, { onStatus, onLog, workers }) {
-    this.node = new wasm.TabNode(network, seed());
+  /**
+   * @param node a wasm `TabNode` (new or restored)
+   * @param store the `ChainStore` its change sets go to
+   */
+  constructor(node, store, { onStatus, onLog, onStorageError, workers }) {
+    this.node = node;
+    this.store = store;
     this.onStatus = onStatus;
     this.onLog = onLog;
+    this.onStorageError = onStorageError;
+    this.restoredHeight = node.status().height;
+    this.stopped = false;
     this.socket = null;
     this.delay = RECONNECT_MIN_MS;
     this.extraNonce = 0;
@@ -60,7 +68,7 @@ export class TabNodeDriver {
       this.#drain();
     };
     socket.onclose = () => {
-      if (this.socket !== socket) return;
+      if (this.socket !== socket || this.stopped) return;
       this.socket = null;
       this.node.peer_disconnected(RELAY_PEER);
       this.#drain();
@@ -90,6 +98,8 @@ export class TabNodeDriver {
       } else if (out.type === "tip") {
         this.onLog?.(out.reorg_depth > 0 ? `reorg of ${out.reorg_depth} to height ${out.height}` : `block ${out.height} ${out.hash.slice(0, 16)}…`);
         this.#mine();
+      } else if (out.type === "persist") {
+        this.store.append(out.bytes).catch((error) => this.#storageFailed(error));
       } else if (out.type === "rejected") {
         this.onLog?.(`rejected block ${out.hash.slice(0, 16)}…: ${out.reason}`);
       }
@@ -116,6 +126,17 @@ export class TabNodeDriver {
     // waiting a moment rather than spinning.
     if (accepted) this.#mine();
     else setTimeout(() => this.#mine(), 1000);
+  }
+
+  /** Storage failed (quota, corruption): stop rather than run ahead of what is stored. */
+  #storageFailed(error) {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.pool.resize(0);
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close();
+    this.onStorageError?.(error);
   }
 
   setWorkers(n) {

@@ -3,7 +3,7 @@
 //! outputs (`poll`) out. Mining goes through `template` and `submit_nonce`.
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use tabchain_core::{Block, Event, Node, Output, Params, SecretKey, encode, encode_address, hex};
+use tabchain_core::{Block, ChangeSet, Event, Node, Output, Params, SecretKey, decode, encode, encode_address, hex};
 use wasm_bindgen::prelude::*;
 
 /// A node, its wallet, and the block template being mined.
@@ -34,6 +34,27 @@ impl TabNode {
         let mut node = Node::new(params, concat!("tabchain-web/", env!("CARGO_PKG_VERSION")));
         node.set_wallet(SecretKey::from_bytes(&seed));
         Ok(TabNode { node, template: None })
+    }
+
+    /// A node rebuilt from the change sets the page stored (each the bytes of one `persist`
+    /// output, in the order they came), with the wallet of `seed_hex`. Fails, changing nothing,
+    /// when a stored set is corrupt or a stored block breaks the rules.
+    pub fn restore(network: &str, seed_hex: &str, sets: Array) -> Result<TabNode, JsError> {
+        let mut tab = TabNode::new(network, seed_hex)?;
+        let params = *tab.node.chain().params();
+        let mut blocks = Vec::new();
+        for (i, bytes) in sets.iter().enumerate() {
+            let bytes = Uint8Array::new(&bytes).to_vec();
+            let set: ChangeSet =
+                decode(&bytes).map_err(|e| JsError::new(&format!("stored change set {i} is corrupt: {e}")))?;
+            blocks.extend(set.blocks);
+        }
+        let node = Node::restore(params, concat!("tabchain-web/", env!("CARGO_PKG_VERSION")), blocks)
+            .map_err(|e| JsError::new(&format!("a stored block is invalid: {e}")))?;
+        let key = tab.node.wallet().expect("new sets a wallet").secret_key().clone();
+        tab.node = node;
+        tab.node.set_wallet(key);
+        Ok(tab)
     }
 
     pub fn peer_connected(&mut self, peer: f64, now: f64) {

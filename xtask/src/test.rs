@@ -130,11 +130,20 @@ fn tab_node(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
         "(() => {{ const s = window.tabchain?.status(); \
          return s && s.blocks_found >= 2 && s.state === 'in sync' && s.tip === {relay_tip} ? s : null; }})()"
     );
-    let status = browser.run_page("index.html", &done, Duration::from_secs(120))?;
+    let session = browser.session()?;
+    let status = session.open("index.html", &done, Duration::from_secs(120))?;
     println!(
         "test www::tab_node_syncs_mines_and_the_relay_accepts ... ok (height {}, {} blocks found, {} workers)",
         status["height"], status["blocks_found"], status["workers"]
     );
+    // A reload restores the chain from IndexedDB before any sync.
+    let height = status["height"].as_u64().unwrap_or(0);
+    let restored = session.open("index.html", "window.tabchain?.restoredHeight", Duration::from_secs(60))?;
+    let restored = restored.as_u64().unwrap_or(0);
+    if restored < height {
+        bail!("after a reload the tab restored height {restored}, below the {height} it had");
+    }
+    println!("test www::a_reload_restores_the_chain_from_indexeddb ... ok (restored height {restored})");
     Ok(())
 }
 

@@ -133,6 +133,11 @@ impl Browser {
     /// Opens `page` (a path with query) in a fresh headless session and waits until the
     /// JavaScript expression `done` is neither null nor undefined; returns its value.
     pub(crate) fn run_page(&self, page: &str, done: &str, timeout: Duration) -> anyhow::Result<Value> {
+        self.session()?.open(page, done, timeout)
+    }
+
+    /// A headless browser session (one tab), closed when dropped.
+    pub(crate) fn session(&self) -> anyhow::Result<Session> {
         let chromium = cmd::find_program("chromium").context("Chromium is not installed (apt-get install chromium)")?;
         let args = [
             "--headless=new",
@@ -150,15 +155,30 @@ impl Browser {
         }}});
         let session = webdriver(self.driver_port, "POST", "/session", &capabilities)?;
         let id = session["sessionId"].as_str().context("no WebDriver session")?.to_owned();
+        Ok(Session { id, driver_port: self.driver_port, http_port: self.http_port })
+    }
+}
+
+/// One browser tab under WebDriver.
+pub(crate) struct Session {
+    id: String,
+    driver_port: u16,
+    http_port: u16,
+}
+
+impl Session {
+    /// Navigates to `page` and waits until the expression `done` is neither null nor undefined;
+    /// returns its value (failing if it has an `error` field).
+    pub(crate) fn open(&self, page: &str, done: &str, timeout: Duration) -> anyhow::Result<Value> {
         let url = format!("http://127.0.0.1:{}/{page}", self.http_port);
         say(format!("opening {url} in headless Chromium"));
-        webdriver(self.driver_port, "POST", &format!("/session/{id}/url"), &json!({ "url": url }))?;
+        webdriver(self.driver_port, "POST", &format!("/session/{}/url", self.id), &json!({ "url": url }))?;
         let deadline = Instant::now() + timeout;
         let result = loop {
             let value = webdriver(
                 self.driver_port,
                 "POST",
-                &format!("/session/{id}/execute/sync"),
+                &format!("/session/{}/execute/sync", self.id),
                 &json!({ "script": format!("return ({done}) ?? null"), "args": [] }),
             )?;
             if !value.is_null() {
@@ -167,12 +187,17 @@ impl Browser {
             if Instant::now() > deadline {
                 bail!("{page} did not finish within {timeout:?}");
             }
-            std::thread::sleep(Duration::from_secs(1));
+            std::thread::sleep(Duration::from_millis(500));
         };
-        let _ = webdriver(self.driver_port, "DELETE", &format!("/session/{id}"), &json!({}));
         if let Some(error) = result.get("error") {
             bail!("{page} failed: {error}");
         }
         Ok(result)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = webdriver(self.driver_port, "DELETE", &format!("/session/{}", self.id), &json!({}));
     }
 }

@@ -1,0 +1,47 @@
+// The tab's chain on disk: every change set the node asks to persist, appended in order to
+// IndexedDB, each in its own `readwrite` transaction with strict durability, so a tab closed
+// mid-write reloads to a state wholly before or wholly after that block.
+
+const STORE = "changes";
+
+function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+export class ChainStore {
+  constructor(db, name) {
+    this.db = db;
+    this.name = name;
+  }
+
+  static async open(name) {
+    const open = indexedDB.open(name, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore(STORE, { autoIncrement: true });
+    return new ChainStore(await request(open), name);
+  }
+
+  /** Every stored change set, oldest first. */
+  async loadAll() {
+    const tx = this.db.transaction(STORE, "readonly");
+    return (await request(tx.objectStore(STORE).getAll())).map((buffer) => new Uint8Array(buffer));
+  }
+
+  /** Appends one change set; resolves once it is durably committed. */
+  append(bytes) {
+    return new Promise((resolve, reject) => {
+      const tx = this.db.transaction(STORE, "readwrite", { durability: "strict" });
+      tx.objectStore(STORE).add(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error ?? new Error("storage transaction aborted"));
+    });
+  }
+
+  /** Deletes the whole store (to rebuild from peers). */
+  static destroy(name) {
+    return request(indexedDB.deleteDatabase(name));
+  }
+}
