@@ -104,6 +104,15 @@ function show(status) {
   $("confirmed").textContent = `${status.confirmed} TAB`;
   $("immature").textContent = `${status.immature} TAB`;
   $("pending").textContent = `${status.pending} TAB`;
+  const rows = window.tabchain?.history() ?? [];
+  $("history").replaceChildren(
+    ...rows.map((tx) => {
+      const tr = document.createElement("tr");
+      const cells = [`${tx.txid.slice(0, 16)}…${tx.coinbase ? " (mined)" : ""}`, tx.received, tx.sent, tx.height === null ? "pending" : tx.confirmations];
+      for (const text of cells) tr.append(Object.assign(document.createElement("td"), { textContent: String(text) }));
+      return tr;
+    }),
+  );
 }
 
 /** Shows a storage problem with the way out: drop the tab's store and sync again from peers. */
@@ -157,6 +166,17 @@ async function startNode(wasm) {
     workers,
   });
   select.addEventListener("change", () => driver.setWorkers(Number(select.value)));
+  $("send").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const result = $("send-result");
+    try {
+      const txid = driver.pay($("send-to").value.trim(), $("send-amount").value.trim(), Number($("send-fee").value));
+      result.textContent = `sent: ${txid}`;
+      log(`payment ${txid.slice(0, 16)}… submitted`);
+    } catch (error) {
+      result.textContent = `not sent: ${error?.message ?? error}`;
+    }
+  });
   window.tabchain = driver;
   log(`node started on ${network} at height ${driver.restoredHeight} (restored from ${node.restored} stored change sets), mining with ${workers} worker${workers === 1 ? "" : "s"}`);
 }

@@ -139,6 +139,17 @@ export class TabNodeDriver {
     this.onStorageError?.(error);
   }
 
+  /** Pays `amount` TAB to `address`; returns the txid or throws the reason. */
+  pay(address, amount, feeRate) {
+    const txid = this.node.pay(address, amount, feeRate, nowSeconds());
+    this.#drain();
+    return txid;
+  }
+
+  history() {
+    return this.node.history();
+  }
+
   setWorkers(n) {
     this.pool.resize(n).then(() => (n > 0 ? this.#mine() : this.pool.stop()));
   }

@@ -3,7 +3,12 @@
 //! outputs (`poll`) out. Mining goes through `template` and `submit_nonce`.
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use tabchain_core::{Block, ChangeSet, Event, Node, Output, Params, SecretKey, decode, encode, encode_address, hex};
+use tabchain_core::{
+    Amount, Block, ChangeSet, Event, FeeRate, Node, Output, Params, SecretKey, decode, encode, encode_address, hex,
+};
+
+/// Wallet history rows handed to the page.
+const HISTORY_ROWS_MAX: usize = 50;
 use wasm_bindgen::prelude::*;
 
 /// A node, its wallet, and the block template being mined.
@@ -122,6 +127,39 @@ impl TabNode {
         let Some(mut block) = self.template.take() else { return false };
         block.header.nonce = nonce;
         self.node.submit_block(block, now as u64).is_ok()
+    }
+
+    /// Builds, signs and submits a payment of `amount` (decimal TAB) to `address` at
+    /// `fee_rate` (base units per 1000 bytes); returns the txid, or why not (bad address, dust,
+    /// insufficient funds, refused by the mempool).
+    pub fn pay(&mut self, address: &str, amount: &str, fee_rate: f64, now: f64) -> Result<String, JsError> {
+        let amount: Amount =
+            amount.trim().parse().map_err(|e: tabchain_core::AmountError| JsError::new(&e.to_string()))?;
+        let wallet = self.node.wallet().ok_or_else(|| JsError::new("no wallet"))?;
+        let tx = wallet
+            .pay_to_address(self.node.chain(), self.node.mempool(), address, amount, FeeRate(fee_rate as u64))
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        let txid = self.node.submit_transaction(tx, now as u64).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(txid.to_string())
+    }
+
+    /// The wallet's transactions, newest first: `{txid, height, confirmations, received, sent}`
+    /// (amounts in decimal TAB; `height` null while unconfirmed).
+    pub fn history(&self) -> Array {
+        let out = Array::new();
+        let Some(wallet) = self.node.wallet() else { return out };
+        let tip = self.node.chain().height();
+        for tx in wallet.history(self.node.mempool()).into_iter().take(HISTORY_ROWS_MAX) {
+            let object = Object::new();
+            set(&object, "txid", tx.txid.to_string());
+            set(&object, "height", tx.height.map_or(JsValue::NULL, JsValue::from));
+            set(&object, "confirmations", tx.confirmations(tip));
+            set(&object, "received", tx.received.to_string());
+            set(&object, "sent", tx.sent.to_string());
+            set(&object, "coinbase", tx.is_coinbase);
+            out.push(&object);
+        }
+        out
     }
 
     /// A snapshot for the page.

@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail};
+use anyhow::{Context as _, anyhow, bail};
 
 use crate::cmd::{self, say};
 use crate::toolchain::{self, Toolchain, WASM_TARGET, native_cargo};
@@ -144,6 +144,25 @@ fn tab_node(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
         bail!("after a reload the tab restored height {restored}, below the {height} it had");
     }
     println!("test www::a_reload_restores_the_chain_from_indexeddb ... ok (restored height {restored})");
+
+    // A second tab (its own browser profile, so its own node and wallet) receives a payment.
+    let other = browser.session()?;
+    let address = other.open("index.html", "window.tabchain?.status().address", Duration::from_secs(60))?;
+    other.wait("(window.tabchain.setWorkers(0), true)", Duration::from_secs(10))?;
+    let address = address.as_str().context("an address")?.to_owned();
+    session.wait("(s => s.confirmed !== '0' ? s : null)(window.tabchain.status())", Duration::from_secs(120))?;
+    let pay = format!(
+        "(() => {{ try {{ return window.tabchain.pay('{address}', '1', 2000); }} \
+         catch (e) {{ return {{ error: String(e?.message ?? e) }}; }} }})()"
+    );
+    let txid = session.wait(&pay, Duration::from_secs(10))?;
+    let txid = txid.as_str().context("a txid")?.to_owned();
+    let confirmed_in = |received: &str| {
+        format!("window.tabchain.history().find(t => t.txid === '{txid}' && t.height !== null && ({received})) ?? null")
+    };
+    session.wait(&confirmed_in("true"), Duration::from_secs(120))?;
+    other.wait(&confirmed_in("t.received === '1'"), Duration::from_secs(120))?;
+    println!("test www::a_tab_pays_another_and_both_see_it_confirmed ... ok ({txid})");
     Ok(())
 }
 

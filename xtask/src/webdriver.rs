@@ -173,6 +173,12 @@ impl Session {
         let url = format!("http://127.0.0.1:{}/{page}", self.http_port);
         say(format!("opening {url} in headless Chromium"));
         webdriver(self.driver_port, "POST", &format!("/session/{}/url", self.id), &json!({ "url": url }))?;
+        self.wait(done, timeout).with_context(|| format!("on {page}"))
+    }
+
+    /// Waits, on the current page, until the expression `done` is neither null nor undefined;
+    /// returns its value (failing if it has an `error` field).
+    pub(crate) fn wait(&self, done: &str, timeout: Duration) -> anyhow::Result<Value> {
         let deadline = Instant::now() + timeout;
         let result = loop {
             let value = webdriver(
@@ -185,12 +191,12 @@ impl Session {
                 break value;
             }
             if Instant::now() > deadline {
-                bail!("{page} did not finish within {timeout:?}");
+                bail!("`{done}` was still null after {timeout:?}");
             }
             std::thread::sleep(Duration::from_millis(500));
         };
         if let Some(error) = result.get("error") {
-            bail!("{page} failed: {error}");
+            bail!("the page reported: {error}");
         }
         Ok(result)
     }
