@@ -122,7 +122,7 @@ fn miner_selftest(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<
 /// in workers, and the relay accepts them (its tip becomes the tab's).
 fn tab_node(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
     need(tools)?;
-    let browser = crate::webdriver::Browser::start(root, false)?;
+    let mut browser = crate::webdriver::Browser::start(root, false)?;
     // A synchronous request keeps the check a single expression.
     let relay_tip = "(() => { const x = new XMLHttpRequest(); x.open('GET', '/api/status', false); x.send(); \
                      return JSON.parse(x.responseText).tip; })()";
@@ -163,6 +163,15 @@ fn tab_node(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
     session.wait(&confirmed_in("true"), Duration::from_secs(120))?;
     other.wait(&confirmed_in("t.received === '1'"), Duration::from_secs(120))?;
     println!("test www::a_tab_pays_another_and_both_see_it_confirmed ... ok ({txid})");
+
+    // The relay dies and comes back: both tabs reconnect and end on the relay's tip.
+    browser.restart_relay()?;
+    let synced = format!(
+        "(s => s.state === 'in sync' && s.peers > 0 && s.tip === {relay_tip} ? s : null)(window.tabchain.status())"
+    );
+    session.wait(&synced, Duration::from_secs(120))?;
+    other.wait(&synced, Duration::from_secs(120))?;
+    println!("test www::tabs_reconnect_after_the_relay_restarts ... ok");
     Ok(())
 }
 

@@ -71,13 +71,24 @@ pub(crate) fn webdriver(port: u16, method: &str, path: &str, body: &Value) -> an
     Ok(parsed["value"].clone())
 }
 
+fn spawn_relay(command: &[std::ffi::OsString]) -> anyhow::Result<Guard> {
+    let child = Command::new(&command[0])
+        .args(&command[1..])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .context("cannot start the relay")?;
+    Ok(Guard(child))
+}
+
 /// A relay serving `www/` (with fresh bundles) and a chromedriver, both stopped when dropped.
 pub(crate) struct Browser {
     pub(crate) http_port: u16,
     pub(crate) driver_port: u16,
-    _relay: Guard,
+    relay: Guard,
     _driver: Guard,
     data: std::path::PathBuf,
+    relay_command: Vec<std::ffi::OsString>,
 }
 
 impl Drop for Browser {
@@ -104,18 +115,19 @@ impl Browser {
         let profile = if release { "release" } else { "debug" };
         let data = std::env::temp_dir().join(format!("tabchain-browser-{}-{}", std::process::id(), free_port()?));
         let http_port = free_port()?;
-        let relay = Guard(
-            Command::new(toolchain::target_dir(root).join(profile).join("tabchain"))
-                .args(["serve", "--network", "regtest", "--listen", &format!("127.0.0.1:{http_port}")])
-                .arg("--www")
-                .arg(root.join("www"))
-                .arg("--data")
-                .arg(&data)
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::null())
-                .spawn()
-                .context("cannot start the relay")?,
-        );
+        let relay_command: Vec<std::ffi::OsString> = vec![
+            toolchain::target_dir(root).join(profile).join("tabchain").into(),
+            "serve".into(),
+            "--network".into(),
+            "regtest".into(),
+            "--listen".into(),
+            format!("127.0.0.1:{http_port}").into(),
+            "--www".into(),
+            root.join("www").into(),
+            "--data".into(),
+            data.clone().into(),
+        ];
+        let relay = spawn_relay(&relay_command)?;
         let driver_port = free_port()?;
         let driver = Guard(
             Command::new(&chromedriver)
@@ -127,7 +139,16 @@ impl Browser {
         );
         wait_for_port(http_port)?;
         wait_for_port(driver_port)?;
-        Ok(Self { http_port, driver_port, _relay: relay, _driver: driver, data })
+        Ok(Self { http_port, driver_port, relay, _driver: driver, data, relay_command })
+    }
+
+    /// Kills the relay (SIGKILL) and starts it again on the same port and data.
+    pub(crate) fn restart_relay(&mut self) -> anyhow::Result<()> {
+        let _ = self.relay.0.kill();
+        let _ = self.relay.0.wait();
+        std::thread::sleep(Duration::from_millis(500));
+        self.relay = spawn_relay(&self.relay_command)?;
+        wait_for_port(self.http_port)
     }
 
     /// Opens `page` (a path with query) in a fresh headless session and waits until the
