@@ -137,11 +137,45 @@ function tabId() {
   return id;
 }
 
+function wireBackup(seed, setSeed, address) {
+  $("key-export").addEventListener("click", () => {
+    const text = `tabchain wallet key\naddress: ${address()}\nkey: ${seed()}\n` +
+      "Anyone with this key can spend the coins. Keep it private.\n";
+    const link = Object.assign(document.createElement("a"), {
+      href: URL.createObjectURL(new Blob([text], { type: "text/plain" })),
+      download: `tabchain-key-${address().slice(0, 16)}.txt`,
+    });
+    link.click();
+    URL.revokeObjectURL(link.href);
+  });
+  $("key-import").addEventListener("change", async (event) => {
+    const file = event.target.files?.[0];
+    if (!file) return;
+    const key = (await file.text()).match(/key:\s*([0-9a-fA-F]{64})/)?.[1] ?? (await file.text()).trim();
+    try {
+      setSeed(key);
+      location.reload();
+    } catch (error) {
+      $("send-result").textContent = `not imported: ${error.message}`;
+    }
+  });
+}
+
+function wirePauseWhenHidden(driver, select) {
+  const box = $("pause-hidden");
+  box.checked = localStorage.getItem("tabchain-pause-hidden") === "1";
+  box.addEventListener("change", () => localStorage.setItem("tabchain-pause-hidden", box.checked ? "1" : "0"));
+  document.addEventListener("visibilitychange", () => {
+    if (!box.checked) return;
+    driver.setWorkers(document.hidden ? 0 : Number(select.value));
+  });
+}
+
 async function startNode(wasm) {
   // The relay says which network it runs; the tab joins the same one.
   const relay = await (await fetch("./api/status")).json();
   const network = relay.network === "tabrt" ? "regtest" : "tabchain";
-  const { TabNodeDriver, seed } = await import("./node.js");
+  const { TabNodeDriver, seed, setSeed } = await import("./node.js");
   const { ChainStore } = await import("./store.js");
   navigator.storage?.persist?.(); // ask the browser not to evict the chain under pressure
   const dbName = `tabchain-${network}-${tabId()}`;
@@ -166,6 +200,8 @@ async function startNode(wasm) {
     workers,
   });
   select.addEventListener("change", () => driver.setWorkers(Number(select.value)));
+  wireBackup(seed, setSeed, () => driver.status().address);
+  wirePauseWhenHidden(driver, select);
   $("send").addEventListener("submit", (event) => {
     event.preventDefault();
     const result = $("send-result");

@@ -172,6 +172,20 @@ fn tab_node(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
     session.wait(&synced, Duration::from_secs(120))?;
     other.wait(&synced, Duration::from_secs(120))?;
     println!("test www::tabs_reconnect_after_the_relay_restarts ... ok");
+
+    // Importing a key backup gives the tab that key's wallet: seed 01×32 is the key of the
+    // address docs/protocol.md shows (here with the regtest prefix).
+    let seed = "01".repeat(32);
+    other.wait(
+        &format!("window.__imported ?? (import('./node.js').then(m => {{ m.setSeed('{seed}'); window.__imported = true; }}), null)"),
+        Duration::from_secs(10),
+    )?;
+    let address = other.open("index.html", "window.tabchain?.status().address", Duration::from_secs(60))?;
+    let expected = "tabrt1q32yw8ht5p8cetl2jmvknewjawt9xwzdlrk2pyxlnwjyqrdq0dawq";
+    if !address.as_str().is_some_and(|a| a.starts_with(expected)) {
+        bail!("after importing the key the tab's address is {address}, not {expected}…");
+    }
+    println!("test www::an_imported_key_becomes_the_tabs_wallet ... ok");
     Ok(())
 }
 
