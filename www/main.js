@@ -90,7 +90,44 @@ function log(line) {
   while (list.children.length > LOG_LINES_MAX) list.lastChild.remove();
 }
 
+const FORK_VIEW_HEIGHTS = 12;
+
+function showForks() {
+  const blocks = window.tabchain?.blockTree(FORK_VIEW_HEIGHTS) ?? [];
+  const byHeight = new Map();
+  for (const b of blocks) byHeight.set(b.height, [...(byHeight.get(b.height) ?? []), b]);
+  const rows = [...byHeight.entries()].sort((a, b) => b[0] - a[0]).map(([height, list]) => {
+    const row = document.createElement("div");
+    row.className = "row";
+    row.append(Object.assign(document.createElement("span"), { className: "h", textContent: `#${height}` }));
+    for (const b of list) {
+      const chip = document.createElement("span");
+      chip.className = `b${b.active ? "" : " side"}${b.invalid ? " bad" : ""}${b.mine ? " mine" : ""}`;
+      chip.textContent = `${b.mine ? "★ " : ""}${b.hash.slice(0, 10)}… ← ${b.prev.slice(0, 6)}`;
+      chip.title = `mined by ${b.mined_by}, ${b.txs} transaction${b.txs === 1 ? "" : "s"}`;
+      row.append(chip);
+    }
+    return row;
+  });
+  $("forks").replaceChildren(...rows);
+}
+
+/** Looks a query up in the relay's API: a height, a block hash or txid, or an address. */
+async function lookUp(query) {
+  const get = async (path) => {
+    const response = await fetch(path);
+    return { ok: response.ok, body: await response.json() };
+  };
+  if (/^\d+$/.test(query)) return get(`./api/blocks/${query}`);
+  if (/^[0-9a-fA-F]{64}$/.test(query)) {
+    const tx = await get(`./api/tx/${query}`);
+    return tx.ok ? tx : get(`./api/blocks/${query}`);
+  }
+  return get(`./api/address/${encodeURIComponent(query)}`);
+}
+
 function show(status) {
+  showForks();
   $("status").textContent = status.state === "syncing" ? `syncing ${status.height} / ${status.best_header_height}` : status.state;
   $("status-dot").className = `dot ${status.state === "in sync" ? "dot-good" : "dot-idle"}`;
   $("height").textContent = status.height;
@@ -201,6 +238,16 @@ async function startNode(wasm) {
   });
   select.addEventListener("change", () => driver.setWorkers(Number(select.value)));
   wireBackup(seed, setSeed, () => driver.status().address);
+  $("search").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const out = $("search-result");
+    try {
+      const { body } = await lookUp($("search-q").value.trim());
+      out.textContent = JSON.stringify(body, null, 2);
+    } catch (error) {
+      out.textContent = `lookup failed: ${error?.message ?? error}`;
+    }
+  });
   wirePauseWhenHidden(driver, select);
   $("send").addEventListener("submit", (event) => {
     event.preventDefault();

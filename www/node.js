@@ -39,6 +39,9 @@ export class TabNodeDriver {
     this.onLog = onLog;
     this.onStorageError = onStorageError;
     this.restoredHeight = node.status().height;
+    // Change sets handed to IndexedDB and not yet committed; a reload loses only those, and
+    // then fetches their blocks again from the relay.
+    this.pendingWrites = 0;
     this.stopped = false;
     this.socket = null;
     this.delay = RECONNECT_MIN_MS;
@@ -105,7 +108,11 @@ export class TabNodeDriver {
         this.onLog?.(out.reorg_depth > 0 ? `reorg of ${out.reorg_depth} to height ${out.height}` : `block ${out.height} ${out.hash.slice(0, 16)}…`);
         this.#mine();
       } else if (out.type === "persist") {
-        this.store.append(out.bytes).catch((error) => this.#storageFailed(error));
+        this.pendingWrites += 1;
+        this.store
+          .append(out.bytes)
+          .then(() => (this.pendingWrites -= 1))
+          .catch((error) => this.#storageFailed(error));
       } else if (out.type === "rejected") {
         this.onLog?.(`rejected block ${out.hash.slice(0, 16)}…: ${out.reason}`);
       }
@@ -154,6 +161,10 @@ export class TabNodeDriver {
 
   history() {
     return this.node.history();
+  }
+
+  blockTree(depth) {
+    return this.node.block_tree(depth);
   }
 
   setWorkers(n) {

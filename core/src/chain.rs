@@ -182,6 +182,14 @@ impl Chain {
         self.entries.len()
     }
 
+    /// Every stored block at or above `min_height`, on any branch, lowest first (for a view of
+    /// recent forks).
+    pub fn blocks_since(&self, min_height: u32) -> Vec<&BlockEntry> {
+        let mut recent: Vec<&BlockEntry> = self.entries.values().filter(|e| e.height >= min_height).collect();
+        recent.sort_by_key(|e| (e.height, e.seq));
+        recent
+    }
+
     /// Validates and stores `block`, then moves to the best valid chain. `now` is the node's
     /// clock in Unix seconds. `Err` means the block is invalid and the active chain did not
     /// change (a block whose body failed is remembered as invalid; one that failed only

@@ -291,6 +291,9 @@ fn most_work_wins_and_reorgs_are_exact() {
     assert_eq!(update.disconnected, vec![old[1], old[0]]);
     assert_eq!(update.connected, side.iter().map(Block::block_hash).collect::<Vec<_>>());
     assert_eq!(update.reorg_depth(), 2);
+    let recent = b.chain.blocks_since(4);
+    assert_eq!(recent.len(), 2 + 3, "both branches above the fork");
+    assert!(recent.windows(2).all(|w| w[0].height <= w[1].height));
     assert_eq!(b.chain.height(), 6);
 
     // The UTXO set equals that of a node that only ever saw the new branch.

@@ -162,6 +162,30 @@ impl TabNode {
         out
     }
 
+    /// The stored blocks of the last `depth` heights, on every branch, lowest first:
+    /// `{hash, height, prev, active, invalid, mined_by, mine, txs}`.
+    pub fn block_tree(&self, depth: u32) -> Array {
+        let chain = self.node.chain();
+        let own = self.node.wallet().map(|w| w.owner());
+        let out = Array::new();
+        for entry in chain.blocks_since(chain.height().saturating_sub(depth)) {
+            let object = Object::new();
+            let hash = entry.block_hash();
+            let miner = entry.block.txs[0].outputs[0].owner;
+            set(&object, "hash", hash.to_string());
+            set(&object, "height", entry.height);
+            set(&object, "prev", entry.header().prev_blockhash.to_string());
+            set(&object, "active", chain.is_active(&hash));
+            set(&object, "invalid", entry.is_invalid());
+            set(&object, "mined_by", encode_address(chain.params().address_hrp, &miner));
+            set(&object, "mine", Some(miner) == own);
+            set(&object, "txs", entry.block.txs.len() as u32);
+            set(&object, "time", entry.header().time);
+            out.push(&object);
+        }
+        out
+    }
+
     /// A snapshot for the page.
     pub fn status(&self) -> Object {
         let chain = self.node.chain();

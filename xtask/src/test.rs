@@ -136,8 +136,13 @@ fn tab_node(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
         "test www::tab_node_syncs_mines_and_the_relay_accepts ... ok (height {}, {} blocks found, {} workers)",
         status["height"], status["blocks_found"], status["workers"]
     );
-    // A reload restores the chain from IndexedDB before any sync.
-    let height = status["height"].as_u64().unwrap_or(0);
+    // A reload restores, from IndexedDB and before any sync, everything whose write had
+    // committed (writes are asynchronous: the height is read once none is pending).
+    let committed = session.wait(
+        "window.tabchain.pendingWrites === 0 ? window.tabchain.status().height : null",
+        Duration::from_secs(60),
+    )?;
+    let height = committed.as_u64().unwrap_or(0);
     let restored = session.open("index.html", "window.tabchain?.restoredHeight", Duration::from_secs(60))?;
     let restored = restored.as_u64().unwrap_or(0);
     if restored < height {
@@ -186,6 +191,11 @@ fn tab_node(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
         bail!("after importing the key the tab's address is {address}, not {expected}…");
     }
     println!("test www::an_imported_key_becomes_the_tabs_wallet ... ok");
+
+    let shots = crate::toolchain::target_dir(root).join("e2e");
+    session.screenshot(&shots.join("tab-node.png"))?;
+    other.screenshot(&shots.join("second-tab.png"))?;
+    say(format!("screenshots of the page saved in {}", shots.display()));
     Ok(())
 }
 

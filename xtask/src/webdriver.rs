@@ -170,6 +170,7 @@ impl Browser {
             "--disable-sync",
             "--disable-background-timer-throttling",
             "--disable-renderer-backgrounding",
+            "--window-size=1200,2400",
         ];
         let capabilities = json!({ "capabilities": { "alwaysMatch": {
             "goog:chromeOptions": { "binary": chromium, "args": args }
@@ -221,6 +222,45 @@ impl Session {
         }
         Ok(result)
     }
+}
+
+impl Session {
+    /// Saves a PNG screenshot of the tab to `path`.
+    pub(crate) fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
+        let encoded = webdriver(self.driver_port, "GET", &format!("/session/{}/screenshot", self.id), &json!({}))?;
+        let png = base64_decode(encoded.as_str().context("a base64 screenshot")?)?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, png).with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// Standard base64 (with padding), as WebDriver sends screenshots.
+fn base64_decode(text: &str) -> anyhow::Result<Vec<u8>> {
+    let value = |c: u8| -> anyhow::Result<u32> {
+        Ok(match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => bail!("invalid base64 character {:?}", char::from(c)),
+        })
+    };
+    let bytes: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+    for chunk in bytes.chunks(4) {
+        let data: Vec<u8> = chunk.iter().copied().take_while(|&c| c != b'=').collect();
+        let mut acc = 0u32;
+        for &c in &data {
+            acc = acc << 6 | value(c)?;
+        }
+        acc <<= 6 * (4 - data.len() as u32);
+        let n = data.len().saturating_sub(1);
+        out.extend_from_slice(&acc.to_be_bytes()[1..1 + n]);
+    }
+    Ok(out)
 }
 
 impl Drop for Session {
