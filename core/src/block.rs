@@ -39,14 +39,7 @@ impl Block {
 
     /// Decodes a block, refusing more than [`BLOCK_BYTES_MAX`] bytes before reading any.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        if bytes.len() > BLOCK_BYTES_MAX {
-            return Err(DecodeError::TooMany {
-                what: "block bytes",
-                count: bytes.len() as u64,
-                max: BLOCK_BYTES_MAX as u64,
-            });
-        }
-        encode::decode(bytes)
+        encode::decode_bounded(bytes, BLOCK_BYTES_MAX, "block bytes")
     }
 }
 

@@ -37,6 +37,14 @@ pub fn decode<T: Decode>(bytes: &[u8]) -> Result<T, DecodeError> {
     }
 }
 
+/// Like [`decode`], but refuses more than `max` bytes (`what` names them) before reading any.
+pub fn decode_bounded<T: Decode>(bytes: &[u8], max: usize, what: &'static str) -> Result<T, DecodeError> {
+    if bytes.len() > max {
+        return Err(DecodeError::TooMany { what, count: bytes.len() as u64, max: max as u64 });
+    }
+    decode(bytes)
+}
+
 /// Why bytes are not the canonical encoding of a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecodeError {

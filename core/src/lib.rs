@@ -51,7 +51,9 @@ pub use asert::{AsertAnchor, AsertParams, asert_next_target};
 pub use bech32::Bech32Error;
 pub use block::Block;
 pub use chain::{BlockEntry, Chain, ChainUpdate};
-pub use encode::{Decode, DecodeError, Encode, Reader, decode, encode, write_bytes, write_compact_size, write_list};
+pub use encode::{
+    Decode, DecodeError, Encode, Reader, decode, decode_bounded, encode, write_bytes, write_compact_size, write_list,
+};
 pub use hash::{BlockHash, MerkleRoot, Txid, sha256, sha256d};
 pub use header::{HEADER_BYTES, Header};
 pub use kernel::{MiningJob, SearchResult, search, search_portable, simd_available};

@@ -107,14 +107,7 @@ impl Message {
 
     /// Decodes one frame, refusing more than `MESSAGE_BYTES_MAX` bytes before reading any.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        if bytes.len() > MESSAGE_BYTES_MAX {
-            return Err(DecodeError::TooMany {
-                what: "message bytes",
-                count: bytes.len() as u64,
-                max: MESSAGE_BYTES_MAX as u64,
-            });
-        }
-        encode::decode(bytes)
+        encode::decode_bounded(bytes, MESSAGE_BYTES_MAX, "message bytes")
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
