@@ -164,16 +164,6 @@ function showRebuild(message, dbName, ChainStore) {
   $("fatal").append(document.createElement("br"), button);
 }
 
-function tabId() {
-  // Survives reloads of this tab; a new tab gets its own node.
-  let id = sessionStorage.getItem("tabchain-tab");
-  if (!id) {
-    id = crypto.randomUUID();
-    sessionStorage.setItem("tabchain-tab", id);
-  }
-  return id;
-}
-
 function wireBackup(seed, setSeed, address) {
   $("key-export").addEventListener("click", () => {
     const text = `tabchain wallet key\naddress: ${address()}\nkey: ${seed()}\n` +
@@ -212,15 +202,17 @@ async function startNode(wasm) {
   // The relay says which network it runs; the tab joins the same one.
   const relay = await (await fetch("./api/status")).json();
   const network = relay.network === "tabrt" ? "regtest" : "tabchain";
-  const { TabNodeDriver, seed, setSeed } = await import("./node.js");
+  const { TabNodeDriver } = await import("./node.js");
+  const { claimIdentity, setSeed } = await import("./identity.js");
+  const identity = await claimIdentity();
   const { ChainStore } = await import("./store.js");
   navigator.storage?.persist?.(); // ask the browser not to evict the chain under pressure
-  const dbName = `tabchain-${network}-${tabId()}`;
+  const dbName = `tabchain-${network}-${identity.id}`;
   let node;
   try {
     const store = await ChainStore.open(dbName);
     const sets = await store.loadAll();
-    node = { store, tab: wasm.TabNode.restore(network, seed(), sets), restored: sets.length };
+    node = { store, tab: wasm.TabNode.restore(network, identity.seed, sets), restored: sets.length };
   } catch (error) {
     showRebuild(`Could not restore the chain: ${error?.message ?? error}`, dbName, ChainStore);
     return;
@@ -237,7 +229,7 @@ async function startNode(wasm) {
     workers,
   });
   select.addEventListener("change", () => driver.setWorkers(Number(select.value)));
-  wireBackup(seed, setSeed, () => driver.status().address);
+  wireBackup(() => identity.seed, (hex) => setSeed(identity.id, hex), () => driver.status().address);
   $("search").addEventListener("submit", async (event) => {
     event.preventDefault();
     const out = $("search-result");
@@ -261,6 +253,8 @@ async function startNode(wasm) {
     }
   });
   window.tabchain = driver;
+  if (identity.adopted) log("picked up the node and wallet of a tab that was closed");
+  window.tabchainIdentity = identity;
   log(`node started on ${network} at height ${driver.restoredHeight} (restored from ${node.restored} stored change sets), mining with ${workers} worker${workers === 1 ? "" : "s"}`);
 }
 

@@ -10,23 +10,6 @@ const RELAY_PEER = 1;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-/** Replaces this tab's wallet key (takes effect on reload). */
-export function setSeed(hex) {
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Error("a key backup holds 64 hexadecimal digits");
-  sessionStorage.setItem("tabchain-seed", hex.toLowerCase());
-}
-
-export function seed() {
-  // One key per tab, kept across reloads of that tab.
-  let hex = sessionStorage.getItem("tabchain-seed");
-  if (!hex) {
-    const bytes = crypto.getRandomValues(new Uint8Array(32));
-    hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-    sessionStorage.setItem("tabchain-seed", hex);
-  }
-  return hex;
-}
-
 export class TabNodeDriver {
   /**
    * @param node a wasm `TabNode` (new or restored)

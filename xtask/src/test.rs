@@ -182,7 +182,10 @@ fn tab_node(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
     // address docs/protocol.md shows (here with the regtest prefix).
     let seed = "01".repeat(32);
     other.wait(
-        &format!("window.__imported ?? (import('./node.js').then(m => {{ m.setSeed('{seed}'); window.__imported = true; }}), null)"),
+        &format!(
+            "window.__imported ?? (import('./identity.js').then(m => {{ \
+             m.setSeed(window.tabchainIdentity.id, '{seed}'); window.__imported = true; }}), null)"
+        ),
         Duration::from_secs(10),
     )?;
     let address = other.open("index.html", "window.tabchain?.status().address", Duration::from_secs(60))?;
@@ -191,6 +194,29 @@ fn tab_node(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
         bail!("after importing the key the tab's address is {address}, not {expected}…");
     }
     println!("test www::an_imported_key_becomes_the_tabs_wallet ... ok");
+
+    // Closing a tab does not strand its coins: a tab opened later picks up its node and wallet
+    // (while it is open, a new tab gets its own).
+    let first = session.current_tab()?;
+    let first_address = session.wait("window.tabchain.status().address", Duration::from_secs(10))?;
+    let second = session.new_tab()?;
+    let second_address = session.open("index.html", "window.tabchain?.status().address", Duration::from_secs(60))?;
+    if second_address == first_address {
+        bail!("a second open tab shared the first tab's wallet");
+    }
+    session.switch_to(&first)?;
+    session.close_tab()?;
+    session.switch_to(&second)?;
+    session.new_tab()?;
+    let adopted = session.open(
+        "index.html",
+        "window.tabchainIdentity?.adopted && window.tabchain?.status().address",
+        Duration::from_secs(60),
+    )?;
+    if adopted != first_address {
+        bail!("the new tab picked up {adopted}, not the closed tab's wallet {first_address}");
+    }
+    println!("test www::a_new_tab_picks_up_a_closed_tabs_wallet ... ok");
 
     let shots = crate::toolchain::target_dir(root).join("e2e");
     session.screenshot(&shots.join("tab-node.png"))?;

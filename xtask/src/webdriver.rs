@@ -225,6 +225,36 @@ impl Session {
 }
 
 impl Session {
+    /// The current tab's handle.
+    pub(crate) fn current_tab(&self) -> anyhow::Result<String> {
+        let value = webdriver(self.driver_port, "GET", &format!("/session/{}/window", self.id), &json!({}))?;
+        Ok(value.as_str().context("a window handle")?.to_owned())
+    }
+
+    /// Opens a new tab in the same browser profile (shared storage) and switches to it.
+    pub(crate) fn new_tab(&self) -> anyhow::Result<String> {
+        let value = webdriver(
+            self.driver_port,
+            "POST",
+            &format!("/session/{}/window/new", self.id),
+            &json!({ "type": "tab" }),
+        )?;
+        let handle = value["handle"].as_str().context("a new window handle")?.to_owned();
+        self.switch_to(&handle)?;
+        Ok(handle)
+    }
+
+    pub(crate) fn switch_to(&self, handle: &str) -> anyhow::Result<()> {
+        webdriver(self.driver_port, "POST", &format!("/session/{}/window", self.id), &json!({ "handle": handle }))?;
+        Ok(())
+    }
+
+    /// Closes the current tab (switch to another one afterwards).
+    pub(crate) fn close_tab(&self) -> anyhow::Result<()> {
+        webdriver(self.driver_port, "DELETE", &format!("/session/{}/window", self.id), &json!({}))?;
+        Ok(())
+    }
+
     /// Saves a PNG screenshot of the tab to `path`.
     pub(crate) fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
         let encoded = webdriver(self.driver_port, "GET", &format!("/session/{}/screenshot", self.id), &json!({}))?;
