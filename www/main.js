@@ -118,6 +118,8 @@ async function lookUp(query) {
     const response = await fetch(path);
     return { ok: response.ok, body: await response.json() };
   };
+  if (query === "mempool") return get("./api/mempool");
+  if (query === "") return get("./api/blocks");
   if (/^\d+$/.test(query)) return get(`./api/blocks/${query}`);
   if (/^[0-9a-fA-F]{64}$/.test(query)) {
     const tx = await get(`./api/tx/${query}`);
@@ -229,6 +231,15 @@ async function startNode(wasm) {
     workers,
   });
   select.addEventListener("change", () => driver.setWorkers(Number(select.value)));
+  $("copy-address").addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(driver.status().address);
+      $("copy-address").textContent = "Copied";
+    } catch {
+      $("copy-address").textContent = "Select and copy";
+    }
+    setTimeout(() => ($("copy-address").textContent = "Copy"), 1500);
+  });
   wireBackup(() => identity.seed, (hex) => setSeed(identity.id, hex), () => driver.status().address);
   $("search").addEventListener("submit", async (event) => {
     event.preventDefault();
