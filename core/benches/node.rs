@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 use tabchain_core::{
-    Amount, BLOCK_BYTES_MAX, Block, BlockHash, Chain, OutPoint, Params, SecretKey, Transaction, TxOut, assemble_block,
-    check_block, coinbase, connect_block, search_nonce, sighash, signed_transaction, verify_signature,
+    Amount, BLOCK_BYTES_MAX, Block, BlockHash, Chain, OutPoint, Params, SecretKey, Transaction, TxOut, check_block,
+    child_block, connect_block, search_nonce, sighash, signed_transaction, verify_signature,
 };
 
 const NOW: u64 = u64::MAX / 2;
@@ -16,11 +16,8 @@ fn key() -> SecretKey {
 
 fn block_on(chain: &Chain, parent: BlockHash, txs: Vec<Transaction>, fees: Amount, extra_nonce: u64) -> Block {
     let entry = chain.entry(&parent).expect("parent stored");
-    let height = entry.height + 1;
-    let value = chain.params().subsidy(height).checked_add(fees).expect("in range");
-    let cb = coinbase(height, value, key().public_key(), extra_nonce);
-    let block =
-        assemble_block(parent, chain.required_bits(entry), entry.header().time + 10, cb, txs).expect("distinct");
+    let time = entry.header().time + 10;
+    let block = child_block(chain, entry, key().public_key(), extra_nonce, time, txs, fees).expect("not mutated");
     Block { header: search_nonce(&block.header, 1 << 24).expect("regtest is easy"), ..block }
 }
 

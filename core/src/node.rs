@@ -19,7 +19,7 @@ use crate::mempool::{Mempool, MempoolError};
 use crate::message::{ADDR_BYTES_MAX, ADDRS_MAX, HEADERS_MAX, INV_ITEMS_MAX, InvItem, Message, PROTOCOL_VERSION};
 use crate::params::Params;
 use crate::signature::PublicKey;
-use crate::template::{assemble_block, coinbase};
+use crate::template::child_block;
 use crate::transaction::Transaction;
 use crate::utxo::BlockUndo;
 use crate::validation::BlockError;
@@ -851,15 +851,11 @@ impl Node {
     /// A block for this node's miner: the tip's child, paying subsidy and fees to `owner`.
     pub fn block_template(&self, owner: PublicKey, extra_nonce: u64, now: u64) -> Block {
         let tip = self.chain.tip();
-        let height = tip.height + 1;
         let room = BLOCK_BYTES_MAX - HEADER_BYTES - 3 - TEMPLATE_COINBASE_BYTES_MAX;
         let (txs, fees) = self.mempool.select_for_block(room);
-        let value =
-            self.chain.params().subsidy(height).checked_add(fees).expect("subsidy + fees within the money supply");
         let time = now.clamp(u64::from(self.chain.median_time_past(tip)) + 1, u64::from(u32::MAX)) as u32;
-        let bits = self.chain.required_bits(tip);
-        let cb = coinbase(height, value, owner, extra_nonce);
-        assemble_block(tip.block_hash(), bits, time, cb, txs).expect("pooled transactions have distinct txids")
+        child_block(&self.chain, tip, owner, extra_nonce, time, txs, fees)
+            .expect("pooled transactions have distinct txids and fees within the money supply")
     }
 
     /// Emits what changed since the last flush: usually one change set; when large, the blocks

@@ -3,6 +3,7 @@
 
 use crate::amount::Amount;
 use crate::block::Block;
+use crate::chain::{BlockEntry, Chain};
 use crate::hash::BlockHash;
 use crate::header::Header;
 use crate::signature::{PublicKey, Signature};
@@ -48,6 +49,24 @@ pub fn assemble_block(
     };
     block.header.merkle_root = block.compute_merkle_root().ok()?;
     Some(block)
+}
+
+/// An unmined child of the stored block `parent`: its coinbase pays `owner` the subsidy plus
+/// `fees` (with `extra_nonce`), then `txs`; `bits` as the difficulty rule requires; dated
+/// `time`. `None` when the transactions would make a mutated merkle tree.
+pub fn child_block(
+    chain: &Chain,
+    parent: &BlockEntry,
+    owner: PublicKey,
+    extra_nonce: u64,
+    time: u32,
+    txs: Vec<Transaction>,
+    fees: Amount,
+) -> Option<Block> {
+    let height = parent.height + 1;
+    let value = chain.params().subsidy(height).checked_add(fees).ok()?;
+    let cb = coinbase(height, value, owner, extra_nonce);
+    assemble_block(parent.block_hash(), chain.required_bits(parent), time, cb, txs)
 }
 
 /// Tries nonces from `header.nonce` on, at most `tries` of them; returns the header with the

@@ -7,7 +7,7 @@ use crate::hash::{BlockHash, MerkleRoot};
 use crate::params::Params;
 
 use crate::signature::SecretKey;
-use crate::template::{assemble_block, coinbase, search_nonce};
+use crate::template::{child_block, search_nonce};
 use crate::transaction::{OutPoint, Transaction, TxOut};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -42,14 +42,12 @@ impl Builder {
     /// A valid block on `parent` with `txs`, the coinbase claiming subsidy plus `fees`.
     pub fn block_on(&mut self, parent: BlockHash, txs: Vec<Transaction>, fees: Amount) -> Block {
         let entry = self.chain.entry(&parent).expect("parent stored");
-        let height = entry.height + 1;
-        let bits = self.chain.required_bits(entry);
-        let time = entry.header().time + 10;
         self.extra_nonce += 1;
-        let value = self.chain.params().subsidy(height).checked_add(fees).expect("in range");
-        let cb = coinbase(height, value, miner().public_key(), self.extra_nonce);
-        let block = assemble_block(parent, bits, time, cb, txs).expect("not mutated");
-        mine(block)
+        let time = entry.header().time + 10;
+        mine(
+            child_block(&self.chain, entry, miner().public_key(), self.extra_nonce, time, txs, fees)
+                .expect("not mutated"),
+        )
     }
 
     /// Mines and accepts `n` empty blocks on the tip.

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use tabchain_core::{
-    Amount, Block, COIN, Chain, FeeRate, Mempool, Params, SecretKey, Wallet, assemble_block, coinbase, connect_block,
+    Amount, Block, COIN, Chain, FeeRate, Mempool, Params, SecretKey, Wallet, child_block, connect_block,
     disconnect_block, search_nonce,
 };
 
@@ -18,11 +18,8 @@ fn keys() -> Vec<SecretKey> {
 /// The next block on the tip with `txs`, paying the coinbase to key `miner`.
 fn next_block(chain: &Chain, txs: Vec<tabchain_core::Transaction>, fees: Amount, miner: usize) -> Block {
     let tip = chain.tip();
-    let height = tip.height + 1;
-    let value = chain.params().subsidy(height).checked_add(fees).expect("in range");
-    let cb = coinbase(height, value, keys()[miner].public_key(), u64::from(height));
-    let block =
-        assemble_block(tip.block_hash(), chain.required_bits(tip), tip.header().time + 10, cb, txs).expect("distinct");
+    let (owner, time) = (keys()[miner].public_key(), tip.header().time + 10);
+    let block = child_block(chain, tip, owner, u64::from(tip.height + 1), time, txs, fees).expect("distinct");
     Block { header: search_nonce(&block.header, 1 << 20).expect("easy"), ..block }
 }
 

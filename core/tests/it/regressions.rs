@@ -3,7 +3,7 @@
 
 use tabchain_core::{
     Amount, Block, BlockError, BlockHash, COIN, Chain, Mempool, OutPoint, Params, PublicKey, SecretKey, Signature,
-    Transaction, TxError, TxIn, TxOut, assemble_block, coinbase, search_nonce, signed_transaction,
+    Transaction, TxError, TxIn, TxOut, child_block, search_nonce, signed_transaction,
 };
 
 const NOW: u64 = 4_000_000_000;
@@ -19,12 +19,9 @@ fn units(n: u64) -> Amount {
 /// A block on `parent` holding `txs`, whose coinbase claims subsidy plus `fees`.
 fn block_on(chain: &Chain, parent: BlockHash, txs: Vec<Transaction>, fees: Amount, extra_nonce: u64) -> Block {
     let entry = chain.entry(&parent).expect("parent stored");
-    let height = entry.height + 1;
-    let value = chain.params().subsidy(height).checked_add(fees).expect("in range");
-    let cb = coinbase(height, value, key().public_key(), extra_nonce);
-    let block =
-        assemble_block(parent, chain.required_bits(entry), entry.header().time + 10, cb, txs).expect("not mutated");
-    Block { header: search_nonce(&block.header, 1 << 20).expect("easy"), ..block }
+    let time = entry.header().time + 10;
+    let block = child_block(chain, entry, key().public_key(), extra_nonce, time, txs, fees).expect("not mutated");
+    Block { header: search_nonce(&block.header, 1 << 20).expect("regtest is easy"), ..block }
 }
 
 /// A chain where `key()` owns a mature 50 TAB coin; returns it.
