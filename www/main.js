@@ -71,6 +71,7 @@ async function main() {
     );
     return;
   }
+  wasmModule = wasm;
   $("version").textContent = wasm.version();
   $("genesis").textContent = wasm.genesis_hash();
   $("miner-kernel").textContent = wasm.miner_simd()
@@ -101,10 +102,12 @@ function showForks() {
     row.className = "row";
     row.append(Object.assign(document.createElement("span"), { className: "h", textContent: `#${height}` }));
     for (const b of list) {
-      const chip = document.createElement("span");
-      chip.className = `b${b.active ? "" : " side"}${b.invalid ? " bad" : ""}${b.mine ? " mine" : ""}`;
-      chip.textContent = `${b.mine ? "★ " : ""}${b.hash.slice(0, 10)}… ← ${b.prev.slice(0, 6)}`;
-      chip.title = `mined by ${b.mined_by}, ${b.txs} transaction${b.txs === 1 ? "" : "s"}`;
+      const chip = document.createElement("a");
+      chip.href = `#block/${b.hash}`;
+      chip.className = `b${b.active ? "" : " side"}${b.invalid ? " bad" : ""}${b.mine ? " mine" : ""}${b.switched_here ? " switch" : ""}`;
+      chip.textContent = `${b.switched_here ? "⇄ " : ""}${b.mine ? "★ " : ""}${b.hash.slice(0, 10)}… ← ${b.prev.slice(0, 6)}`;
+      chip.title = `mined by ${b.mined_by}, ${b.txs} transaction${b.txs === 1 ? "" : "s"}` +
+        (b.switched_here ? `; this node switched to this branch here (a reorg of ${b.switched_here})` : "");
       row.append(chip);
     }
     return row;
@@ -112,21 +115,22 @@ function showForks() {
   $("forks").replaceChildren(...rows);
 }
 
-/** Looks a query up in the relay's API: a height, a block hash or txid, or an address. */
-async function lookUp(query) {
-  const get = async (path) => {
-    const response = await fetch(path);
-    return { ok: response.ok, body: await response.json() };
-  };
-  if (query === "mempool") return get("./api/mempool");
-  if (query === "") return get("./api/blocks");
-  if (/^\d+$/.test(query)) return get(`./api/blocks/${query}`);
-  if (/^[0-9a-fA-F]{64}$/.test(query)) {
-    const tx = await get(`./api/tx/${query}`);
-    return tx.ok ? tx : get(`./api/blocks/${query}`);
-  }
-  return get(`./api/address/${encodeURIComponent(query)}`);
+function rate(hashesPerSecond) {
+  const units = [["GH/s", 1e9], ["MH/s", 1e6], ["kH/s", 1e3]];
+  const [unit, scale] = units.find(([, scale]) => hashesPerSecond >= scale) ?? ["H/s", 1];
+  return `${(hashesPerSecond / scale).toFixed(2)} ${unit}`;
 }
+
+function duration(seconds) {
+  if (seconds < 1) return "under a second";
+  if (seconds < 120) return `about ${Math.round(seconds)} s`;
+  if (seconds < 7200) return `about ${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `about ${Math.round(seconds / 3600)} h`;
+  return `about ${Math.round(seconds / 86400)} days`;
+}
+
+let wasmModule;
+let backedUp = () => false;
 
 function show(status) {
   showForks();
@@ -137,9 +141,15 @@ function show(status) {
   $("genesis").textContent = status.genesis;
   $("peers").textContent = status.peers;
   $("difficulty").textContent = status.difficulty.toPrecision(4);
-  $("hashrate").textContent = `${(status.hash_rate / 1e6).toFixed(2)} MH/s`;
+  $("net-hashrate").textContent = rate(status.network_hashrate);
+  $("hashrate").textContent = rate(status.hash_rate);
+  $("expected").textContent = status.hash_rate > 0 ? duration(status.block_work / status.hash_rate) : "— (not mining)";
   $("found").textContent = status.blocks_found;
-  $("address").textContent = status.address ?? "—";
+  if (status.address && $("address").textContent !== status.address) {
+    $("address").textContent = status.address;
+    $("address-qr").innerHTML = wasmModule.qr_svg(status.address); // our own SVG, from our own address
+  }
+  $("backup-reminder").hidden = backedUp() || status.confirmed === "0";
   $("confirmed").textContent = `${status.confirmed} TAB`;
   $("immature").textContent = `${status.immature} TAB`;
   $("pending").textContent = `${status.pending} TAB`;
@@ -166,9 +176,33 @@ function showRebuild(message, dbName, ChainStore) {
   $("fatal").append(document.createElement("br"), button);
 }
 
-function wireBackup(seed, setSeed, address) {
+function wireBackup(seed, setSeed, address, identityId) {
+  const flag = `tabchain-backed-up-${identityId}`;
+  backedUp = () => localStorage.getItem(flag) === seed();
+  const markBackedUp = () => {
+    localStorage.setItem(flag, seed());
+    $("backup-reminder").hidden = true;
+  };
+  $("key-words-show").addEventListener("click", () => {
+    const box = $("key-words");
+    box.hidden = !box.hidden;
+    box.textContent = box.hidden ? "" : wasmModule.key_to_words(seed());
+    $("key-words-show").textContent = box.hidden ? "Show backup words" : "Hide words";
+    if (!box.hidden) markBackedUp();
+  });
+  $("key-words-import").addEventListener("submit", (event) => {
+    event.preventDefault();
+    try {
+      setSeed(wasmModule.words_to_key($("key-words-input").value));
+      markBackedUp();
+      location.reload();
+    } catch (error) {
+      $("key-words-result").textContent = `not imported: ${error?.message ?? error}`;
+    }
+  });
   $("key-export").addEventListener("click", () => {
-    const text = `tabchain wallet key\naddress: ${address()}\nkey: ${seed()}\n` +
+    markBackedUp();
+    const text = `tabchain wallet key\naddress: ${address()}\nkey: ${seed()}\nwords: ${wasmModule.key_to_words(seed())}\n` +
       "Anyone with this key can spend the coins. Keep it private.\n";
     const link = Object.assign(document.createElement("a"), {
       href: URL.createObjectURL(new Blob([text], { type: "text/plain" })),
@@ -188,6 +222,31 @@ function wireBackup(seed, setSeed, address) {
       $("send-result").textContent = `not imported: ${error.message}`;
     }
   });
+}
+
+async function wireExplorer(driver) {
+  const { explorerPage, routeFor } = await import("./explorer.js");
+  const draw = () => $("explorer-page").replaceChildren(...explorerPage(driver.node, location.hash.slice(1)));
+  $("search").addEventListener("submit", (event) => {
+    event.preventDefault();
+    try {
+      const route = routeFor(driver.node, $("search-q").value);
+      $("search-error").textContent = "";
+      if (location.hash.slice(1) === route) draw();
+      else location.hash = route;
+      $("explorer-title").scrollIntoView({ block: "start" });
+    } catch (error) {
+      $("search-error").textContent = error?.message ?? String(error);
+    }
+  });
+  window.addEventListener("hashchange", () => {
+    draw();
+    if (location.hash) $("explorer-title").scrollIntoView({ block: "start" });
+  });
+  draw();
+  // The recent list and the mempool move with the chain; a block or tx page stays put except
+  // for its confirmations, so every page is redrawn on a new tip.
+  driver.onTip = draw;
 }
 
 function wirePauseWhenHidden(driver, select) {
@@ -219,8 +278,10 @@ async function startNode(wasm) {
     showRebuild(`Could not restore the chain: ${error?.message ?? error}`, dbName, ChainStore);
     return;
   }
+  // Half the cores by default; `?workers=N` opens the page with N (0: not mining).
   const cores = navigator.hardwareConcurrency || 2;
-  const workers = Math.max(1, Math.floor(cores / 2));
+  const asked = Number.parseInt(new URLSearchParams(location.search).get("workers") ?? "", 10);
+  const workers = Number.isInteger(asked) ? Math.min(Math.max(asked, 0), cores) : Math.max(1, Math.floor(cores / 2));
   const select = $("workers");
   for (let n = 0; n <= cores; n++) select.add(new Option(n === 0 ? "0 (paused)" : String(n), String(n)));
   select.value = String(workers);
@@ -240,17 +301,8 @@ async function startNode(wasm) {
     }
     setTimeout(() => ($("copy-address").textContent = "Copy"), 1500);
   });
-  wireBackup(() => identity.seed, (hex) => setSeed(identity.id, hex), () => driver.status().address);
-  $("search").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const out = $("search-result");
-    try {
-      const { body } = await lookUp($("search-q").value.trim());
-      out.textContent = JSON.stringify(body, null, 2);
-    } catch (error) {
-      out.textContent = `lookup failed: ${error?.message ?? error}`;
-    }
-  });
+  wireBackup(() => identity.seed, (hex) => setSeed(identity.id, hex), () => driver.status().address, identity.id);
+  await wireExplorer(driver);
   wirePauseWhenHidden(driver, select);
   $("send").addEventListener("submit", (event) => {
     event.preventDefault();

@@ -7,6 +7,7 @@ import { MinerPool } from "./miner.js";
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30000;
 const RELAY_PEER = 1;
+const REJECTED_KEPT_MAX = 100;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -30,6 +31,9 @@ export class TabNodeDriver {
     this.delay = RECONNECT_MIN_MS;
     this.extraNonce = 0;
     this.blocksFound = 0;
+    // Blocks this node refused, with the reason (the page's log shows them too).
+    this.rejected = [];
+    this.onTip = null;
     this.hashRate = 0;
     this.pool = new MinerPool(workers, {
       onFound: (nonce) => this.#found(nonce),
@@ -81,6 +85,7 @@ export class TabNodeDriver {
 
   /** Carries out the node's outputs. */
   #drain() {
+    let tipChanged = false;
     for (const out of this.node.poll()) {
       if (out.type === "send") {
         if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(out.bytes);
@@ -90,6 +95,7 @@ export class TabNodeDriver {
       } else if (out.type === "tip") {
         this.onLog?.(out.reorg_depth > 0 ? `reorg of ${out.reorg_depth} to height ${out.height}` : `block ${out.height} ${out.hash.slice(0, 16)}…`);
         this.#mine();
+        tipChanged = true;
       } else if (out.type === "persist") {
         this.pendingWrites += 1;
         this.store
@@ -98,8 +104,11 @@ export class TabNodeDriver {
           .catch((error) => this.#storageFailed(error));
       } else if (out.type === "rejected") {
         this.onLog?.(`rejected block ${out.hash.slice(0, 16)}…: ${out.reason}`);
+        this.rejected.push({ hash: out.hash, reason: out.reason });
+        if (this.rejected.length > REJECTED_KEPT_MAX) this.rejected.shift();
       }
     }
+    if (tipChanged) this.onTip?.();
     this.#report();
   }
 
@@ -140,6 +149,16 @@ export class TabNodeDriver {
     const txid = this.node.pay(address, amount, feeRate, nowSeconds());
     this.#drain();
     return txid;
+  }
+
+  /** Submits a whole block given as hex; returns its hash or throws why it was refused. */
+  submitBlock(hex) {
+    const bytes = new Uint8Array(hex.match(/../g)?.map((b) => parseInt(b, 16)) ?? []);
+    try {
+      return this.node.submit_block(bytes, nowSeconds());
+    } finally {
+      this.#drain();
+    }
   }
 
   history() {

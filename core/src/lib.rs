@@ -21,6 +21,7 @@ mod bech32;
 mod block;
 mod chain;
 mod encode;
+pub mod explorer;
 mod hash;
 mod header;
 pub mod hex;

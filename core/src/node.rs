@@ -121,6 +121,9 @@ pub enum Event {
         height: u32,
         reorg_depth: usize,
         connected: usize,
+        /// The first block this change connected: after a reorg, where the node switched
+        /// branches (its parent is the last block both chains share).
+        first_connected: Option<BlockHash>,
     },
     BlockRejected {
         hash: BlockHash,
@@ -725,6 +728,7 @@ impl Node {
             height: self.chain.height(),
             reorg_depth: update.reorg_depth(),
             connected: update.connected.len(),
+            first_connected: update.connected.first().copied(),
         });
         self.announce(InvItem::Block(tip));
         self.report_sync();

@@ -10,25 +10,15 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use std::sync::Arc;
-use tabchain_core::{
-    Amount, BlockEntry, BlockHash, Chain, Node, OutPoint, Transaction, TxOut, Txid, decode, decode_address,
-    encode_address, hex,
-};
-
-/// Blocks the network hash rate is estimated over.
-const HASHRATE_WINDOW_BLOCKS: u32 = 60;
-/// History entries returned for an address.
-const ADDRESS_HISTORY_MAX: usize = 100;
-/// Pooled transactions listed by `/api/mempool`.
-const MEMPOOL_LIST_MAX: usize = 100;
-/// Blocks listed by `/api/blocks`.
-const RECENT_BLOCKS_MAX: u32 = 50;
+use tabchain_core::explorer::{self, AddressView, BlockView, LookupError, MempoolView, TxView};
+use tabchain_core::{Block, Transaction, Txid, decode, hex};
 
 pub fn router() -> Router<Arc<Driver>> {
     Router::new()
         .route("/status", get(status))
         .route("/blocks", get(recent_blocks))
         .route("/blocks/{id}", get(block))
+        .route("/block", post(submit_block))
         .route("/tx", post(submit_tx))
         .route("/tx/{txid}", get(tx))
         .route("/address/{address}", get(address))
@@ -78,8 +68,8 @@ async fn status(State(driver): State<Arc<Driver>>) -> Json<Status> {
             network: chain.params().address_hrp,
             height: chain.height(),
             tip: chain.tip_hash().to_string(),
-            difficulty: difficulty(chain, tip),
-            network_hashrate: network_hashrate(chain),
+            difficulty: explorer::difficulty(chain, tip),
+            network_hashrate: explorer::network_hashrate(chain),
             peers,
             mempool_txs: node.mempool().len(),
             mempool_bytes: node.mempool().total_bytes(),
@@ -88,182 +78,63 @@ async fn status(State(driver): State<Arc<Driver>>) -> Json<Status> {
     }))
 }
 
-fn difficulty(chain: &Chain, entry: &BlockEntry) -> f64 {
-    entry.header().bits.to_target().map_or(0.0, |t| t.difficulty(chain.params().pow_limit))
-}
-
-/// Expected hashes per second over the last blocks: work done divided by the time it took.
-fn network_hashrate(chain: &Chain) -> f64 {
-    let tip = chain.tip();
-    let start_height = tip.height.saturating_sub(HASHRATE_WINDOW_BLOCKS);
-    let Some(start) = chain.hash_at(start_height).and_then(|h| chain.entry(&h)) else { return 0.0 };
-    let seconds = f64::from(tip.header().time.saturating_sub(start.header().time));
-    let work = tip.chain_work.to_f64() - start.chain_work.to_f64();
-    if seconds > 0.0 { work / seconds } else { 0.0 }
-}
-
-#[derive(Serialize)]
-struct BlockJson {
-    hash: String,
-    height: u32,
-    active: bool,
-    confirmations: u32,
-    version: i32,
-    prev_hash: String,
-    merkle_root: String,
-    time: u32,
-    bits: String,
-    target: String,
-    nonce: u32,
-    difficulty: f64,
-    size_bytes: usize,
-    txids: Vec<String>,
-}
-
-fn block_json(chain: &Chain, entry: &BlockEntry) -> BlockJson {
-    let header = entry.header();
-    let active = chain.is_active(&entry.block_hash());
-    BlockJson {
-        hash: entry.block_hash().to_string(),
-        height: entry.height,
-        active,
-        confirmations: if active { chain.height() + 1 - entry.height } else { 0 },
-        version: header.version,
-        prev_hash: header.prev_blockhash.to_string(),
-        merkle_root: header.merkle_root.to_string(),
-        time: header.time,
-        bits: header.bits.to_string(),
-        target: header.bits.to_target().map(|t| format!("{t:064x}")).unwrap_or_default(),
-        nonce: header.nonce,
-        difficulty: difficulty(chain, entry),
-        size_bytes: entry.block.size_bytes(),
-        txids: entry.block.txs.iter().map(|tx| tx.txid().to_string()).collect(),
+fn lookup_error(error: LookupError) -> ApiError {
+    match error {
+        LookupError::BadQuery(reason) => bad_request(reason),
+        LookupError::NotFound(reason) => not_found(reason),
     }
 }
 
-async fn block(State(driver): State<Arc<Driver>>, Path(id): Path<String>) -> Result<Json<BlockJson>, ApiError> {
-    driver.read(|node| {
-        let chain = node.chain();
-        let hash = if let Ok(height) = id.parse::<u32>() {
-            chain.hash_at(height).ok_or_else(|| not_found(format!("no block at height {height}")))?
-        } else {
-            id.parse::<BlockHash>().map_err(|e| bad_request(format!("not a height or block hash: {e}")))?
-        };
-        let entry = chain.entry(&hash).ok_or_else(|| not_found(format!("unknown block {hash}")))?;
-        Ok(Json(block_json(chain, entry)))
-    })
+async fn block(State(driver): State<Arc<Driver>>, Path(id): Path<String>) -> Result<Json<BlockView>, ApiError> {
+    driver.read(|node| explorer::block(node.chain(), &id)).map(Json).map_err(lookup_error)
 }
 
-async fn recent_blocks(State(driver): State<Arc<Driver>>) -> Json<Vec<BlockJson>> {
-    Json(driver.read(|node| {
-        let chain = node.chain();
-        let low = chain.height().saturating_sub(RECENT_BLOCKS_MAX - 1);
-        (low..=chain.height())
-            .rev()
-            .filter_map(|h| chain.hash_at(h).and_then(|hash| chain.entry(&hash)))
-            .map(|entry| block_json(chain, entry))
-            .collect()
-    }))
+async fn recent_blocks(State(driver): State<Arc<Driver>>) -> Json<Vec<BlockView>> {
+    Json(driver.read(|node| explorer::recent_blocks(node.chain())))
 }
 
-#[derive(Serialize)]
-struct OutputJson {
-    amount: String,
-    amount_units: u64,
-    address: String,
-}
-
-#[derive(Serialize)]
-struct InputJson {
-    txid: String,
-    vout: u32,
-    coinbase: bool,
-}
-
-#[derive(Serialize)]
-struct TxJson {
-    txid: String,
-    status: &'static str,
-    block: Option<String>,
-    height: Option<u32>,
-    confirmations: u32,
-    fee_units: Option<u64>,
-    size_bytes: usize,
-    inputs: Vec<InputJson>,
-    outputs: Vec<OutputJson>,
-}
-
-fn output_json(chain: &Chain, output: &TxOut) -> OutputJson {
-    OutputJson {
-        amount: output.amount.to_string(),
-        amount_units: output.amount.to_units(),
-        address: encode_address(chain.params().address_hrp, &output.owner),
-    }
-}
-
-fn tx_json(chain: &Chain, tx: &Transaction, placed: Option<(BlockHash, u32)>, fee: Option<Amount>) -> TxJson {
-    TxJson {
-        txid: tx.txid().to_string(),
-        status: if placed.is_some() { "confirmed" } else { "mempool" },
-        block: placed.map(|(hash, _)| hash.to_string()),
-        height: placed.map(|(_, height)| height),
-        confirmations: placed.map_or(0, |(_, height)| chain.height() + 1 - height),
-        fee_units: fee.map(Amount::to_units),
-        size_bytes: tx.size_bytes(),
-        inputs: tx
-            .inputs
-            .iter()
-            .map(|i| InputJson {
-                txid: i.prev_out.txid.to_string(),
-                vout: i.prev_out.vout,
-                coinbase: i.prev_out.is_coinbase_marker(),
-            })
-            .collect(),
-        outputs: tx.outputs.iter().map(|o| output_json(chain, o)).collect(),
-    }
-}
-
-/// Finds a confirmed transaction by walking the active chain from the tip.
-fn find_confirmed(chain: &Chain, txid: &Txid) -> Option<(Transaction, BlockHash, u32)> {
-    (0..=chain.height()).rev().find_map(|height| {
-        let hash = chain.hash_at(height)?;
-        let tx = chain.entry(&hash)?.block.txs.iter().find(|tx| tx.txid() == *txid)?.clone();
-        Some((tx, hash, height))
-    })
-}
-
-async fn tx(State(driver): State<Arc<Driver>>, Path(txid): Path<String>) -> Result<Json<TxJson>, ApiError> {
+async fn tx(State(driver): State<Arc<Driver>>, Path(txid): Path<String>) -> Result<Json<TxView>, ApiError> {
     let txid: Txid = txid.parse().map_err(|e| bad_request(format!("not a txid: {e}")))?;
-    driver.read(|node| {
-        let chain = node.chain();
-        if let Some(entry) = node.mempool().get(&txid) {
-            return Ok(Json(tx_json(chain, &entry.tx, None, Some(entry.fee))));
-        }
-        let (tx, hash, height) =
-            find_confirmed(chain, &txid).ok_or_else(|| not_found(format!("unknown transaction {txid}")))?;
-        Ok(Json(tx_json(chain, &tx, Some((hash, height)), None)))
-    })
+    driver.read(|node| explorer::tx(node.chain(), node.mempool(), &txid)).map(Json).map_err(lookup_error)
 }
 
 #[derive(serde::Deserialize)]
-struct SubmitTx {
+struct HexBody {
     hex: String,
+}
+
+/// The hex of a request body: `{"hex": "..."}` or the bare hex, at most `max_bytes` decoded.
+fn hex_body(body: &[u8], max_bytes: usize, what: &str) -> Result<Vec<u8>, ApiError> {
+    let text = std::str::from_utf8(body).map_err(|_| bad_request("body is not UTF-8"))?.trim();
+    let hex_text = match serde_json::from_str::<HexBody>(text) {
+        Ok(json) => json.hex,
+        Err(_) => text.trim_matches('"').to_owned(),
+    };
+    if hex_text.len() > 2 * max_bytes {
+        return Err(bad_request(format!("{what} larger than {max_bytes} bytes")));
+    }
+    hex::decode(&hex_text).map_err(|e| bad_request(format!("not hex: {e}")))
+}
+
+/// A whole block from outside (a miner, a test), validated exactly as one from a peer.
+async fn submit_block(
+    State(driver): State<Arc<Driver>>,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let bytes = hex_body(&body, tabchain_core::BLOCK_BYTES_MAX, "block")?;
+    let block = Block::from_bytes(&bytes).map_err(|e| bad_request(format!("not a block: {e}")))?;
+    let hash = block.block_hash();
+    match driver.with_node(|node| node.submit_block(block, now())) {
+        Ok(_) => Ok(Json(serde_json::json!({ "hash": hash.to_string() }))),
+        Err(reason) => Err(bad_request(format!("rejected: {reason}"))),
+    }
 }
 
 async fn submit_tx(
     State(driver): State<Arc<Driver>>,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    // Accepts `{"hex": "..."}` or the bare hex.
-    let text = std::str::from_utf8(&body).map_err(|_| bad_request("body is not UTF-8"))?.trim();
-    let hex_text = match serde_json::from_str::<SubmitTx>(text) {
-        Ok(json) => json.hex,
-        Err(_) => text.trim_matches('"').to_owned(),
-    };
-    if hex_text.len() > 2 * tabchain_core::TX_BYTES_MAX {
-        return Err(bad_request("transaction larger than TX_BYTES_MAX"));
-    }
-    let bytes = hex::decode(&hex_text).map_err(|e| bad_request(format!("not hex: {e}")))?;
+    let bytes = hex_body(&body, tabchain_core::TX_BYTES_MAX, "transaction")?;
     let tx: Transaction = decode(&bytes).map_err(|e| bad_request(format!("not a transaction: {e}")))?;
     let result = driver.with_node(|node| node.submit_transaction(tx, now()));
     match result {
@@ -272,117 +143,12 @@ async fn submit_tx(
     }
 }
 
-#[derive(Serialize)]
-struct AddressJson {
-    address: String,
-    confirmed_units: u64,
-    immature_units: u64,
-    pending_units: u64,
-    confirmed: String,
-    history: Vec<HistoryJson>,
+async fn address(State(driver): State<Arc<Driver>>, Path(text): Path<String>) -> Result<Json<AddressView>, ApiError> {
+    driver.read(|node| explorer::address(node.chain(), node.mempool(), &text)).map(Json).map_err(lookup_error)
 }
 
-#[derive(Serialize)]
-struct HistoryJson {
-    txid: String,
-    height: Option<u32>,
-    confirmations: u32,
-    received_units: u64,
-    sent_units: u64,
-}
-
-async fn address(State(driver): State<Arc<Driver>>, Path(text): Path<String>) -> Result<Json<AddressJson>, ApiError> {
-    driver.read(|node| {
-        let chain = node.chain();
-        let owner = decode_address(chain.params().address_hrp, &text).map_err(|e| bad_request(e.to_string()))?;
-        Ok(Json(address_json(node, owner, &text)))
-    })
-}
-
-fn address_json(node: &Node, owner: tabchain_core::PublicKey, text: &str) -> AddressJson {
-    let chain = node.chain();
-    let maturity = chain.params().coinbase_maturity;
-    let (mut confirmed, mut immature) = (0u64, 0u64);
-    for (_, coin) in chain.utxos().iter().filter(|(_, c)| c.output.owner == owner) {
-        if coin.is_coinbase && chain.height() + 1 - coin.height < maturity {
-            immature += coin.output.amount.to_units();
-        } else {
-            confirmed += coin.output.amount.to_units();
-        }
-    }
-    let pending = node
-        .mempool()
-        .iter()
-        .flat_map(|e| e.tx.outputs.iter())
-        .filter(|o| o.owner == owner)
-        .map(|o| o.amount.to_units())
-        .sum();
-    let mut history = Vec::new();
-    let mut received_by_outpoint: std::collections::HashMap<OutPoint, u64> = std::collections::HashMap::new();
-    for height in 0..=chain.height() {
-        let Some(entry) = chain.hash_at(height).and_then(|h| chain.entry(&h)) else { continue };
-        for tx in &entry.block.txs {
-            let txid = tx.txid();
-            let sent: u64 = tx.inputs.iter().filter_map(|i| received_by_outpoint.remove(&i.prev_out)).sum();
-            let mut received = 0;
-            for (vout, output) in tx.outputs.iter().enumerate().filter(|(_, o)| o.owner == owner) {
-                received += output.amount.to_units();
-                received_by_outpoint.insert(OutPoint { txid, vout: vout as u32 }, output.amount.to_units());
-            }
-            if sent > 0 || received > 0 {
-                history.push(HistoryJson {
-                    txid: txid.to_string(),
-                    height: Some(height),
-                    confirmations: chain.height() + 1 - height,
-                    received_units: received,
-                    sent_units: sent,
-                });
-            }
-        }
-    }
-    history.reverse();
-    history.truncate(ADDRESS_HISTORY_MAX);
-    AddressJson {
-        address: text.to_owned(),
-        confirmed_units: confirmed,
-        immature_units: immature,
-        pending_units: pending,
-        confirmed: Amount::from_units(confirmed).map(|a| a.to_string()).unwrap_or_default(),
-        history,
-    }
-}
-
-#[derive(Serialize)]
-struct MempoolJson {
-    txs: usize,
-    bytes: usize,
-    top: Vec<MempoolTxJson>,
-}
-
-#[derive(Serialize)]
-struct MempoolTxJson {
-    txid: String,
-    fee_units: u64,
-    size_bytes: usize,
-    fee_rate_units_per_kb: u64,
-}
-
-async fn mempool(State(driver): State<Arc<Driver>>) -> Json<MempoolJson> {
-    Json(driver.read(|node| {
-        let pool = node.mempool();
-        let mut top: Vec<MempoolTxJson> = pool
-            .iter()
-            .map(|e| MempoolTxJson {
-                txid: e.tx.txid().to_string(),
-                fee_units: e.fee.to_units(),
-                size_bytes: e.size_bytes,
-                fee_rate_units_per_kb: e.fee_rate().0,
-            })
-            .collect();
-        top.sort_by_key(|t| std::cmp::Reverse(t.fee_rate_units_per_kb));
-        top.truncate(MEMPOOL_LIST_MAX);
-        MempoolJson { txs: pool.len(), bytes: pool.total_bytes(), top }
-    }))
+async fn mempool(State(driver): State<Arc<Driver>>) -> Json<MempoolView> {
+    Json(driver.read(|node| explorer::mempool(node.mempool())))
 }
 
 async fn peers(State(driver): State<Arc<Driver>>) -> Json<Vec<PeerInfo>> {

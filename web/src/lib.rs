@@ -5,12 +5,16 @@
 //! the panic hook that makes a crash visible on the page (see [`panic`]).
 //! Nothing here decides consensus: if a rule lives in this file it is a bug.
 
+mod backup;
 mod miner;
 mod node;
 mod panic;
+mod qr;
 
+pub use backup::{BACKUP_WORDS, key_of_words, key_to_words, words_of_key, words_to_key};
 pub use miner::{Miner, SearchOutcome, hash_plain, miner_simd};
 pub use node::TabNode;
+pub use qr::{qr_svg, qr_svg_of};
 
 use tabchain_core::{HEADER_BYTES, Header};
 use wasm_bindgen::prelude::*;

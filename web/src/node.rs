@@ -7,16 +7,28 @@ use tabchain_core::{
     Amount, Block, ChangeSet, Event, FeeRate, Node, Output, Params, SecretKey, decode, encode, encode_address, hex,
 };
 
-/// Wallet history rows handed to the page.
-const HISTORY_ROWS_MAX: usize = 50;
+use tabchain_core::{BlockHash, explorer};
 use wasm_bindgen::prelude::*;
 
-/// A node, its wallet, and the block template being mined.
+/// Wallet history rows handed to the page.
+const HISTORY_ROWS_MAX: usize = 50;
+/// Branch switches remembered for the fork view.
+const SWITCHES_KEPT_MAX: usize = 64;
+
+/// A node, its wallet, the block template being mined, and where the node switched branches.
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct TabNode {
     node: Node,
     template: Option<Block>,
+    /// First block of each branch the node reorganized onto, with the reorg's depth.
+    switches: Vec<(BlockHash, u32)>,
+}
+
+/// An explorer view as a JavaScript value (serialized JSON, parsed by the page).
+fn to_js<T: serde::Serialize>(view: &T) -> Result<JsValue, JsError> {
+    let json = serde_json::to_string(view).map_err(|e| JsError::new(&e.to_string()))?;
+    js_sys::JSON::parse(&json).map_err(|_| JsError::new("explorer view is not JSON"))
 }
 
 fn set(object: &Object, key: &str, value: impl Into<JsValue>) {
@@ -38,7 +50,7 @@ impl TabNode {
         let seed = hex::decode_array::<32>(seed_hex).map_err(|e| JsError::new(&e.to_string()))?;
         let mut node = Node::new(params, concat!("tabchain-web/", env!("CARGO_PKG_VERSION")));
         node.set_wallet(SecretKey::from_bytes(&seed));
-        Ok(TabNode { node, template: None })
+        Ok(TabNode { node, template: None, switches: Vec::new() })
     }
 
     /// A node rebuilt from the change sets the page stored (each the bytes of one `persist`
@@ -106,7 +118,15 @@ impl TabNode {
                     set(&object, "type", "persist");
                     set(&object, "bytes", Uint8Array::from(encode(&set_).as_slice()));
                 }
-                Output::Event(event) => event_object(&object, event),
+                Output::Event(event) => {
+                    if let Event::TipChanged { reorg_depth: depth @ 1.., first_connected: Some(hash), .. } = event {
+                        if self.switches.len() == SWITCHES_KEPT_MAX {
+                            self.switches.remove(0);
+                        }
+                        self.switches.push((hash, depth as u32));
+                    }
+                    event_object(&object, event)
+                }
             }
             outputs.push(&object);
         }
@@ -127,6 +147,15 @@ impl TabNode {
         let Some(mut block) = self.template.take() else { return false };
         block.header.nonce = nonce;
         self.node.submit_block(block, now as u64).is_ok()
+    }
+
+    /// A whole block from outside (pasted, or a test's), validated exactly as one from a peer;
+    /// returns its hash, or why it was refused (the chain is then unchanged).
+    pub fn submit_block(&mut self, bytes: &[u8], now: f64) -> Result<String, JsError> {
+        let block = Block::from_bytes(bytes).map_err(|e| JsError::new(&format!("not a block: {e}")))?;
+        let hash = block.block_hash();
+        self.node.submit_block(block, now as u64).map_err(|e| JsError::new(&format!("rejected: {e}")))?;
+        Ok(hash.to_string())
     }
 
     /// Builds, signs and submits a payment of `amount` (decimal TAB) to `address` at
@@ -163,7 +192,9 @@ impl TabNode {
     }
 
     /// The stored blocks of the last `depth` heights, on every branch, lowest first:
-    /// `{hash, height, prev, active, invalid, mined_by, mine, txs}`.
+    /// `{hash, height, prev, active, invalid, mined_by, mine, txs, time, switched_here}`, where
+    /// `switched_here` is the depth of the reorg that made this block the start of the active
+    /// branch (0 if none did).
     pub fn block_tree(&self, depth: u32) -> Array {
         let chain = self.node.chain();
         let own = self.node.wallet().map(|w| w.owner());
@@ -181,9 +212,29 @@ impl TabNode {
             set(&object, "mine", Some(miner) == own);
             set(&object, "txs", entry.block.txs.len() as u32);
             set(&object, "time", entry.header().time);
+            let switched = self.switches.iter().rev().find(|(h, _)| *h == hash).map_or(0, |(_, depth)| *depth);
+            set(&object, "switched_here", switched);
             out.push(&object);
         }
         out
+    }
+
+    /// The explorer's search box: a height, block hash, txid or address, as
+    /// `{kind: "block" | "tx" | "address", view}` (the views of the relay's API).
+    pub fn search(&self, query: &str) -> Result<JsValue, JsError> {
+        let found = explorer::search(self.node.chain(), self.node.mempool(), query)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        to_js(&found)
+    }
+
+    /// The active chain's newest blocks, the tip first.
+    pub fn recent_blocks(&self) -> Result<JsValue, JsError> {
+        to_js(&explorer::recent_blocks(self.node.chain()))
+    }
+
+    /// The mempool's size and best-paying transactions.
+    pub fn mempool(&self) -> Result<JsValue, JsError> {
+        to_js(&explorer::mempool(self.node.mempool()))
     }
 
     /// A snapshot for the page.
@@ -196,9 +247,11 @@ impl TabNode {
         set(&object, "best_header_height", chain.best_header().1);
         set(&object, "peers", self.node.peer_heights().count() as u32);
         set(&object, "mempool_txs", self.node.mempool().len() as u32);
-        let tip = chain.tip();
-        let difficulty = tip.header().bits.to_target().map_or(0.0, |t| t.difficulty(chain.params().pow_limit));
-        set(&object, "difficulty", difficulty);
+        set(&object, "difficulty", explorer::difficulty(chain, chain.tip()));
+        set(&object, "network_hashrate", explorer::network_hashrate(chain));
+        // Hashes one block takes on average at the tip's target, for "expected time to a block".
+        let block_work = chain.tip().header().bits.to_target().map_or(0.0, |t| t.work().to_f64());
+        set(&object, "block_work", block_work);
         if let Some(wallet) = self.node.wallet() {
             let balance = wallet.balance(chain, self.node.mempool());
             set(&object, "address", encode_address(chain.params().address_hrp, &wallet.owner()));

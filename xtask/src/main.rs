@@ -14,6 +14,7 @@ mod apt;
 mod bench;
 mod bench_browser;
 mod cmd;
+mod forge;
 mod manifest;
 mod run;
 mod test;
@@ -32,7 +33,8 @@ usage: cargo xtask <task>
 
 tasks:
   run [--listen ADDR]   build the wasm bundle and serve the page (default 127.0.0.1:8080)
-  test                  run all tests: native, no_std build, wasm in headless Chromium
+  test [FILTER]         run all tests (native, no_std build, wasm and end to end in headless
+                        Chromium), or only the steps whose name contains FILTER
   bench [FILTER]        run the benchmarks (those whose name contains FILTER)";
 
 /// Prints a failure as one `xtask: error:` line with its causes, not as
@@ -53,7 +55,11 @@ fn try_main() -> anyhow::Result<()> {
     let root = workspace_root();
     match args.first().map(String::as_str) {
         Some("run") => run::run(&root, parse_listen(&args[1..])?.as_deref()),
-        Some("test") => no_more_args(&args[1..]).and_then(|()| test::test(&root)),
+        Some("test") => match &args[1..] {
+            [] => test::test(&root, None),
+            [filter] => test::test(&root, Some(filter)),
+            more => bail!("unexpected arguments {more:?}\n\n{USAGE}"),
+        },
         Some("bench") => bench::bench(&root, args.get(1).map(String::as_str)),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
@@ -76,8 +82,4 @@ fn parse_listen(args: &[String]) -> anyhow::Result<Option<String>> {
         [flag] if flag.starts_with("--listen=") => Ok(flag.strip_prefix("--listen=").map(str::to_owned)),
         _ => bail!("`run` takes only `--listen ADDR`, got {args:?}\n\n{USAGE}"),
     }
-}
-
-fn no_more_args(args: &[String]) -> anyhow::Result<()> {
-    if args.is_empty() { Ok(()) } else { bail!("unexpected arguments {args:?}\n\n{USAGE}") }
 }

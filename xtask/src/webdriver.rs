@@ -85,10 +85,9 @@ fn spawn_relay(command: &[std::ffi::OsString]) -> anyhow::Result<Guard> {
 pub(crate) struct Browser {
     pub(crate) http_port: u16,
     pub(crate) driver_port: u16,
-    relay: Guard,
+    _relay: Guard,
     _driver: Guard,
     data: std::path::PathBuf,
-    relay_command: Vec<std::ffi::OsString>,
 }
 
 impl Drop for Browser {
@@ -139,16 +138,7 @@ impl Browser {
         );
         wait_for_port(http_port)?;
         wait_for_port(driver_port)?;
-        Ok(Self { http_port, driver_port, relay, _driver: driver, data, relay_command })
-    }
-
-    /// Kills the relay (SIGKILL) and starts it again on the same port and data.
-    pub(crate) fn restart_relay(&mut self) -> anyhow::Result<()> {
-        let _ = self.relay.0.kill();
-        let _ = self.relay.0.wait();
-        std::thread::sleep(Duration::from_millis(500));
-        self.relay = spawn_relay(&self.relay_command)?;
-        wait_for_port(self.http_port)
+        Ok(Self { http_port, driver_port, _relay: relay, _driver: driver, data })
     }
 
     /// Opens `page` (a path with query) in a fresh headless session and waits until the
@@ -222,75 +212,6 @@ impl Session {
         }
         Ok(result)
     }
-}
-
-impl Session {
-    /// The current tab's handle.
-    pub(crate) fn current_tab(&self) -> anyhow::Result<String> {
-        let value = webdriver(self.driver_port, "GET", &format!("/session/{}/window", self.id), &json!({}))?;
-        Ok(value.as_str().context("a window handle")?.to_owned())
-    }
-
-    /// Opens a new tab in the same browser profile (shared storage) and switches to it.
-    pub(crate) fn new_tab(&self) -> anyhow::Result<String> {
-        let value = webdriver(
-            self.driver_port,
-            "POST",
-            &format!("/session/{}/window/new", self.id),
-            &json!({ "type": "tab" }),
-        )?;
-        let handle = value["handle"].as_str().context("a new window handle")?.to_owned();
-        self.switch_to(&handle)?;
-        Ok(handle)
-    }
-
-    pub(crate) fn switch_to(&self, handle: &str) -> anyhow::Result<()> {
-        webdriver(self.driver_port, "POST", &format!("/session/{}/window", self.id), &json!({ "handle": handle }))?;
-        Ok(())
-    }
-
-    /// Closes the current tab (switch to another one afterwards).
-    pub(crate) fn close_tab(&self) -> anyhow::Result<()> {
-        webdriver(self.driver_port, "DELETE", &format!("/session/{}/window", self.id), &json!({}))?;
-        Ok(())
-    }
-
-    /// Saves a PNG screenshot of the tab to `path`.
-    pub(crate) fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
-        let encoded = webdriver(self.driver_port, "GET", &format!("/session/{}/screenshot", self.id), &json!({}))?;
-        let png = base64_decode(encoded.as_str().context("a base64 screenshot")?)?;
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(path, png).with_context(|| format!("cannot write {}", path.display()))
-    }
-}
-
-/// Standard base64 (with padding), as WebDriver sends screenshots.
-fn base64_decode(text: &str) -> anyhow::Result<Vec<u8>> {
-    let value = |c: u8| -> anyhow::Result<u32> {
-        Ok(match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => bail!("invalid base64 character {:?}", char::from(c)),
-        })
-    };
-    let bytes: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-    for chunk in bytes.chunks(4) {
-        let data: Vec<u8> = chunk.iter().copied().take_while(|&c| c != b'=').collect();
-        let mut acc = 0u32;
-        for &c in &data {
-            acc = acc << 6 | value(c)?;
-        }
-        acc <<= 6 * (4 - data.len() as u32);
-        let n = data.len().saturating_sub(1);
-        out.extend_from_slice(&acc.to_be_bytes()[1..1 + n]);
-    }
-    Ok(out)
 }
 
 impl Drop for Session {

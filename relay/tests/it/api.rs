@@ -1,7 +1,7 @@
 //! The HTTP API: status, blocks, transactions, addresses, mempool, submission, errors, schema.
 
 use crate::support::{RelayConfig, TestRelay, get, mine, post};
-use tabchain_core::{Amount, COIN, FeeRate, SecretKey, Wallet, encode, encode_address, hex};
+use tabchain_core::{Amount, Block, COIN, FeeRate, SecretKey, Wallet, encode, encode_address, hex, search_nonce};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_answers_about_chain_transactions_and_addresses() {
@@ -70,7 +70,7 @@ async fn the_schema_docs_and_metrics_are_served() {
     let relay = TestRelay::start(RelayConfig::default()).await;
     let spec = get(relay.addr, "/api/openapi.json", "").await.json();
     assert_eq!(spec["openapi"], "3.0.3");
-    for path in ["/status", "/blocks/{id}", "/tx/{txid}", "/tx", "/address/{address}", "/mempool", "/peers"] {
+    for path in ["/status", "/blocks/{id}", "/block", "/tx/{txid}", "/tx", "/address/{address}", "/mempool", "/peers"] {
         assert!(spec["paths"].get(path).is_some(), "schema documents {path}");
     }
     let docs = get(relay.addr, "/api/docs", "").await;
@@ -79,4 +79,27 @@ async fn the_schema_docs_and_metrics_are_served() {
     let metrics = String::from_utf8(get(relay.addr, "/metrics", "").await.body).expect("text");
     assert!(metrics.contains("tabchain_height 0"), "{metrics}");
     assert!(metrics.contains("# TYPE tabchain_messages_in_total counter"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submitted_block_is_validated_as_one_from_a_peer() {
+    let relay = TestRelay::start(RelayConfig::default()).await;
+    let owner = SecretKey::from_bytes(&[8; 32]).public_key();
+    let (template, genesis) = relay
+        .driver
+        .read(|n| (n.block_template(owner, 1, u64::from(n.chain().tip().header().time) + 10), n.chain().tip_hash()));
+    let block = Block { header: search_nonce(&template.header, 1 << 24).expect("regtest is easy"), ..template };
+
+    let mut overpaid = block.clone();
+    overpaid.txs[0].outputs[0].amount = Amount::from_units(1_000 * COIN).expect("small");
+    let rejected = post(relay.addr, "/api/block", &hex::encode(&encode(&overpaid))).await;
+    assert_eq!(rejected.status, 400);
+    assert!(rejected.json()["error"].as_str().expect("reason").starts_with("rejected"), "{}", rejected.json());
+    assert_eq!(post(relay.addr, "/api/block", "{\"hex\": \"00\"}").await.status, 400);
+    assert_eq!(relay.driver.read(|n| n.chain().tip_hash()), genesis, "nothing changed");
+
+    let accepted = post(relay.addr, "/api/block", &format!("{{\"hex\": \"{}\"}}", hex::encode(&encode(&block)))).await;
+    assert_eq!(accepted.status, 200, "{}", String::from_utf8_lossy(&accepted.body));
+    assert_eq!(accepted.json()["hash"], block.block_hash().to_string());
+    assert_eq!(relay.height(), 1);
 }

@@ -1,0 +1,440 @@
+//! Read-only views of the chain and mempool for people: a block, a transaction (with the coins
+//! it spends and its fee), an address, the mempool, and one search over all of them. The relay's
+//! HTTP API and the tab's explorer pages both show these, so they agree field for field.
+//!
+//! With the `serde` feature each view serializes to the JSON the API documents.
+
+use crate::{
+    Amount, BlockEntry, BlockHash, Chain, Mempool, OutPoint, PublicKey, Transaction, TxOut, Txid, decode_address,
+    encode_address,
+};
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+/// Blocks listed by `recent_blocks`.
+pub const RECENT_BLOCKS_MAX: u32 = 50;
+/// History entries in an `AddressView`.
+pub const ADDRESS_HISTORY_MAX: usize = 100;
+/// Pooled transactions listed in a `MempoolView`.
+pub const MEMPOOL_LIST_MAX: usize = 100;
+/// Blocks the network hash rate is estimated over.
+pub const HASHRATE_WINDOW_BLOCKS: u32 = 60;
+
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockView {
+    pub hash: String,
+    pub height: u32,
+    /// On the active chain (false for a side branch).
+    pub active: bool,
+    pub confirmations: u32,
+    pub version: i32,
+    pub prev_hash: String,
+    pub merkle_root: String,
+    pub time: u32,
+    pub bits: String,
+    /// The target the hash had to be at or below, as 64 hex digits.
+    pub target: String,
+    pub nonce: u32,
+    pub difficulty: f64,
+    pub size_bytes: usize,
+    /// The address the coinbase's first output pays.
+    pub mined_by: String,
+    pub txids: Vec<String>,
+}
+
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputView {
+    pub amount: String,
+    pub amount_units: u64,
+    pub address: String,
+}
+
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputView {
+    pub txid: String,
+    pub vout: u32,
+    pub coinbase: bool,
+    /// The coin spent, when known (always for confirmed and pooled transactions).
+    pub spends: Option<OutputView>,
+}
+
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxView {
+    pub txid: String,
+    /// "confirmed" or "mempool".
+    pub status: &'static str,
+    pub block: Option<String>,
+    pub height: Option<u32>,
+    pub confirmations: u32,
+    /// Inputs minus outputs; `None` for a coinbase.
+    pub fee_units: Option<u64>,
+    pub size_bytes: usize,
+    pub inputs: Vec<InputView>,
+    pub outputs: Vec<OutputView>,
+}
+
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryView {
+    pub txid: String,
+    pub height: Option<u32>,
+    pub confirmations: u32,
+    pub received_units: u64,
+    pub sent_units: u64,
+}
+
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressView {
+    pub address: String,
+    pub confirmed_units: u64,
+    pub immature_units: u64,
+    pub pending_units: u64,
+    pub confirmed: String,
+    /// Newest first, at most `ADDRESS_HISTORY_MAX`.
+    pub history: Vec<HistoryView>,
+}
+
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MempoolTxView {
+    pub txid: String,
+    pub fee_units: u64,
+    pub size_bytes: usize,
+    pub fee_rate_units_per_kb: u64,
+}
+
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MempoolView {
+    pub txs: usize,
+    pub bytes: usize,
+    /// The best-paying first, at most `MEMPOOL_LIST_MAX`.
+    pub top: Vec<MempoolTxView>,
+}
+
+/// What a search found.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", content = "view", rename_all = "lowercase"))]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    Block(BlockView),
+    Tx(TxView),
+    Address(AddressView),
+}
+
+/// Why a lookup found nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookupError {
+    /// The query is not a height, hash, txid or address of this network.
+    BadQuery(String),
+    /// Well formed, but nothing by that name.
+    NotFound(String),
+}
+
+impl fmt::Display for LookupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadQuery(reason) | Self::NotFound(reason) => f.write_str(reason),
+        }
+    }
+}
+
+/// One search box: a height, a block hash, a txid (pooled or confirmed), or an address.
+pub fn search(chain: &Chain, mempool: &Mempool, query: &str) -> Result<Found, LookupError> {
+    let query = query.trim();
+    if query.parse::<u32>().is_ok() {
+        return block(chain, query).map(Found::Block);
+    }
+    if let Ok(txid) = query.parse::<Txid>() {
+        return match tx(chain, mempool, &txid) {
+            Ok(view) => Ok(Found::Tx(view)),
+            Err(_) => block(chain, query)
+                .map(Found::Block)
+                .map_err(|_| LookupError::NotFound(format!("no block or transaction {query}"))),
+        };
+    }
+    match address(chain, mempool, query) {
+        Ok(view) => Ok(Found::Address(view)),
+        Err(_) => Err(LookupError::BadQuery(format!("{query:?} is not a height, block hash, txid or address"))),
+    }
+}
+
+/// A block by height (on the active chain) or by hash (on any branch).
+pub fn block(chain: &Chain, id: &str) -> Result<BlockView, LookupError> {
+    let hash = if let Ok(height) = id.parse::<u32>() {
+        chain.hash_at(height).ok_or_else(|| LookupError::NotFound(format!("no block at height {height}")))?
+    } else {
+        id.parse::<BlockHash>().map_err(|e| LookupError::BadQuery(format!("not a height or block hash: {e}")))?
+    };
+    let entry = chain.entry(&hash).ok_or_else(|| LookupError::NotFound(format!("unknown block {hash}")))?;
+    Ok(block_view(chain, entry))
+}
+
+pub fn block_view(chain: &Chain, entry: &BlockEntry) -> BlockView {
+    let header = entry.header();
+    let hash = entry.block_hash();
+    let active = chain.is_active(&hash);
+    BlockView {
+        hash: hash.to_string(),
+        height: entry.height,
+        active,
+        confirmations: if active { chain.height() + 1 - entry.height } else { 0 },
+        version: header.version,
+        prev_hash: header.prev_blockhash.to_string(),
+        merkle_root: header.merkle_root.to_string(),
+        time: header.time,
+        bits: header.bits.to_string(),
+        target: header.bits.to_target().map(|t| format!("{t:064x}")).unwrap_or_default(),
+        nonce: header.nonce,
+        difficulty: difficulty(chain, entry),
+        size_bytes: entry.block.size_bytes(),
+        mined_by: address_of(chain, &entry.block.txs[0].outputs[0]),
+        txids: entry.block.txs.iter().map(|tx| tx.txid().to_string()).collect(),
+    }
+}
+
+/// The active chain's newest blocks, the tip first.
+pub fn recent_blocks(chain: &Chain) -> Vec<BlockView> {
+    let low = chain.height().saturating_sub(RECENT_BLOCKS_MAX - 1);
+    (low..=chain.height())
+        .rev()
+        .filter_map(|h| chain.hash_at(h).and_then(|hash| chain.entry(&hash)))
+        .map(|entry| block_view(chain, entry))
+        .collect()
+}
+
+/// How many times harder than the easiest target this block's is.
+pub fn difficulty(chain: &Chain, entry: &BlockEntry) -> f64 {
+    entry.header().bits.to_target().map_or(0.0, |t| t.difficulty(chain.params().pow_limit))
+}
+
+/// Expected hashes per second over the last blocks: work done divided by the time it took.
+pub fn network_hashrate(chain: &Chain) -> f64 {
+    let tip = chain.tip();
+    let start_height = tip.height.saturating_sub(HASHRATE_WINDOW_BLOCKS);
+    let Some(start) = chain.hash_at(start_height).and_then(|h| chain.entry(&h)) else { return 0.0 };
+    let seconds = f64::from(tip.header().time.saturating_sub(start.header().time));
+    let work = tip.chain_work.to_f64() - start.chain_work.to_f64();
+    if seconds > 0.0 { work / seconds } else { 0.0 }
+}
+
+/// A pooled transaction, or a confirmed one found by walking the active chain from the tip.
+pub fn tx(chain: &Chain, mempool: &Mempool, txid: &Txid) -> Result<TxView, LookupError> {
+    if let Some(entry) = mempool.get(txid) {
+        let spent = |outpoint: &OutPoint| {
+            chain.utxos().get(outpoint).map(|coin| coin.output).or_else(|| mempool.output(outpoint).copied())
+        };
+        return Ok(tx_view(chain, &entry.tx, None, spent));
+    }
+    for height in (0..=chain.height()).rev() {
+        let Some(entry) = chain.hash_at(height).and_then(|hash| chain.entry(&hash)) else { continue };
+        let Some(position) = entry.block.txs.iter().position(|tx| tx.txid() == *txid) else { continue };
+        let spent = spent_in_block(chain, entry, position);
+        let view = tx_view(chain, &entry.block.txs[position], Some(entry), |outpoint| spent.get(outpoint).copied());
+        return Ok(view);
+    }
+    Err(LookupError::NotFound(format!("unknown transaction {txid}")))
+}
+
+/// The coins that transactions of `entry` before `position`, and at it, could spend: those its
+/// undo data records, and the outputs of the block's earlier transactions.
+fn spent_in_block(chain: &Chain, entry: &BlockEntry, position: usize) -> BTreeMap<OutPoint, TxOut> {
+    let mut coins: BTreeMap<OutPoint, TxOut> = chain
+        .undo(&entry.block_hash())
+        .map(|undo| undo.spent.iter().map(|(outpoint, coin)| (*outpoint, coin.output)).collect())
+        .unwrap_or_default();
+    for tx in &entry.block.txs[..position] {
+        let txid = tx.txid();
+        for (vout, output) in tx.outputs.iter().enumerate() {
+            coins.insert(OutPoint { txid, vout: vout as u32 }, *output);
+        }
+    }
+    coins
+}
+
+fn tx_view(
+    chain: &Chain,
+    tx: &Transaction,
+    placed: Option<&BlockEntry>,
+    spent: impl Fn(&OutPoint) -> Option<TxOut>,
+) -> TxView {
+    let inputs: Vec<InputView> = tx
+        .inputs
+        .iter()
+        .map(|input| {
+            let coinbase = input.prev_out.is_coinbase_marker();
+            InputView {
+                txid: input.prev_out.txid.to_string(),
+                vout: input.prev_out.vout,
+                coinbase,
+                spends: if coinbase { None } else { spent(&input.prev_out).map(|o| output_view(chain, &o)) },
+            }
+        })
+        .collect();
+    let fee_units = if tx.is_coinbase() {
+        None
+    } else {
+        let paid_in: Option<u64> = inputs.iter().map(|i| i.spends.as_ref().map(|o| o.amount_units)).sum();
+        let paid_out: u64 = tx.outputs.iter().map(|o| o.amount.to_units()).sum();
+        paid_in.and_then(|total| total.checked_sub(paid_out))
+    };
+    TxView {
+        txid: tx.txid().to_string(),
+        status: if placed.is_some() { "confirmed" } else { "mempool" },
+        block: placed.map(|entry| entry.block_hash().to_string()),
+        height: placed.map(|entry| entry.height),
+        confirmations: placed.map_or(0, |entry| chain.height() + 1 - entry.height),
+        fee_units,
+        size_bytes: tx.size_bytes(),
+        inputs,
+        outputs: tx.outputs.iter().map(|o| output_view(chain, o)).collect(),
+    }
+}
+
+fn output_view(chain: &Chain, output: &TxOut) -> OutputView {
+    OutputView {
+        amount: output.amount.to_string(),
+        amount_units: output.amount.to_units(),
+        address: address_of(chain, output),
+    }
+}
+
+fn address_of(chain: &Chain, output: &TxOut) -> String {
+    encode_address(chain.params().address_hrp, &output.owner)
+}
+
+/// Balances and history of an address, from the UTXO set, the mempool and the active chain.
+pub fn address(chain: &Chain, mempool: &Mempool, text: &str) -> Result<AddressView, LookupError> {
+    let owner =
+        decode_address(chain.params().address_hrp, text.trim()).map_err(|e| LookupError::BadQuery(e.to_string()))?;
+    Ok(address_view(chain, mempool, owner))
+}
+
+fn address_view(chain: &Chain, mempool: &Mempool, owner: PublicKey) -> AddressView {
+    let maturity = chain.params().coinbase_maturity;
+    let (mut confirmed, mut immature) = (0u64, 0u64);
+    for (_, coin) in chain.utxos().iter().filter(|(_, c)| c.output.owner == owner) {
+        if coin.is_coinbase && chain.height() + 1 - coin.height < maturity {
+            immature += coin.output.amount.to_units();
+        } else {
+            confirmed += coin.output.amount.to_units();
+        }
+    }
+    let pending = mempool
+        .iter()
+        .flat_map(|e| e.tx.outputs.iter())
+        .filter(|o| o.owner == owner)
+        .map(|o| o.amount.to_units())
+        .sum();
+    let mut history = Vec::new();
+    let mut received_by_outpoint: BTreeMap<OutPoint, u64> = BTreeMap::new();
+    for height in 0..=chain.height() {
+        let Some(entry) = chain.hash_at(height).and_then(|h| chain.entry(&h)) else { continue };
+        for tx in &entry.block.txs {
+            let txid = tx.txid();
+            let sent: u64 = tx.inputs.iter().filter_map(|i| received_by_outpoint.remove(&i.prev_out)).sum();
+            let mut received = 0;
+            for (vout, output) in tx.outputs.iter().enumerate().filter(|(_, o)| o.owner == owner) {
+                received += output.amount.to_units();
+                received_by_outpoint.insert(OutPoint { txid, vout: vout as u32 }, output.amount.to_units());
+            }
+            if sent > 0 || received > 0 {
+                history.push(HistoryView {
+                    txid: txid.to_string(),
+                    height: Some(height),
+                    confirmations: chain.height() + 1 - height,
+                    received_units: received,
+                    sent_units: sent,
+                });
+            }
+        }
+    }
+    history.reverse();
+    history.truncate(ADDRESS_HISTORY_MAX);
+    AddressView {
+        address: encode_address(chain.params().address_hrp, &owner),
+        confirmed_units: confirmed,
+        immature_units: immature,
+        pending_units: pending,
+        confirmed: Amount::from_units(confirmed).map(|a| a.to_string()).unwrap_or_default(),
+        history,
+    }
+}
+
+/// The mempool's size and its best-paying transactions.
+pub fn mempool(mempool: &Mempool) -> MempoolView {
+    let mut top: Vec<MempoolTxView> = mempool
+        .iter()
+        .map(|e| MempoolTxView {
+            txid: e.tx.txid().to_string(),
+            fee_units: e.fee.to_units(),
+            size_bytes: e.size_bytes,
+            fee_rate_units_per_kb: e.fee_rate().0,
+        })
+        .collect();
+    top.sort_by_key(|t| core::cmp::Reverse(t.fee_rate_units_per_kb));
+    top.truncate(MEMPOOL_LIST_MAX);
+    MempoolView { txs: mempool.len(), bytes: mempool.total_bytes(), top }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::*;
+    use alloc::vec;
+
+    /// A chain whose tip holds a payment and a spend of that payment's output (made in the same
+    /// block, so its coin is in no undo data), with 300 and 200 units of fee.
+    fn chain_with_payments() -> (Builder, Txid, Txid) {
+        let mut b = Builder::new();
+        let (coin, value) = b.mature_coin();
+        let genesis = b.genesis();
+        let to_self = TxOut { amount: value.checked_sub(units(300)).expect("valid"), owner: miner().public_key() };
+        let first = spend(&[coin], vec![to_self], genesis);
+        let second_out = TxOut { amount: to_self.amount.checked_sub(units(200)).expect("valid"), ..to_self };
+        let second = spend(&[OutPoint { txid: first.txid(), vout: 0 }], vec![second_out], genesis);
+        let (first_id, second_id) = (first.txid(), second.txid());
+        let block = b.block_on(b.chain.tip_hash(), vec![first, second], units(500));
+        b.chain.accept_block(block, NOW).expect("valid");
+        (b, first_id, second_id)
+    }
+
+    #[test]
+    fn confirmed_transactions_show_the_coins_they_spend_and_their_fee() {
+        let (b, first, second) = chain_with_payments();
+        let pool = Mempool::default();
+        for (txid, fee) in [(first, 300), (second, 200)] {
+            let view = tx(&b.chain, &pool, &txid).expect("valid");
+            assert_eq!((view.status, view.confirmations, view.fee_units), ("confirmed", 1, Some(fee)));
+            assert!(view.inputs.iter().all(|i| i.spends.is_some()), "{view:?}");
+        }
+        let coinbase = b.chain.tip().block.txs[0].txid();
+        let view = tx(&b.chain, &pool, &coinbase).expect("valid");
+        assert_eq!(view.fee_units, None);
+        assert!(view.inputs[0].coinbase);
+    }
+
+    #[test]
+    fn search_finds_heights_blocks_transactions_and_addresses() {
+        let (b, first, _) = chain_with_payments();
+        let pool = Mempool::default();
+        let tip = b.chain.tip_hash().to_string();
+        assert!(matches!(search(&b.chain, &pool, "0"), Ok(Found::Block(v)) if v.height == 0));
+        assert!(matches!(search(&b.chain, &pool, &tip), Ok(Found::Block(v)) if v.hash == tip));
+        assert!(matches!(search(&b.chain, &pool, &first.to_string()), Ok(Found::Tx(_))));
+        let address = encode_address(b.chain.params().address_hrp, &miner().public_key());
+        let Ok(Found::Address(view)) = search(&b.chain, &pool, &address) else { panic!("address not found") };
+        assert!(view.confirmed_units > 0 && !view.history.is_empty());
+        assert!(matches!(search(&b.chain, &pool, "999999"), Err(LookupError::NotFound(_))));
+        assert!(matches!(search(&b.chain, &pool, &"ab".repeat(32)), Err(LookupError::NotFound(_))));
+        assert!(matches!(search(&b.chain, &pool, "tab1notanaddress"), Err(LookupError::BadQuery(_))));
+    }
+}

@@ -1,0 +1,192 @@
+// What every end-to-end test needs: its own relay (the real `tabchain` binary on a free
+// loopback port, with its own data directory), Debian's Chromium under Playwright, and one
+// browser context per peer — each context has its own storage, so each is its own node and
+// wallet. `cargo xtask test` builds everything and passes the paths in the environment.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run these tests with \`cargo xtask test\``);
+  return value;
+};
+
+/** Where screenshots go (kept as test artifacts). */
+export const artifacts = () => {
+  const dir = env("TABCHAIN_E2E_ARTIFACTS");
+  mkdirSync(dir, { recursive: true });
+  return dir;
+};
+
+/** The forged blocks `cargo xtask test` wrote: `{genesis, valid: {hash, hex}, invalid: [{name, hex}]}`. */
+export const forgedBlocksPath = () => env("TABCHAIN_E2E_FORGED");
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` (async, returns a value or null) every 200 ms until it returns a value. */
+export async function eventually(what, check, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== null && value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(200);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${last.message})` : ""}`);
+}
+
+/** A relay on regtest serving the page, on a free port with a fresh data directory. */
+export class Relay {
+  static async start() {
+    const relay = new Relay(await freePort(), mkdtempSync(join(tmpdir(), "tabchain-e2e-")));
+    await relay.#spawn();
+    return relay;
+  }
+
+  constructor(port, dataDir) {
+    this.port = port;
+    this.dataDir = dataDir;
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  async #spawn() {
+    const args = ["serve", "--network", "regtest", "--listen", `127.0.0.1:${this.port}`, "--www", env("TABCHAIN_WWW"), "--data", this.dataDir];
+    this.process = spawn(env("TABCHAIN_BIN"), args, { env: { ...process.env, RUST_LOG: "warn" }, stdio: ["ignore", "ignore", "inherit"] });
+    await eventually("the relay to listen", () => this.status(), 60_000);
+  }
+
+  async status() {
+    const response = await fetch(`${this.url}/api/status`);
+    return response.ok ? response.json() : null;
+  }
+
+  /** POSTs a block (hex) to the relay; returns `{status, body}`. */
+  async submitBlock(hex) {
+    const response = await fetch(`${this.url}/api/block`, { method: "POST", body: JSON.stringify({ hex }) });
+    return { status: response.status, body: await response.json() };
+  }
+
+  /** SIGKILL, as a crash would; then the same binary on the same port and data. */
+  async killAndRestart() {
+    await this.kill();
+    await this.#spawn();
+  }
+
+  async kill() {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.process.once("exit", resolve));
+    this.process.kill("SIGKILL");
+    await exited;
+  }
+
+  async stop() {
+    await this.kill();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `body({relay, browser})` against a fresh relay and browser, stopping both after. */
+export async function withNetwork(body) {
+  const relay = await Relay.start();
+  const browser = await launchBrowser();
+  try {
+    await body({ relay, browser });
+  } finally {
+    await browser.close();
+    await relay.stop();
+  }
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.TABCHAIN_CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      // Every tab is a node that must keep time while another is in front.
+      "--disable-background-timer-throttling",
+      "--disable-renderer-backgrounding",
+      "--disable-backgrounding-occluded-windows",
+    ],
+  });
+}
+
+/** One peer: a fresh browser context (its own storage) with the page open. */
+export class Tab {
+  static async open(browser, relay, { workers = 1, viewport = { width: 1200, height: 2000 } } = {}) {
+    const context = await browser.newContext({ viewport });
+    const tab = new Tab(context, await context.newPage(), relay);
+    await tab.load(workers);
+    return tab;
+  }
+
+  constructor(context, page, relay) {
+    this.context = context;
+    this.page = page;
+    this.relay = relay;
+    this.errors = [];
+    page.on("pageerror", (error) => this.errors.push(error.message));
+  }
+
+  /** Loads (or reloads) the page and waits for its node to start; returns its status. */
+  async load(workers = 1) {
+    await this.page.goto(`${this.relay.url}/index.html?workers=${workers}`);
+    return this.waitFor("the node to start", () => window.tabchain?.status() ?? null);
+  }
+
+  /** Evaluates `fn(arg)` in the page until it returns a value (not null/undefined/false). */
+  async waitFor(what, fn, arg, timeoutMs = 120_000) {
+    try {
+      const handle = await this.page.waitForFunction(fn, arg, { timeout: timeoutMs, polling: 200 });
+      return handle.jsonValue();
+    } catch (error) {
+      const fatal = await this.page.locator("#fatal").textContent().catch(() => "");
+      throw new Error(`waiting for ${what}: ${error.message}\npage errors: ${this.errors.join("; ")}\n${fatal}`);
+    }
+  }
+
+  status() {
+    return this.page.evaluate(() => window.tabchain.status());
+  }
+
+  setWorkers(n) {
+    return this.page.evaluate((n) => window.tabchain.setWorkers(n), n);
+  }
+
+  /** Waits until this tab is in sync with the relay's tip at height `minHeight` or more. */
+  async syncedWithRelay(minHeight = 0) {
+    const tip = await eventually("the relay's tip", async () => {
+      const [relay, mine] = [await this.relay.status(), await this.status()];
+      return mine.state === "in sync" && relay.tip === mine.tip && mine.height >= minHeight ? mine : null;
+    });
+    return tip;
+  }
+
+  async close() {
+    await this.context.close();
+  }
+}

@@ -1,0 +1,69 @@
+// Tabs mining together: several tabs end on one chain, and a fork between two tabs resolves
+// to one chain in every tab (the loser's fork view marks where it switched).
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Tab, eventually, withNetwork } from "../support.mjs";
+
+/** Stops every tab's miner and waits until all of them, and the relay, share one tip. */
+async function converged(relay, tabs) {
+  await Promise.all(tabs.map((tab) => tab.setWorkers(0)));
+  return eventually("every tab on the relay's tip", async () => {
+    const relayTip = (await relay.status()).tip;
+    const statuses = await Promise.all(tabs.map((tab) => tab.status()));
+    return statuses.every((s) => s.tip === relayTip && s.state === "in sync") ? statuses : null;
+  });
+}
+
+test("three tabs mine and converge on one tip", async () => {
+  await withNetwork(async ({ relay, browser }) => {
+    const tabs = [];
+    for (let i = 0; i < 3; i++) tabs.push(await Tab.open(browser, relay, { workers: 0 }));
+    await Promise.all(tabs.map((tab) => tab.syncedWithRelay()));
+    // All three start at once, on the same tip.
+    await Promise.all(tabs.map((tab) => tab.setWorkers(1)));
+    await Promise.all(tabs.map((tab) => tab.waitFor("a block found by this tab", () => window.tabchain.status().blocks_found >= 2)));
+    const statuses = await converged(relay, tabs);
+    assert.equal(new Set(statuses.map((s) => s.tip)).size, 1);
+    // Each tab mined, and either its blocks are on the agreed chain or it gave up its own
+    // branch for another (its fork view marks where it switched). On regtest a block costs a
+    // couple of hashes, so the tab with the longest private run usually takes the lead.
+    for (const tab of tabs) {
+      const tree = await tab.page.evaluate((depth) => window.tabchain.blockTree(depth), statuses[0].height);
+      const onChain = tree.some((b) => b.mine && b.active);
+      const switched = tree.some((b) => b.switched_here > 0);
+      assert.ok(onChain || switched, "a tab's blocks are off the agreed chain, yet it never switched branches");
+    }
+  });
+});
+
+test("two tabs mining at once fork, and the fork resolves to one chain in every tab", async () => {
+  await withNetwork(async ({ relay, browser }) => {
+    const a = await Tab.open(browser, relay, { workers: 1 });
+    const b = await Tab.open(browser, relay, { workers: 1 });
+    await a.waitFor("A's miner", () => window.tabchain.status().blocks_found >= 1);
+    await b.waitFor("B's miner", () => window.tabchain.status().blocks_found >= 1);
+    // With the relay down the two tabs cannot hear each other: each mines a branch of its own.
+    await relay.kill();
+    const found = await Promise.all([a, b].map((tab) => tab.status().then((s) => s.blocks_found)));
+    await a.waitFor("A's branch", (n) => window.tabchain.status().blocks_found >= n + 2, found[0]);
+    await b.waitFor("B's branch", (n) => window.tabchain.status().blocks_found >= n + 2, found[1]);
+    await b.setWorkers(0);
+    const heightB = await b.waitFor("B's miner to stop", () => window.tabchain.status().workers === 0 && window.tabchain.status().height);
+    await a.waitFor("A's branch longer than B's", (h) => window.tabchain.status().height >= h + 3, heightB);
+    await a.setWorkers(0);
+    const [tipA, tipB] = [(await a.status()).tip, (await b.status()).tip];
+    assert.notEqual(tipA, tipB, "the tabs did not fork");
+
+    await relay.killAndRestart();
+    // A's branch has more work: the relay and B take it; B's blocks become a side branch.
+    const statuses = await converged(relay, [a, b]);
+    assert.equal(statuses[0].tip, statuses[1].tip);
+    assert.equal(statuses[1].tip, tipA, "B did not switch to the branch with more work");
+    const tree = await b.page.evaluate((depth) => window.tabchain.blockTree(depth), statuses[1].height);
+    assert.ok(tree.some((block) => !block.active && block.mine), "B's own blocks are not kept as a side branch");
+    assert.ok(tree.some((block) => block.active && block.switched_here > 0), "B's fork view does not mark where it switched");
+    const log = await b.page.locator("#log").textContent();
+    assert.match(log, /reorg of \d+/);
+  });
+});

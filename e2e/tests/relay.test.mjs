@@ -1,0 +1,53 @@
+// The tabs and their relay: after the relay crashes and comes back every tab reconnects and
+// converges; and a tab never accepts a block the relay rejects.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { Tab, eventually, forgedBlocksPath, withNetwork } from "../support.mjs";
+
+test("the relay is killed and restarted, and all tabs reconnect and converge", async () => {
+  await withNetwork(async ({ relay, browser }) => {
+    const tabs = [await Tab.open(browser, relay, { workers: 1 }), await Tab.open(browser, relay, { workers: 0 })];
+    await tabs[0].waitFor("a few blocks", () => window.tabchain.status().blocks_found >= 3);
+    await relay.killAndRestart();
+    // The miner keeps mining through the outage; everything it found reaches the relay.
+    await tabs[0].waitFor("more blocks after the restart", () => window.tabchain.status().blocks_found >= 6);
+    await tabs[0].setWorkers(0);
+    const minHeight = (await tabs[0].status()).height;
+    for (const tab of tabs) {
+      const status = await tab.syncedWithRelay(minHeight);
+      assert.ok(status.peers > 0);
+    }
+  });
+});
+
+test("a tab never accepts a block the relay would reject", async () => {
+  const forged = JSON.parse(readFileSync(forgedBlocksPath(), "utf8"));
+  await withNetwork(async ({ relay, browser }) => {
+    const tab = await Tab.open(browser, relay, { workers: 0 });
+    await tab.syncedWithRelay();
+    assert.equal((await tab.status()).tip, forged.genesis);
+    for (const { name, hex } of forged.invalid) {
+      const atRelay = await relay.submitBlock(hex);
+      assert.equal(atRelay.status, 400, `the relay accepted ${name}`);
+      const inTab = await tab.page.evaluate((hex) => {
+        try {
+          return { accepted: window.tabchain.submitBlock(hex) };
+        } catch (error) {
+          return { refused: String(error?.message ?? error) };
+        }
+      }, hex);
+      assert.ok(inTab.refused, `the tab accepted ${name}`);
+      const status = await tab.status();
+      assert.equal(status.tip, forged.genesis, `${name} moved the tab's tip`);
+      assert.equal((await relay.status()).tip, forged.genesis, `${name} moved the relay's tip`);
+    }
+    // The same path accepts a valid block, so the refusals above are the rules at work, and the
+    // tab's block reaches the relay.
+    const hash = await tab.page.evaluate((hex) => window.tabchain.submitBlock(hex), forged.valid.hex);
+    assert.equal(hash, forged.valid.hash);
+    await eventually("the relay to take the tab's valid block", async () => (await relay.status()).tip === hash);
+    assert.deepEqual(tab.errors, []);
+  });
+});

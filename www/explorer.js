@@ -1,0 +1,149 @@
+// The explorer pages, drawn from this tab's own node (not the relay): recent blocks, a block
+// (header fields, its hash against the target, its transactions), a transaction (the coins it
+// spends, its outputs, fee, confirmations), an address, and the mempool. Pages are addressed by
+// the location hash (#block/<height or hash>, #tx/<txid>, #address/<address>, #mempool), so
+// links and the browser's back button work.
+
+const UNITS_PER_TAB = 100_000_000;
+
+const el = (tag, props = {}, ...children) => {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+};
+const link = (route, text) => el("a", { href: `#${route}`, textContent: text, className: "mono" });
+const short = (hash) => `${hash.slice(0, 16)}…`;
+const tab = (units) => `${(units / UNITS_PER_TAB).toFixed(8).replace(/\.?0+$/, "")} TAB`;
+const when = (seconds) => new Date(seconds * 1000).toLocaleString();
+
+function facts(rows) {
+  const list = el("dl", { className: "facts" });
+  for (const [name, value] of rows) {
+    const dd = el("dd", { className: "mono hash" });
+    dd.append(value instanceof Node ? value : String(value));
+    list.append(el("dt", { textContent: name }), dd);
+  }
+  return list;
+}
+
+function table(head, rows) {
+  const thead = el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { textContent: h }))));
+  const body = el("tbody");
+  for (const row of rows) {
+    body.append(el("tr", {}, ...row.map((cell) => el("td", {}, cell instanceof Node ? cell : String(cell)))));
+  }
+  return el("table", { className: "history mono" }, thead, body);
+}
+
+function recentPage(node) {
+  const blocks = node.recent_blocks();
+  return [
+    el("h3", { textContent: "Recent blocks" }),
+    table(
+      ["height", "hash", "txs", "mined by", "time"],
+      blocks.map((b) => [link(`block/${b.hash}`, String(b.height)), link(`block/${b.hash}`, short(b.hash)), b.txids.length, short(b.mined_by), when(b.time)]),
+    ),
+  ];
+}
+
+function blockPage(b) {
+  // The hash is a number that must not exceed the target: shown one above the other, the
+  // leading zeros say how far below it landed.
+  const pow = el("div", { className: "pow mono" },
+    el("div", {}, el("span", { textContent: "hash   " }), b.hash),
+    el("div", {}, el("span", { textContent: "target " }), b.target));
+  return [
+    el("h3", { textContent: `Block ${b.height}${b.active ? "" : " (side branch)"}` }),
+    facts([
+      ["Hash", b.hash],
+      ["Confirmations", b.active ? b.confirmations : "0 — not on the active chain"],
+      ["Previous", link(`block/${b.prev_hash}`, b.prev_hash)],
+      ["Merkle root", b.merkle_root],
+      ["Time", `${when(b.time)} (${b.time})`],
+      ["Bits", b.bits],
+      ["Nonce", b.nonce],
+      ["Difficulty", b.difficulty.toPrecision(6)],
+      ["Size", `${b.size_bytes} bytes`],
+      ["Mined by", link(`address/${b.mined_by}`, b.mined_by)],
+      ["Proof of work", pow],
+    ]),
+    el("h3", { textContent: `${b.txids.length} transaction${b.txids.length === 1 ? "" : "s"}` }),
+    el("ol", { className: "mono txlist" }, ...b.txids.map((txid) => el("li", {}, link(`tx/${txid}`, txid)))),
+  ];
+}
+
+function txPage(t) {
+  const inputs = t.inputs.map((i) =>
+    i.coinbase
+      ? ["coinbase (new coins)", "", ""]
+      : [link(`tx/${i.txid}`, `${short(i.txid)}:${i.vout}`), i.spends ? link(`address/${i.spends.address}`, short(i.spends.address)) : "?", i.spends ? tab(i.spends.amount_units) : "?"],
+  );
+  const outputs = t.outputs.map((o, n) => [String(n), link(`address/${o.address}`, o.address), tab(o.amount_units)]);
+  return [
+    el("h3", { textContent: "Transaction" }),
+    facts([
+      ["Txid", t.txid],
+      ["Status", t.status === "confirmed" ? `confirmed, ${t.confirmations} confirmation${t.confirmations === 1 ? "" : "s"}` : "in the mempool, unconfirmed"],
+      ["Block", t.block ? link(`block/${t.block}`, `${t.height} · ${short(t.block)}`) : "—"],
+      ["Fee", t.fee_units === null ? "none (coinbase)" : `${tab(t.fee_units)} (${Math.round((t.fee_units * 1000) / t.size_bytes)} units/kB)`],
+      ["Size", `${t.size_bytes} bytes`],
+    ]),
+    el("h3", { textContent: "Inputs" }),
+    table(["spends", "from", "amount"], inputs),
+    el("h3", { textContent: "Outputs" }),
+    table(["#", "to", "amount"], outputs),
+  ];
+}
+
+function addressPage(a) {
+  return [
+    el("h3", { textContent: "Address" }),
+    facts([
+      ["Address", a.address],
+      ["Confirmed", tab(a.confirmed_units)],
+      ["Immature", tab(a.immature_units)],
+      ["Pending", tab(a.pending_units)],
+    ]),
+    el("h3", { textContent: "History" }),
+    table(
+      ["transaction", "height", "received", "sent"],
+      a.history.map((h) => [link(`tx/${h.txid}`, short(h.txid)), h.height ?? "pending", tab(h.received_units), tab(h.sent_units)]),
+    ),
+  ];
+}
+
+function mempoolPage(m) {
+  return [
+    el("h3", { textContent: `Mempool: ${m.txs} transaction${m.txs === 1 ? "" : "s"}, ${m.bytes} bytes` }),
+    table(
+      ["transaction", "fee", "size", "units/kB"],
+      m.top.map((t) => [link(`tx/${t.txid}`, short(t.txid)), tab(t.fee_units), t.size_bytes, t.fee_rate_units_per_kb]),
+    ),
+  ];
+}
+
+/** The page for `route` (a location hash without `#`), drawn from `node` (a wasm `TabNode`). */
+export function explorerPage(node, route) {
+  const [kind, id] = route.split("/", 2).map(decodeURIComponent);
+  try {
+    if (kind === "mempool") return mempoolPage(node.mempool());
+    if (["block", "tx", "address"].includes(kind) && id) {
+      const found = node.search(id);
+      if (found.kind === "block") return blockPage(found.view);
+      if (found.kind === "tx") return txPage(found.view);
+      return addressPage(found.view);
+    }
+    return recentPage(node);
+  } catch (error) {
+    return [el("p", { className: "result error", textContent: `${id ?? route}: ${error?.message ?? error}` })];
+  }
+}
+
+/** The route a search box query leads to, or throws why the node has nothing by that name. */
+export function routeFor(node, query) {
+  const q = query.trim();
+  if (q === "") return "";
+  if (q.toLowerCase() === "mempool") return "mempool";
+  const found = node.search(q);
+  return `${found.kind}/${found.kind === "block" ? found.view.hash : q}`;
+}

@@ -1,0 +1,146 @@
+//! Blocks for the end-to-end test "a tab never accepts a block the relay would reject": on
+//! regtest's genesis, one valid block and a set that each break one consensus rule, written as
+//! JSON for the Playwright tests to hand to a tab and to the relay.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde_json::json;
+use tabchain_core::{
+    Amount, Block, BlockHash, Chain, CompactTarget, OutPoint, Params, SecretKey, TxOut, assemble_block, child_block,
+    coinbase, encode, hex, search_nonce, signed_transaction,
+};
+
+/// Nonces tried to meet (or, for the bad-proof case, to miss) a target.
+const NONCE_TRIES: u32 = 1 << 24;
+/// How far past the clock the "too new" block is dated: well beyond any network's limit.
+const TOO_NEW_S: u32 = 3 * 3600;
+
+fn mined(block: Block) -> Block {
+    let header = search_nonce(&block.header, NONCE_TRIES).expect("regtest targets are easy");
+    Block { header, ..block }
+}
+
+/// Recomputes the merkle root (after the transactions changed) and mines again.
+fn rerooted(mut block: Block) -> Block {
+    block.header.merkle_root = block.compute_merkle_root().expect("not a mutated list");
+    mined(block)
+}
+
+/// Each case: a name, and the block.
+pub(crate) fn forged_blocks(now: u32) -> (Block, Vec<(&'static str, Vec<u8>)>) {
+    let chain = Chain::new(Params::regtest());
+    let genesis = chain.tip();
+    let key = SecretKey::from_bytes(&[9; 32]);
+    let owner = key.public_key();
+    let subsidy = chain.params().subsidy(1);
+    let template = |extra: u64, time: u32| {
+        child_block(&chain, genesis, owner, extra, time, vec![], Amount::ZERO).expect("one coinbase")
+    };
+    let valid = mined(template(0, now));
+    let mut cases: Vec<(&'static str, Block)> = Vec::new();
+
+    let mut bad_pow = template(1, now);
+    let target = bad_pow.header.bits.to_target().expect("valid bits");
+    bad_pow.header = (0..NONCE_TRIES)
+        .map(|nonce| tabchain_core::Header { nonce, ..bad_pow.header })
+        .find(|h| !target.is_met_by(h.block_hash()))
+        .expect("half of all hashes miss regtest's target");
+    cases.push(("proof of work above the target", bad_pow));
+
+    let mut wrong_bits = template(2, now);
+    wrong_bits.header.bits = CompactTarget::from_consensus(0x2000ffff);
+    cases.push(("bits other than the difficulty rule's", mined(wrong_bits)));
+
+    let genesis_time = genesis.header().time;
+    cases.push(("time not after the median of the last blocks", mined(template(3, genesis_time))));
+    cases.push(("time too far ahead of the clock", mined(template(4, now + TOO_NEW_S))));
+
+    let mut merkle = template(5, now);
+    merkle.header.merkle_root = tabchain_core::MerkleRoot::from_byte_array([7; 32]);
+    cases.push(("merkle root that does not match the transactions", mined(merkle)));
+
+    let mut overpaid = template(6, now);
+    overpaid.txs[0].outputs[0].amount = subsidy.checked_add(Amount::from_units(1).expect("1 unit")).expect("small");
+    cases.push(("coinbase paying more than the subsidy", rerooted(overpaid)));
+
+    let mut wrong_height = template(7, now);
+    wrong_height.txs[0] = coinbase(2, subsidy, owner, 7);
+    cases.push(("coinbase committing to the wrong height", rerooted(wrong_height)));
+
+    let mut two_coinbases = template(8, now);
+    two_coinbases.txs.push(coinbase(1, subsidy, owner, 80));
+    cases.push(("a second coinbase", rerooted(two_coinbases)));
+
+    let missing = OutPoint { txid: tabchain_core::Txid::from_byte_array([3; 32]), vout: 0 };
+    let phantom = |value: u64| {
+        signed_transaction(
+            &[missing],
+            vec![TxOut { amount: Amount::from_units(value).expect("small"), owner }],
+            &key,
+            chain.params().genesis_hash(),
+        )
+    };
+    let mut spends_nothing = template(9, now);
+    spends_nothing.txs.push(phantom(1_000));
+    cases.push(("a transaction spending a coin that does not exist", rerooted(spends_nothing)));
+
+    let first = coinbase(1, subsidy, owner, 10);
+    let pair = [phantom(2_000), phantom(3_000)];
+    let mut mutated = assemble_block(genesis.block_hash(), valid.header.bits, now, first, pair.to_vec())
+        .expect("an odd list is not mutated");
+    // Bitcoin's CVE-2012-2459: repeating the last transaction of an odd level keeps the root.
+    mutated.txs.push(mutated.txs[2].clone());
+    cases.push(("a duplicated transaction under an unchanged merkle root", mined(mutated)));
+
+    let mut orphan = template(11, now);
+    orphan.header.prev_blockhash = BlockHash::from_byte_array([5; 32]);
+    cases.push(("a parent nobody has", mined(orphan)));
+
+    let mut encoded: Vec<(&'static str, Vec<u8>)> =
+        cases.into_iter().map(|(name, block)| (name, encode(&block))).collect();
+    let mut truncated = encode(&valid);
+    truncated.truncate(truncated.len() - 1);
+    encoded.push(("bytes that end mid-block", truncated));
+    (valid, encoded)
+}
+
+/// Writes `forged-blocks.json` into `dir`: `{genesis, valid, invalid: [{name, hex}]}`.
+pub(crate) fn write_forged_blocks(dir: &Path, now: u32) -> anyhow::Result<std::path::PathBuf> {
+    let (valid, invalid) = forged_blocks(now);
+    let doc = json!({
+        "genesis": Params::regtest().genesis_hash().to_string(),
+        "valid": { "hash": valid.block_hash().to_string(), "hex": hex::encode(&encode(&valid)) },
+        "invalid": invalid.iter().map(|(name, bytes)| json!({ "name": name, "hex": hex::encode(bytes) })).collect::<Vec<_>>(),
+    });
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("forged-blocks.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc)?).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each forged block breaks the rules (core refuses it) and the control block does not, so
+    /// the end-to-end test cannot pass by accident.
+    #[test]
+    fn every_forged_block_is_invalid_and_the_control_is_valid() {
+        let now = Params::regtest().genesis_header().time + 100_000;
+        let (valid, invalid) = forged_blocks(now);
+        let accept = |bytes: &[u8]| {
+            let mut chain = Chain::new(Params::regtest());
+            Block::from_bytes(bytes).map_err(|e| e.to_string()).and_then(|block| {
+                chain.accept_block(block, u64::from(now)).map_err(|e| e.to_string())?;
+                if chain.height() == 1 { Ok(()) } else { Err("not connected".to_owned()) }
+            })
+        };
+        assert_eq!(accept(&encode(&valid)), Ok(()));
+        for (name, bytes) in &invalid {
+            let verdict = accept(bytes);
+            assert!(verdict.is_err(), "{name} was accepted");
+        }
+        assert!(invalid.len() >= 12);
+    }
+}
