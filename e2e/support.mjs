@@ -56,20 +56,22 @@ export async function eventually(what, check, timeoutMs = 120_000) {
 
 /** A relay on regtest serving the page, on a free port with a fresh data directory. */
 export class Relay {
-  static async start() {
-    const relay = new Relay(await freePort(), mkdtempSync(join(tmpdir(), "tabchain-e2e-")));
+  /** `extraArgs`: more `serve` flags, such as `--peer URL`. */
+  static async start(extraArgs = []) {
+    const relay = new Relay(await freePort(), mkdtempSync(join(tmpdir(), "tabchain-e2e-")), extraArgs);
     await relay.#spawn();
     return relay;
   }
 
-  constructor(port, dataDir) {
+  constructor(port, dataDir, extraArgs) {
     this.port = port;
     this.dataDir = dataDir;
+    this.extraArgs = extraArgs;
     this.url = `http://127.0.0.1:${port}`;
   }
 
   async #spawn() {
-    const args = ["serve", "--network", "regtest", "--listen", `127.0.0.1:${this.port}`, "--www", env("TABCHAIN_WWW"), "--data", this.dataDir];
+    const args = ["serve", "--network", "regtest", "--listen", `127.0.0.1:${this.port}`, "--www", env("TABCHAIN_WWW"), "--data", this.dataDir, ...this.extraArgs];
     this.process = spawn(env("TABCHAIN_BIN"), args, { env: { ...process.env, RUST_LOG: "warn" }, stdio: ["ignore", "ignore", "inherit"] });
     await eventually("the relay to listen", () => this.status(), 60_000);
   }

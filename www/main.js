@@ -316,6 +316,7 @@ async function startNode(wasm) {
     }
   });
   window.tabchain = driver;
+  window.tabchainStartedMs = performance.now(); // for `cargo xtask bench`: page load to node started
   if (identity.adopted) log("picked up the node and wallet of a tab that was closed");
   window.tabchainIdentity = identity;
   log(`node started on ${network} at height ${driver.restoredHeight} (restored from ${node.restored} stored change sets), mining with ${workers} worker${workers === 1 ? "" : "s"}`);

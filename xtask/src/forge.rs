@@ -1,6 +1,7 @@
-//! Blocks for the end-to-end test "a tab never accepts a block the relay would reject": on
-//! regtest's genesis, one valid block and a set that each break one consensus rule, written as
-//! JSON for the Playwright tests to hand to a tab and to the relay.
+//! Blocks made up front for the browser tests and benchmarks: for the end-to-end test "a tab
+//! never accepts a block the relay would reject", one valid block on regtest's genesis and a set
+//! that each break one consensus rule; for the sync benchmark, a long valid regtest chain. Both
+//! are written as JSON for the Playwright scripts.
 
 use std::path::Path;
 
@@ -116,6 +117,33 @@ pub(crate) fn write_forged_blocks(dir: &Path, now: u32) -> anyhow::Result<std::p
     std::fs::create_dir_all(dir)?;
     let path = dir.join("forged-blocks.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&doc)?).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// A valid regtest chain of `n` blocks after genesis, dated at the target spacing from
+/// genesis on (so well in the past), as the hex of each block in order.
+pub(crate) fn valid_chain(n: u32) -> Vec<String> {
+    let mut chain = Chain::new(Params::regtest());
+    let owner = SecretKey::from_bytes(&[10; 32]).public_key();
+    let spacing = u32::try_from(tabchain_core::TABCHAIN_SPACING_S).expect("a small positive spacing");
+    let mut blocks = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let tip = chain.tip();
+        let time = tip.header().time + spacing;
+        let block =
+            mined(child_block(&chain, tip, owner, u64::from(i), time, vec![], Amount::ZERO).expect("one coinbase"));
+        blocks.push(hex::encode(&encode(&block)));
+        chain.accept_block(block, u64::from(time)).expect("a valid child of the tip");
+    }
+    blocks
+}
+
+/// Writes `chain-<n>.json` (the hex of each block of `valid_chain(n)`) into `dir`.
+pub(crate) fn write_valid_chain(dir: &Path, n: u32) -> anyhow::Result<std::path::PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("chain-{n}.json"));
+    std::fs::write(&path, serde_json::to_vec(&valid_chain(n))?)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }
 

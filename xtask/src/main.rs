@@ -13,6 +13,7 @@
 mod apt;
 mod bench;
 mod bench_browser;
+mod bench_page;
 mod cmd;
 mod forge;
 mod manifest;
