@@ -5,9 +5,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Tab, eventually, withNetwork } from "../support.mjs";
 
-/** Stops every tab's miner and waits until all of them, and the relay, share one tip. */
+/**
+ * Stops every tab's miner and waits until all of them, and the relay, share one tip. Tabs that
+ * stop on rival tips of equal work would each keep the one they saw first (as in Bitcoin), so
+ * the first tab stops a second after the others: its branch then has the most work.
+ */
 async function converged(relay, tabs) {
-  await Promise.all(tabs.map((tab) => tab.setWorkers(0)));
+  await Promise.all(tabs.slice(1).map((tab) => tab.setWorkers(0)));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await tabs[0].setWorkers(0);
   return eventually("every tab on the relay's tip", async () => {
     const relayTip = (await relay.status()).tip;
     const statuses = await Promise.all(tabs.map((tab) => tab.status()));
