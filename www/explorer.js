@@ -13,7 +13,11 @@ const el = (tag, props = {}, ...children) => {
 };
 const link = (route, text) => el("a", { href: `#${route}`, textContent: text, className: "mono" });
 const short = (hash) => `${hash.slice(0, 16)}…`;
-const tab = (units) => `${(units / UNITS_PER_TAB).toFixed(8).replace(/\.?0+$/, "")} TAB`;
+/** Base units as TAB, exactly (integer arithmetic; no float rounding), like core's `Amount`. */
+const tab = (units) => {
+  const fraction = String(units % UNITS_PER_TAB).padStart(8, "0").replace(/0+$/, "");
+  return `${Math.floor(units / UNITS_PER_TAB)}${fraction ? `.${fraction}` : ""} TAB`;
+};
 const when = (seconds) => new Date(seconds * 1000).toLocaleString();
 
 function facts(rows) {
@@ -76,9 +80,9 @@ function txPage(t) {
   const inputs = t.inputs.map((i) =>
     i.coinbase
       ? ["coinbase (new coins)", "", ""]
-      : [link(`tx/${i.txid}`, `${short(i.txid)}:${i.vout}`), i.spends ? link(`address/${i.spends.address}`, short(i.spends.address)) : "?", i.spends ? tab(i.spends.amount_units) : "?"],
+      : [link(`tx/${i.txid}`, `${short(i.txid)}:${i.vout}`), i.spends ? link(`address/${i.spends.address}`, short(i.spends.address)) : "?", i.spends ? `${i.spends.amount} TAB` : "?"],
   );
-  const outputs = t.outputs.map((o, n) => [String(n), link(`address/${o.address}`, o.address), tab(o.amount_units)]);
+  const outputs = t.outputs.map((o, n) => [String(n), link(`address/${o.address}`, o.address), `${o.amount} TAB`]);
   return [
     el("h3", { textContent: "Transaction" }),
     facts([

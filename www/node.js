@@ -7,7 +7,8 @@ import { MinerPool } from "./miner.js";
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30000;
 const RELAY_PEER = 1;
-const REJECTED_KEPT_MAX = 100;
+/** How often, at most, the page is redrawn. */
+const REPORT_INTERVAL_MS = 250;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -31,9 +32,10 @@ export class TabNodeDriver {
     this.delay = RECONNECT_MIN_MS;
     this.extraNonce = 0;
     this.blocksFound = 0;
-    // Blocks this node refused, with the reason (the page's log shows them too).
-    this.rejected = [];
+    // Called (at most once per report) after the tip changed, for views that follow the chain.
     this.onTip = null;
+    this.reportScheduled = false;
+    this.tipChangedSinceReport = false;
     this.hashRate = 0;
     this.pool = new MinerPool(workers, {
       onFound: (nonce) => this.#found(nonce),
@@ -85,7 +87,6 @@ export class TabNodeDriver {
 
   /** Carries out the node's outputs. */
   #drain() {
-    let tipChanged = false;
     for (const out of this.node.poll()) {
       if (out.type === "send") {
         if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(out.bytes);
@@ -95,7 +96,7 @@ export class TabNodeDriver {
       } else if (out.type === "tip") {
         this.onLog?.(out.reorg_depth > 0 ? `reorg of ${out.reorg_depth} to height ${out.height}` : `block ${out.height} ${out.hash.slice(0, 16)}…`);
         this.#mine();
-        tipChanged = true;
+        this.tipChangedSinceReport = true;
       } else if (out.type === "persist") {
         this.pendingWrites += 1;
         this.store
@@ -104,11 +105,8 @@ export class TabNodeDriver {
           .catch((error) => this.#storageFailed(error));
       } else if (out.type === "rejected") {
         this.onLog?.(`rejected block ${out.hash.slice(0, 16)}…: ${out.reason}`);
-        this.rejected.push({ hash: out.hash, reason: out.reason });
-        if (this.rejected.length > REJECTED_KEPT_MAX) this.rejected.shift();
       }
     }
-    if (tipChanged) this.onTip?.();
     this.#report();
   }
 
@@ -153,9 +151,8 @@ export class TabNodeDriver {
 
   /** Submits a whole block given as hex; returns its hash or throws why it was refused. */
   submitBlock(hex) {
-    const bytes = new Uint8Array(hex.match(/../g)?.map((b) => parseInt(b, 16)) ?? []);
     try {
-      return this.node.submit_block(bytes, nowSeconds());
+      return this.node.submit_block(hex, nowSeconds());
     } finally {
       this.#drain();
     }
@@ -180,7 +177,20 @@ export class TabNodeDriver {
     return { ...s, state, hash_rate: this.hashRate, blocks_found: this.blocksFound, workers: this.pool.workers.length, simd: this.pool.simd };
   }
 
+  /**
+   * Redraws the page at most every `REPORT_INTERVAL_MS`: during a sync the node drains after
+   * every message, and drawing the page each time would cost more than validating the blocks.
+   */
   #report() {
-    this.onStatus?.(this.status());
+    if (this.reportScheduled) return;
+    this.reportScheduled = true;
+    setTimeout(() => {
+      this.reportScheduled = false;
+      this.onStatus?.(this.status());
+      if (this.tipChangedSinceReport) {
+        this.tipChangedSinceReport = false;
+        this.onTip?.();
+      }
+    }, REPORT_INTERVAL_MS);
   }
 }

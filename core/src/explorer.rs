@@ -322,7 +322,7 @@ fn address_view(chain: &Chain, mempool: &Mempool, owner: PublicKey) -> AddressVi
     let maturity = chain.params().coinbase_maturity;
     let (mut confirmed, mut immature) = (0u64, 0u64);
     for (_, coin) in chain.utxos().iter().filter(|(_, c)| c.output.owner == owner) {
-        if coin.is_coinbase && chain.height() + 1 - coin.height < maturity {
+        if !coin.is_mature_at(chain.height() + 1, maturity) {
             immature += coin.output.amount.to_units();
         } else {
             confirmed += coin.output.amount.to_units();

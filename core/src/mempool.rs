@@ -269,8 +269,8 @@ impl Mempool {
             }
             let output = match (chain.utxos().get(&outpoint), self.output(&outpoint)) {
                 (Some(coin), _) => {
-                    let confirmations = next_height - coin.height;
-                    if coin.is_coinbase && confirmations < chain.params().coinbase_maturity {
+                    if !coin.is_mature_at(next_height, chain.params().coinbase_maturity) {
+                        let confirmations = next_height - coin.height;
                         return Err(MempoolError::Invalid(TxError::ImmatureCoinbase { outpoint, confirmations }));
                     }
                     coin.output

@@ -17,6 +17,14 @@ pub struct Coin {
     pub is_coinbase: bool,
 }
 
+impl Coin {
+    /// Whether a transaction in a block at `spend_height` may spend this coin: any output may,
+    /// but a coinbase's only once it has `maturity` confirmations there.
+    pub fn is_mature_at(&self, spend_height: u32, maturity: u32) -> bool {
+        !self.is_coinbase || spend_height - self.height >= maturity
+    }
+}
+
 /// Every output of the active chain not yet spent, in a deterministic order.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct UtxoSet {

@@ -322,8 +322,8 @@ impl View<'_> {
         for (input_idx, input) in tx.inputs.iter().enumerate() {
             let outpoint = input.prev_out;
             let coin = self.take(&outpoint)?.ok_or(tx_error(TxError::MissingInput { outpoint }))?;
-            let confirmations = height - coin.height;
-            if coin.is_coinbase && confirmations < params.coinbase_maturity {
+            if !coin.is_mature_at(height, params.coinbase_maturity) {
+                let confirmations = height - coin.height;
                 return Err(tx_error(TxError::ImmatureCoinbase { outpoint, confirmations }));
             }
             verify_input(tx, input_idx, &coin.output.owner.0, genesis)

@@ -161,7 +161,7 @@ impl Wallet {
     }
 
     fn is_mature(&self, coin: &Coin, chain: &Chain) -> bool {
-        !coin.is_coinbase || chain.height() + 1 - coin.height >= chain.params().coinbase_maturity
+        coin.is_mature_at(chain.height() + 1, chain.params().coinbase_maturity)
     }
 
     /// Money by how soon it can be spent.

@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 pub const BACKUP_WORDS: usize = 24;
 
 /// The 24 words of the key `seed_hex`.
-pub fn words_of_key(seed_hex: &str) -> Result<String, String> {
+pub(crate) fn words_of_key(seed_hex: &str) -> Result<String, String> {
     let seed = hex::decode_array::<32>(seed_hex.trim()).map_err(|e| format!("not a 32-byte key: {e}"))?;
     let mnemonic = Mnemonic::from_entropy(&seed).map_err(|e| e.to_string())?;
     Ok(mnemonic.to_string())
@@ -17,13 +17,13 @@ pub fn words_of_key(seed_hex: &str) -> Result<String, String> {
 
 /// The key (hex) that `words` back up; any spacing or case. Refuses a wrong count, a word not
 /// on the list, and a failed checksum (a mistyped or swapped word).
-pub fn key_of_words(words: &str) -> Result<String, String> {
-    let normalized = words.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>().join(" ");
-    let count = normalized.split(' ').filter(|w| !w.is_empty()).count();
+pub(crate) fn key_of_words(words: &str) -> Result<String, String> {
+    let list: Vec<String> = words.split_whitespace().map(str::to_lowercase).collect();
+    let count = list.len();
     if count != BACKUP_WORDS {
         return Err(format!("a key backup is {BACKUP_WORDS} words; got {count}"));
     }
-    let mnemonic = Mnemonic::parse_in_normalized(Language::English, &normalized).map_err(|e| e.to_string())?;
+    let mnemonic = Mnemonic::parse_in_normalized(Language::English, &list.join(" ")).map_err(|e| e.to_string())?;
     let (entropy, len) = mnemonic.to_entropy_array();
     Ok(hex::encode(&entropy[..len]))
 }

@@ -11,10 +11,10 @@ mod node;
 mod panic;
 mod qr;
 
-pub use backup::{BACKUP_WORDS, key_of_words, key_to_words, words_of_key, words_to_key};
+pub use backup::{BACKUP_WORDS, key_to_words, words_to_key};
 pub use miner::{Miner, SearchOutcome, hash_plain, miner_simd};
 pub use node::TabNode;
-pub use qr::{qr_svg, qr_svg_of};
+pub use qr::qr_svg;
 
 use tabchain_core::{HEADER_BYTES, Header};
 use wasm_bindgen::prelude::*;

@@ -4,10 +4,11 @@
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use tabchain_core::{
-    Amount, Block, ChangeSet, Event, FeeRate, Node, Output, Params, SecretKey, decode, encode, encode_address, hex,
+    Amount, BLOCK_BYTES_MAX, Block, BlockHash, ChangeSet, Event, FeeRate, Node, Output, Params, SecretKey, decode,
+    encode, encode_address, hex,
 };
 
-use tabchain_core::{BlockHash, explorer};
+use tabchain_core::explorer;
 use wasm_bindgen::prelude::*;
 
 /// Wallet history rows handed to the page.
@@ -149,10 +150,14 @@ impl TabNode {
         self.node.submit_block(block, now as u64).is_ok()
     }
 
-    /// A whole block from outside (pasted, or a test's), validated exactly as one from a peer;
-    /// returns its hash, or why it was refused (the chain is then unchanged).
-    pub fn submit_block(&mut self, bytes: &[u8], now: f64) -> Result<String, JsError> {
-        let block = Block::from_bytes(bytes).map_err(|e| JsError::new(&format!("not a block: {e}")))?;
+    /// A whole block from outside (pasted as hex, or a test's), validated exactly as one from a
+    /// peer; returns its hash, or why it was refused (the chain is then unchanged).
+    pub fn submit_block(&mut self, block_hex: &str, now: f64) -> Result<String, JsError> {
+        if block_hex.len() > 2 * BLOCK_BYTES_MAX {
+            return Err(JsError::new(&format!("not a block: larger than {BLOCK_BYTES_MAX} bytes")));
+        }
+        let bytes = hex::decode(block_hex.trim()).map_err(|e| JsError::new(&format!("not hex: {e}")))?;
+        let block = Block::from_bytes(&bytes).map_err(|e| JsError::new(&format!("not a block: {e}")))?;
         let hash = block.block_hash();
         self.node.submit_block(block, now as u64).map_err(|e| JsError::new(&format!("rejected: {e}")))?;
         Ok(hash.to_string())

@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 const QUIET_ZONE_MODULES: i32 = 4;
 
 /// `text` as a QR code (medium error correction), an SVG document drawn in whole modules.
-pub fn qr_svg_of(text: &str) -> Result<String, String> {
+pub(crate) fn qr_svg_of(text: &str) -> Result<String, String> {
     let code = QrCode::encode_text(text, QrCodeEcc::Medium).map_err(|_| "too long for a QR code".to_owned())?;
     let size = code.size();
     let side = size + 2 * QUIET_ZONE_MODULES;

@@ -17,6 +17,7 @@ mod bench_page;
 mod cmd;
 mod forge;
 mod manifest;
+mod playwright;
 mod run;
 mod test;
 mod toolchain;

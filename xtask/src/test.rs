@@ -12,7 +12,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{anyhow, bail};
 
 use crate::cmd::{self, say};
 use crate::toolchain::{self, Toolchain, WASM_TARGET, native_cargo};
@@ -124,21 +124,12 @@ fn miner_selftest(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<
 /// one browser context per peer, each test against a relay of its own on a free port.
 fn end_to_end(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
     let tools = need(tools)?;
-    let node = tools::ensure_e2e_packages(root)?;
-    wasm::build_bundle(root, &tools.wasm, &tools.bindgen)?;
-    cmd::run(native_cargo().current_dir(root).args(["build", "-p", "tabchain-relay"]))?;
-    let target = toolchain::target_dir(root);
-    let artifacts = target.join("e2e");
+    let mut node = crate::playwright::node_command(root, &tools.wasm, &tools.bindgen, false)?;
+    let artifacts = toolchain::target_dir(root).join("e2e");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
     let forged = crate::forge::write_forged_blocks(&artifacts, u32::try_from(now)?)?;
-    let chromium = cmd::find_program("chromium").context("Chromium is not installed (apt-get install chromium)")?;
     cmd::run(
-        std::process::Command::new(node)
-            .args(["--test", "--test-concurrency=1", "--test-reporter=spec", "tests/"])
-            .current_dir(root.join("e2e"))
-            .env("TABCHAIN_BIN", target.join("debug").join("tabchain"))
-            .env("TABCHAIN_WWW", root.join("www"))
-            .env("TABCHAIN_CHROMIUM", chromium)
+        node.args(["--test", "--test-concurrency=1", "--test-reporter=spec", "tests/"])
             .env("TABCHAIN_E2E_ARTIFACTS", &artifacts)
             .env("TABCHAIN_E2E_FORGED", forged),
     )?;

@@ -93,6 +93,19 @@ pub(crate) fn native_cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
+/// Builds the relay (`release` or debug) to serve the page in browser tests and benchmarks;
+/// returns its binary.
+pub(crate) fn build_relay(root: &Path, release: bool) -> anyhow::Result<PathBuf> {
+    say("building the relay to serve the page");
+    let mut build = native_cargo();
+    build.current_dir(root).args(["build", "-p", "tabchain-relay"]);
+    if release {
+        build.arg("--release");
+    }
+    cmd::run(&mut build)?;
+    Ok(target_dir(root).join(if release { "release" } else { "debug" }).join("tabchain"))
+}
+
 /// The workspace's target folder.
 pub(crate) fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)

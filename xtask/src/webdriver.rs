@@ -11,7 +11,7 @@ use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
 use crate::cmd::{self, say};
-use crate::toolchain::{self, native_cargo};
+use crate::toolchain;
 use crate::{tools, wasm};
 
 /// Kills a child process when dropped.
@@ -104,18 +104,11 @@ impl Browser {
         let bindgen = tools::ensure_bindgen(root)?;
         let chromedriver = tools::ensure_chromedriver()?;
         wasm::build_bundle(root, &wasm_toolchain, &bindgen)?;
-        say("building the relay to serve the page");
-        let mut build = native_cargo();
-        build.current_dir(root).args(["build", "-p", "tabchain-relay"]);
-        if release {
-            build.arg("--release");
-        }
-        cmd::run(&mut build)?;
-        let profile = if release { "release" } else { "debug" };
+        let relay_binary = toolchain::build_relay(root, release)?;
         let data = std::env::temp_dir().join(format!("tabchain-browser-{}-{}", std::process::id(), free_port()?));
         let http_port = free_port()?;
         let relay_command: Vec<std::ffi::OsString> = vec![
-            toolchain::target_dir(root).join(profile).join("tabchain").into(),
+            relay_binary.into(),
             "serve".into(),
             "--network".into(),
             "regtest".into(),
