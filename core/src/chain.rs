@@ -20,6 +20,20 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 
+/// The tip of the header chain with the most work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BestHeader {
+    pub hash: BlockHash,
+    pub height: u32,
+}
+
+/// A header the chain knows, with its height.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownHeader {
+    pub header: Header,
+    pub height: u32,
+}
+
 /// What accepting a block changed in the active chain.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ChainUpdate {
@@ -246,21 +260,21 @@ impl Chain {
         Ok(true)
     }
 
-    /// The tip of the valid header chain with the most work, and its height.
-    pub fn best_header(&self) -> (BlockHash, u32) {
+    /// The tip of the valid header chain with the most work.
+    pub fn best_header(&self) -> BestHeader {
         let &(_, _, hash) = self.header_tips.last().expect("genesis is always a valid header");
-        (hash, self.headers[&hash].height)
+        BestHeader { hash, height: self.headers[&hash].height }
     }
 
-    /// The known header with this hash.
-    pub fn header(&self, hash: &BlockHash) -> Option<(Header, u32)> {
-        self.headers.get(hash).filter(|n| !n.invalid).map(|n| (n.header, n.height))
+    /// The known, not invalid, header with this hash.
+    pub fn header(&self, hash: &BlockHash) -> Option<KnownHeader> {
+        self.headers.get(hash).filter(|n| !n.invalid).map(|n| KnownHeader { header: n.header, height: n.height })
     }
 
     /// Up to `max` blocks of the best header chain that are not stored, oldest first: what
     /// headers-first sync downloads next.
     pub fn missing_blocks(&self, max: usize) -> Vec<BlockHash> {
-        let (mut hash, _) = self.best_header();
+        let mut hash = self.best_header().hash;
         let mut missing = Vec::new();
         while !self.entries.contains_key(&hash) {
             missing.push(hash);

@@ -426,7 +426,7 @@ fn headers_first_fetches_the_blocks_of_the_best_header_chain() {
         assert_eq!(fresh.accept_header(*header, NOW), Ok(true));
     }
     assert_eq!(fresh.accept_header(headers[0], NOW), Ok(false));
-    assert_eq!(fresh.best_header(), (headers[19].block_hash(), 20));
+    assert_eq!(fresh.best_header(), BestHeader { hash: headers[19].block_hash(), height: 20 });
     assert_eq!(fresh.height(), 0);
     let missing = fresh.missing_blocks(5);
     assert_eq!(missing, headers[..5].iter().map(Header::block_hash).collect::<Vec<_>>());

@@ -51,7 +51,7 @@ pub use amount::{Amount, AmountError, COIN};
 pub use asert::{AsertAnchor, AsertParams, asert_next_target};
 pub use bech32::Bech32Error;
 pub use block::Block;
-pub use chain::{BlockEntry, Chain, ChainUpdate};
+pub use chain::{BestHeader, BlockEntry, Chain, ChainUpdate, KnownHeader};
 pub use encode::{
     Decode, DecodeError, Encode, Reader, decode, decode_bounded, encode, write_bytes, write_compact_size, write_list,
 };
@@ -69,12 +69,14 @@ pub use message::{
     PROTOCOL_VERSION, USER_AGENT_BYTES_MAX,
 };
 pub use node::{
-    BLOCK_REQUEST_TIMEOUT_S, BLOCKS_IN_FLIGHT_PER_PEER_MAX, CHANGE_SET_BLOCKS_MAX, CHANGE_SET_OPS_MAX,
-    CHANGE_SET_VERSION, ChainOp, ChangeSet, DisconnectReason, Event, HANDSHAKE_TIMEOUT_S, MESSAGE_BURST_MAX,
-    MESSAGES_PER_S_MAX, Node, Output, PING_INTERVAL_S, PING_TIMEOUT_S, PeerId,
+    ADDRS_KNOWN_MAX, BLOCK_REQUEST_TIMEOUT_S, BLOCKS_IN_FLIGHT_PER_PEER_MAX, BRANCH_SWITCHES_MAX, BranchSwitch,
+    CHANGE_SET_BLOCKS_MAX, CHANGE_SET_OPS_MAX, CHANGE_SET_VERSION, ChainOp, ChangeSet, DisconnectReason, Downloads,
+    Event, HANDSHAKE_TIMEOUT_S, HEADERS_REQUEST_TIMEOUT_S, KNOWN_INV_MAX, MESSAGE_BURST_MAX, MESSAGES_PER_S_MAX, Node,
+    Output, PENDING_BLOCKS_MAX, PING_INTERVAL_S, PING_TIMEOUT_S, PeerId, PeerView, REJECTED_TXS_MAX,
+    REQUEST_BATCH_MIN, RateLimit, RestoreError, SYNC_INTERVAL_S, restore_blocks,
 };
 pub use params::{
-    DifficultyRule, Network, Params, TABCHAIN_FUTURE_TIME_LIMIT_S, TABCHAIN_HALF_LIFE_S, TABCHAIN_SPACING_S,
+    DifficultyRule, Network, Params, TABCHAIN_FUTURE_TIME_LIMIT_S, TABCHAIN_HALF_LIFE_S, TABCHAIN_SPACING_S, UnknownNetwork,
 };
 pub use pow::{MEDIAN_TIME_SPAN, PowError, check_proof_of_work, median_time_past};
 pub use retarget::{RetargetParams, bitcoin_retarget, is_retarget_height};

@@ -26,6 +26,57 @@ pub enum Network {
     Regtest,
 }
 
+impl Network {
+    /// The networks a node can run (Bitcoin's parameters serve only to check its headers).
+    pub const RUNNABLE: [Network; 2] = [Network::Tabchain, Network::Regtest];
+
+    /// The network's one name: on the command line, in the HTTP API, and in the page.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Bitcoin => "bitcoin",
+            Self::Tabchain => "tabchain",
+            Self::Regtest => "regtest",
+        }
+    }
+
+    pub fn params(self) -> Params {
+        match self {
+            Self::Bitcoin => Params::bitcoin(),
+            Self::Tabchain => Params::tabchain(),
+            Self::Regtest => Params::regtest(),
+        }
+    }
+}
+
+impl core::fmt::Display for Network {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A network name that is not one of `Network::RUNNABLE`'s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownNetwork;
+
+impl core::fmt::Display for UnknownNetwork {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("unknown network; expected one of:")?;
+        for network in Network::RUNNABLE {
+            write!(f, " {network}")?;
+        }
+        Ok(())
+    }
+}
+
+impl core::str::FromStr for Network {
+    type Err = UnknownNetwork;
+
+    /// Parses the name of a network a node can run.
+    fn from_str(name: &str) -> Result<Self, UnknownNetwork> {
+        Network::RUNNABLE.into_iter().find(|n| n.name() == name).ok_or(UnknownNetwork)
+    }
+}
+
 /// How the target of the next block is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DifficultyRule {
@@ -227,6 +278,19 @@ mod tests {
     use super::*;
     use crate::pow::check_proof_of_work;
     use alloc::string::ToString;
+
+    #[test]
+    fn each_runnable_network_parses_from_its_one_name() {
+        for network in Network::RUNNABLE {
+            assert_eq!(network.name().parse(), Ok(network));
+            assert_eq!(network.params().network, network);
+        }
+        assert_eq!(["tabchain", "regtest"], Network::RUNNABLE.map(Network::name));
+        for other in ["bitcoin", "Regtest", "tabrt", ""] {
+            assert_eq!(other.parse::<Network>(), Err(UnknownNetwork), "{other:?}");
+        }
+        assert_eq!(UnknownNetwork.to_string(), "unknown network; expected one of: tabchain regtest");
+    }
 
     #[test]
     fn bitcoin_genesis_is_bitcoins() {

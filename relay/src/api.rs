@@ -2,16 +2,16 @@
 //! a transaction. Bad parameters get 400, unknown objects 404, both as `{"error": "..."}`.
 //! `openapi.json` documents it; `docs` renders that document without any network access.
 
-use crate::driver::{Driver, PeerInfo, now};
+use crate::driver::{Driver, now};
+use crate::peers::PeerInfo;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Serialize;
 use std::sync::Arc;
-use tabchain_core::explorer::{self, AddressView, BlockView, LookupError, MempoolView, TxView};
-use tabchain_core::{Block, Transaction, Txid, decode, hex};
+use tabchain_core::Txid;
+use tabchain_core::explorer::{self, AddressView, BlockView, LookupError, MempoolView, StatusView, TxView};
 
 pub fn router() -> Router<Arc<Driver>> {
     Router::new()
@@ -46,36 +46,8 @@ fn not_found(reason: impl Into<String>) -> ApiError {
     ApiError(StatusCode::NOT_FOUND, reason.into())
 }
 
-#[derive(Serialize)]
-struct Status {
-    network: &'static str,
-    height: u32,
-    tip: String,
-    difficulty: f64,
-    network_hashrate: f64,
-    peers: usize,
-    mempool_txs: usize,
-    mempool_bytes: usize,
-    best_header_height: u32,
-}
-
-async fn status(State(driver): State<Arc<Driver>>) -> Json<Status> {
-    let peers = driver.n_peers();
-    Json(driver.read(|node| {
-        let chain = node.chain();
-        let tip = chain.tip();
-        Status {
-            network: chain.params().address_hrp,
-            height: chain.height(),
-            tip: chain.tip_hash().to_string(),
-            difficulty: explorer::difficulty(chain, tip),
-            network_hashrate: explorer::network_hashrate(chain),
-            peers,
-            mempool_txs: node.mempool().len(),
-            mempool_bytes: node.mempool().total_bytes(),
-            best_header_height: chain.best_header().1,
-        }
-    }))
+async fn status(State(driver): State<Arc<Driver>>) -> Json<StatusView> {
+    Json(driver.read(explorer::status))
 }
 
 fn lookup_error(error: LookupError) -> ApiError {
@@ -103,17 +75,13 @@ struct HexBody {
     hex: String,
 }
 
-/// The hex of a request body: `{"hex": "..."}` or the bare hex, at most `max_bytes` decoded.
-fn hex_body(body: &[u8], max_bytes: usize, what: &str) -> Result<Vec<u8>, ApiError> {
+/// The hex text of a request body: `{"hex": "..."}` or the bare hex (core bounds and decodes it).
+fn hex_body(body: &[u8]) -> Result<String, ApiError> {
     let text = std::str::from_utf8(body).map_err(|_| bad_request("body is not UTF-8"))?.trim();
-    let hex_text = match serde_json::from_str::<HexBody>(text) {
+    Ok(match serde_json::from_str::<HexBody>(text) {
         Ok(json) => json.hex,
         Err(_) => text.trim_matches('"').to_owned(),
-    };
-    if hex_text.len() > 2 * max_bytes {
-        return Err(bad_request(format!("{what} larger than {max_bytes} bytes")));
-    }
-    hex::decode(&hex_text).map_err(|e| bad_request(format!("not hex: {e}")))
+    })
 }
 
 /// A whole block from outside (a miner, a test), validated exactly as one from a peer.
@@ -121,8 +89,7 @@ async fn submit_block(
     State(driver): State<Arc<Driver>>,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let bytes = hex_body(&body, tabchain_core::BLOCK_BYTES_MAX, "block")?;
-    let block = Block::from_bytes(&bytes).map_err(|e| bad_request(format!("not a block: {e}")))?;
+    let block = explorer::block_from_hex(&hex_body(&body)?).map_err(|e| bad_request(e.to_string()))?;
     let hash = block.block_hash();
     match driver.with_node(|node| node.submit_block(block, now())) {
         Ok(_) => Ok(Json(serde_json::json!({ "hash": hash.to_string() }))),
@@ -134,8 +101,7 @@ async fn submit_tx(
     State(driver): State<Arc<Driver>>,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let bytes = hex_body(&body, tabchain_core::TX_BYTES_MAX, "transaction")?;
-    let tx: Transaction = decode(&bytes).map_err(|e| bad_request(format!("not a transaction: {e}")))?;
+    let tx = explorer::tx_from_hex(&hex_body(&body)?).map_err(|e| bad_request(e.to_string()))?;
     let result = driver.with_node(|node| node.submit_transaction(tx, now()));
     match result {
         Ok(txid) => Ok(Json(serde_json::json!({ "txid": txid.to_string() }))),

@@ -9,26 +9,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use tabchain_core::{Params, SecretKey, encode_address, hex};
+pub use tabchain_core::Network;
+use tabchain_core::{SecretKey, encode_address, hex};
 use tokio::net::TcpListener;
-
-/// Which network to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Network {
-    /// tabchain's main network.
-    Tabchain,
-    /// The easy test network: blocks nearly free to mine.
-    Regtest,
-}
-
-impl Network {
-    pub fn params(self) -> Params {
-        match self {
-            Self::Tabchain => Params::tabchain(),
-            Self::Regtest => Params::regtest(),
-        }
-    }
-}
 
 /// What a relay or node runs with.
 #[derive(Debug, Clone)]
@@ -58,12 +41,16 @@ pub fn start_node(options: &NodeOptions, user_agent: &str) -> anyhow::Result<Sta
         tokio::spawn(client::keep_connected(driver.clone(), url.clone()));
     }
     let stop_mining = Arc::new(AtomicBool::new(false));
-    let miner = (options.mine_threads > 0).then(|| {
-        let key = miner_key(options.data.as_deref()).expect("a miner key");
+    let miner = if options.mine_threads > 0 {
+        let key = miner_key(options.data.as_deref())?;
         let address = driver.read(|node| encode_address(node.chain().params().address_hrp, &key.public_key()));
         tracing::info!(%address, threads = options.mine_threads, "mining");
-        miner::start(driver.clone(), key.public_key(), options.mine_threads, stop_mining.clone())
-    });
+        let stats = miner::start(driver.clone(), key.public_key(), options.mine_threads, stop_mining.clone())
+            .context("cannot start the mining threads")?;
+        Some(stats)
+    } else {
+        None
+    };
     Ok(Started { driver, miner, stop_mining })
 }
 
@@ -96,6 +83,25 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let started = start_node(&options, concat!("tabchain-relay/", env!("CARGO_PKG_VERSION")))?;
     let addr: SocketAddr = listener.local_addr()?;
+    let driver = started.driver.clone();
+    let stopped = {
+        let driver = driver.clone();
+        async move {
+            tokio::select! {
+                () = shutdown => {}
+                () = driver.stopped() => {}
+            }
+        }
+    };
     println!("tabchain: serving {} at http://{addr}/", www.display());
-    serve::run(listener, www, started.driver, shutdown).await.context("server stopped")
+    serve::run(listener, www, started.driver, stopped).await.context("server stopped")?;
+    failed(&driver)
+}
+
+/// The driver's own failure (the store), as the error a relay or node exits with.
+pub fn failed(driver: &Driver) -> anyhow::Result<()> {
+    match driver.failure() {
+        Some(reason) => Err(anyhow::anyhow!("{reason}")),
+        None => Ok(()),
+    }
 }

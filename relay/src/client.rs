@@ -2,7 +2,8 @@
 //! follows. Reconnects with exponential backoff for as long as the process runs.
 
 use crate::connection::{self, Incoming};
-use crate::driver::{Driver, Outbound};
+use crate::driver::Driver;
+use crate::peers::Outbound;
 use futures_util::{SinkExt as _, StreamExt as _};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,11 +24,11 @@ pub async fn keep_connected(driver: Arc<Driver>, url: String) {
                 Ok(()) => delay = RECONNECT_DELAY_MIN,
                 Err(error) => tracing::warn!(%url, "cannot connect: {error}"),
             },
-            () = driver.shut_down() => return,
+            () = driver.stopped() => return,
         }
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
-            () = driver.shut_down() => return,
+            () = driver.stopped() => return,
         }
         delay = (delay * 2).min(RECONNECT_DELAY_MAX);
     }

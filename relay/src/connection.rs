@@ -2,7 +2,8 @@
 //! enforces the message rate limit, exempting answers to its own requests), frames the node
 //! queues go out (each within a write timeout), and either side ending ends both.
 
-use crate::driver::{Driver, Outbound, PeerLink, close_code, now};
+use crate::driver::{Driver, now};
+use crate::peers::{Outbound, PeerLink, Removal, close_code};
 use crate::limits::WRITE_TIMEOUT;
 use crate::metrics::Metrics;
 use futures_util::{Sink, SinkExt as _, Stream, StreamExt as _};
@@ -23,7 +24,7 @@ pub enum Incoming {
     Closed,
 }
 
-/// Runs a registered connection until it ends, then unregisters it.
+/// Runs a registered connection until it ends, then removes it.
 pub async fn run<In, Out>(driver: Arc<Driver>, link: PeerLink, mut incoming: In, outgoing: Out)
 where
     In: Stream<Item = Incoming> + Unpin + Send + 'static,
@@ -57,18 +58,20 @@ where
                 driver.with_node(|node| node.handle_message(id, &bytes, now()));
             }
             Incoming::Text => {
-                driver.close_peer(id, close_code::UNSUPPORTED, "binary frames only");
+                let reason = "binary frames only".into();
+                driver.remove_peer(id, &Removal::Close { code: close_code::UNSUPPORTED, reason });
                 break;
             }
             Incoming::TooBig => {
                 Metrics::inc(&driver.metrics.disconnects_oversize);
-                driver.close_peer(id, close_code::TOO_BIG, "message too big");
+                let reason = "message too big".into();
+                driver.remove_peer(id, &Removal::Close { code: close_code::TOO_BIG, reason });
                 break;
             }
             Incoming::Control => {}
             Incoming::Closed => break,
         }
     }
-    driver.unregister_peer(id);
+    driver.remove_peer(id, &Removal::Ended);
     let _ = tokio::time::timeout(WRITE_TIMEOUT, writer).await;
 }

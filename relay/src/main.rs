@@ -81,7 +81,7 @@ struct CommonArgs {
     #[arg(long, env = "TABCHAIN_DATA", default_value = "data")]
     data: PathBuf,
     /// Network to run.
-    #[arg(long, env = "TABCHAIN_NETWORK", value_enum, default_value_t = Network::Tabchain)]
+    #[arg(long, env = "TABCHAIN_NETWORK", default_value_t = Network::Tabchain, value_parser = parse_network)]
     network: Network,
     /// Another relay to stay connected to, e.g. ws://other-host:8080/ws (repeatable).
     #[arg(long = "peer", env = "TABCHAIN_PEERS", value_delimiter = ',')]
@@ -144,6 +144,7 @@ async fn node(args: NodeArgs) -> anyhow::Result<()> {
     loop {
         tokio::select! {
             () = shutdown_signal() => return Ok(()),
+            () = started.driver.stopped() => return app::failed(&started.driver),
             _ = interval.tick() => {}
         }
         let hashes = started.miner.as_ref().map_or(0, |m| m.hashes.load(std::sync::atomic::Ordering::Relaxed));
@@ -152,6 +153,11 @@ async fn node(args: NodeArgs) -> anyhow::Result<()> {
         let (height, tip) = started.driver.read(|n| (n.chain().height(), n.chain().tip_hash()));
         println!("height {height} | peers {} | hash rate {:.2} MH/s | tip {tip}", started.driver.n_peers(), rate / 1e6);
     }
+}
+
+/// A network by its one name (`tabchain_core::Network`).
+fn parse_network(name: &str) -> Result<Network, String> {
+    name.parse().map_err(|e: tabchain_core::UnknownNetwork| e.to_string())
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -21,17 +21,26 @@ pub struct MinerStats {
     pub blocks: AtomicU64,
 }
 
-/// Starts `threads` mining threads paying to `owner`; they run until `stop` is set.
-pub fn start(driver: Arc<Driver>, owner: PublicKey, threads: usize, stop: Arc<AtomicBool>) -> Arc<MinerStats> {
+/// Starts `threads` mining threads paying to `owner`; they run until `stop` is set. Fails if
+/// the system refuses a thread (those already started stop with `stop`).
+pub fn start(
+    driver: Arc<Driver>,
+    owner: PublicKey,
+    threads: usize,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<Arc<MinerStats>> {
     let stats = Arc::new(MinerStats::default());
     for thread in 0..threads.max(1) {
-        let (driver, stats, stop) = (driver.clone(), stats.clone(), stop.clone());
-        std::thread::Builder::new()
+        let (driver, stats, stop_thread) = (driver.clone(), stats.clone(), stop.clone());
+        let spawned = std::thread::Builder::new()
             .name(format!("miner-{thread}"))
-            .spawn(move || mine(&driver, owner, thread as u64, &stats, &stop))
-            .expect("spawn a miner thread");
+            .spawn(move || mine(&driver, owner, thread as u64, &stats, &stop_thread));
+        if let Err(error) = spawned {
+            stop.store(true, Ordering::Relaxed);
+            return Err(error);
+        }
     }
-    stats
+    Ok(stats)
 }
 
 fn mine(driver: &Driver, owner: PublicKey, thread: u64, stats: &MinerStats, stop: &AtomicBool) {

@@ -46,7 +46,7 @@ async fn metrics(State(driver): State<Arc<Driver>>) -> impl IntoResponse {
         let chain = node.chain();
         [
             ("tabchain_height", "height of the active chain", f64::from(chain.height())),
-            ("tabchain_best_header_height", "height of the best header known", f64::from(chain.best_header().1)),
+            ("tabchain_best_header_height", "height of the best header known", f64::from(chain.best_header().height)),
             ("tabchain_blocks_stored", "blocks stored on every branch", chain.n_blocks() as f64),
             ("tabchain_utxos", "unspent outputs", chain.utxos().len() as f64),
             ("tabchain_mempool_txs", "transactions in the mempool", node.mempool().len() as f64),

@@ -3,7 +3,9 @@
 //! without being buffered.
 
 use crate::connection::{self, Incoming};
-use crate::driver::{Driver, Outbound};
+use crate::admission::Slot;
+use crate::driver::Driver;
+use crate::peers::Outbound;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -23,20 +25,25 @@ pub async fn upgrade(
         crate::metrics::Metrics::inc(&driver.metrics.connections_refused);
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
-    if let Err(why) = driver.admit(addr.ip()) {
-        crate::metrics::Metrics::inc(&driver.metrics.connections_refused);
-        return (StatusCode::SERVICE_UNAVAILABLE, why).into_response();
-    }
+    let slot = match driver.admission.admit(addr.ip()) {
+        Ok(slot) => slot,
+        Err(why) => {
+            crate::metrics::Metrics::inc(&driver.metrics.connections_refused);
+            return (StatusCode::SERVICE_UNAVAILABLE, why.to_string()).into_response();
+        }
+    };
     crate::metrics::Metrics::inc(&driver.metrics.connections_accepted);
     let limit = driver.limits.ws_message_bytes_max;
     ws.max_message_size(limit)
         .max_frame_size(limit)
         .read_buffer_size(crate::limits::WS_READ_BUFFER_BYTES)
         .write_buffer_size(crate::limits::WS_WRITE_BUFFER_BYTES)
-        .on_upgrade(move |socket| serve_socket(socket, driver, addr))
+        .on_upgrade(move |socket| serve_socket(socket, driver, addr, slot))
 }
 
-async fn serve_socket(socket: WebSocket, driver: Arc<Driver>, addr: SocketAddr) {
+/// Serves one upgraded socket; `slot` is its place under the connection caps, given back when
+/// this returns (or, if the upgrade fails, when the callback holding it is dropped).
+async fn serve_socket(socket: WebSocket, driver: Arc<Driver>, addr: SocketAddr, slot: Slot) {
     let link = driver.register_peer(addr.to_string(), true);
     let (sink, stream) = socket.split();
     let incoming = stream.map(|frame| match frame {
@@ -55,8 +62,8 @@ async fn serve_socket(socket: WebSocket, driver: Arc<Driver>, addr: SocketAddr) 
             Outbound::Close { code, reason } => Message::Close(Some(CloseFrame { code, reason: reason.into() })),
         }))
     });
-    connection::run(driver.clone(), link, Box::pin(incoming), Box::pin(outgoing)).await;
-    driver.release(addr.ip());
+    connection::run(driver, link, Box::pin(incoming), Box::pin(outgoing)).await;
+    drop(slot);
 }
 
 /// Whether the upgrade's `Origin` may connect: no `Origin` (not a browser), `*`, an allowed

@@ -1,40 +1,43 @@
 //! The full node in the tab: core's `Node` behind a JavaScript-facing handle. The page's driver
 //! (`www/node.js`) owns the WebSocket and the clock: it feeds frames and ticks in and carries the
-//! outputs (`poll`) out. Mining goes through `template` and `submit_nonce`.
+//! outputs (`poll`) out. Mining goes through `template` and `submit_nonce`. Every value handed to
+//! the page is one of core's serde views (`www/protocol.js` documents their shapes).
 
-use js_sys::{Array, Object, Reflect, Uint8Array};
-use tabchain_core::{
-    Amount, BLOCK_BYTES_MAX, Block, BlockHash, ChangeSet, Event, FeeRate, Node, Output, Params, SecretKey, decode,
-    encode, encode_address, hex,
-};
-
+use js_sys::{Array, Uint8Array};
+use serde::Serialize;
 use tabchain_core::explorer;
+use tabchain_core::{Amount, Block, FeeRate, Network, Node, SecretKey, hex};
 use wasm_bindgen::prelude::*;
 
 /// Wallet history rows handed to the page.
 const HISTORY_ROWS_MAX: usize = 50;
-/// Branch switches remembered for the fork view.
-const SWITCHES_KEPT_MAX: usize = 64;
+const USER_AGENT: &str = concat!("tabchain-web/", env!("CARGO_PKG_VERSION"));
 
-/// A node, its wallet, the block template being mined, and where the node switched branches.
+/// A node, its wallet, and the block template being mined.
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct TabNode {
     node: Node,
     template: Option<Block>,
-    /// First block of each branch the node reorganized onto, with the reorg's depth.
-    switches: Vec<(BlockHash, u32)>,
 }
 
-/// An explorer view as a JavaScript value (serialized JSON, parsed by the page).
-fn to_js<T: serde::Serialize>(view: &T) -> Result<JsValue, JsError> {
-    let json = serde_json::to_string(view).map_err(|e| JsError::new(&e.to_string()))?;
-    js_sys::JSON::parse(&json).map_err(|_| JsError::new("explorer view is not JSON"))
+/// A core value as the plain JavaScript object the page reads: maps as objects, bytes as
+/// `Uint8Array`, `None` as `null`.
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true).serialize_missing_as_null(true);
+    value.serialize(&serializer).map_err(|e| JsError::new(&e.to_string()))
 }
 
-fn set(object: &Object, key: &str, value: impl Into<JsValue>) {
-    // Setting a property on a fresh plain object cannot fail.
-    let _ = Reflect::set(object, &JsValue::from_str(key), &value.into());
+fn error(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// A node on the network named `network` (`Network`'s names) whose wallet holds the 32-byte
+/// secret `seed_hex`.
+fn node_with_wallet(network: &str, seed_hex: &str) -> Result<(Node, SecretKey), JsError> {
+    let network: Network = network.parse().map_err(error)?;
+    let seed = hex::decode_array::<32>(seed_hex).map_err(error)?;
+    Ok((Node::new(network.params(), USER_AGENT), SecretKey::from_bytes(&seed)))
 }
 
 #[wasm_bindgen]
@@ -43,36 +46,22 @@ impl TabNode {
     /// `seed_hex` (from the page's `crypto.getRandomValues`, kept by the page).
     #[wasm_bindgen(constructor)]
     pub fn new(network: &str, seed_hex: &str) -> Result<TabNode, JsError> {
-        let params = match network {
-            "tabchain" => Params::tabchain(),
-            "regtest" => Params::regtest(),
-            other => return Err(JsError::new(&format!("unknown network {other:?}"))),
-        };
-        let seed = hex::decode_array::<32>(seed_hex).map_err(|e| JsError::new(&e.to_string()))?;
-        let mut node = Node::new(params, concat!("tabchain-web/", env!("CARGO_PKG_VERSION")));
-        node.set_wallet(SecretKey::from_bytes(&seed));
-        Ok(TabNode { node, template: None, switches: Vec::new() })
+        let (mut node, key) = node_with_wallet(network, seed_hex)?;
+        node.set_wallet(key);
+        Ok(TabNode { node, template: None })
     }
 
     /// A node rebuilt from the change sets the page stored (each the bytes of one `persist`
     /// output, in the order they came), with the wallet of `seed_hex`. Fails, changing nothing,
     /// when a stored set is corrupt or a stored block breaks the rules.
     pub fn restore(network: &str, seed_hex: &str, sets: Array) -> Result<TabNode, JsError> {
-        let mut tab = TabNode::new(network, seed_hex)?;
-        let params = *tab.node.chain().params();
-        let mut blocks = Vec::new();
-        for (i, bytes) in sets.iter().enumerate() {
-            let bytes = Uint8Array::new(&bytes).to_vec();
-            let set: ChangeSet =
-                decode(&bytes).map_err(|e| JsError::new(&format!("stored change set {i} is corrupt: {e}")))?;
-            blocks.extend(set.blocks);
-        }
-        let node = Node::restore(params, concat!("tabchain-web/", env!("CARGO_PKG_VERSION")), blocks)
-            .map_err(|e| JsError::new(&format!("a stored block is invalid: {e}")))?;
-        let key = tab.node.wallet().expect("new sets a wallet").secret_key().clone();
-        tab.node = node;
-        tab.node.set_wallet(key);
-        Ok(tab)
+        let (fresh, key) = node_with_wallet(network, seed_hex)?;
+        let stored: Vec<Vec<u8>> = sets.iter().map(|bytes| Uint8Array::new(&bytes).to_vec()).collect();
+        let params = *fresh.chain().params();
+        let mut node =
+            Node::restore_from_change_sets(params, USER_AGENT, stored.iter().map(Vec::as_slice)).map_err(error)?;
+        node.set_wallet(key);
+        Ok(TabNode { node, template: None })
     }
 
     pub fn peer_connected(&mut self, peer: f64, now: f64) {
@@ -96,42 +85,13 @@ impl TabNode {
         self.node.poll_timeout(now as u64) as f64
     }
 
-    /// Everything the node wants done, as plain objects: `{type: "send", peer, bytes}`,
-    /// `{type: "disconnect", peer, reason}`, `{type: "tip", height, hash, reorg_depth}`,
-    /// `{type: "sync", height, best_header_height}`, `{type: "tx", txid, accepted, reason}`,
-    /// `{type: "rejected", hash, reason}`, `{type: "persist", bytes}`.
-    pub fn poll(&mut self) -> Array {
+    /// Everything the node wants done, as plain objects (`Output`'s serde form).
+    pub fn poll(&mut self) -> Result<Array, JsError> {
         let outputs = Array::new();
         while let Some(output) = self.node.poll_output() {
-            let object = Object::new();
-            match output {
-                Output::Send { peer, message } => {
-                    set(&object, "type", "send");
-                    set(&object, "peer", peer as f64);
-                    set(&object, "bytes", Uint8Array::from(message.to_bytes().as_slice()));
-                }
-                Output::Disconnect { peer, reason } => {
-                    set(&object, "type", "disconnect");
-                    set(&object, "peer", peer as f64);
-                    set(&object, "reason", reason.to_string());
-                }
-                Output::Persist(set_) => {
-                    set(&object, "type", "persist");
-                    set(&object, "bytes", Uint8Array::from(encode(&set_).as_slice()));
-                }
-                Output::Event(event) => {
-                    if let Event::TipChanged { reorg_depth: depth @ 1.., first_connected: Some(hash), .. } = event {
-                        if self.switches.len() == SWITCHES_KEPT_MAX {
-                            self.switches.remove(0);
-                        }
-                        self.switches.push((hash, depth as u32));
-                    }
-                    event_object(&object, event)
-                }
-            }
-            outputs.push(&object);
+            outputs.push(&to_js(&output)?);
         }
-        outputs
+        Ok(outputs)
     }
 
     /// A fresh block template paying this wallet; returns its 80-byte header as hex.
@@ -153,11 +113,7 @@ impl TabNode {
     /// A whole block from outside (pasted as hex, or a test's), validated exactly as one from a
     /// peer; returns its hash, or why it was refused (the chain is then unchanged).
     pub fn submit_block(&mut self, block_hex: &str, now: f64) -> Result<String, JsError> {
-        if block_hex.len() > 2 * BLOCK_BYTES_MAX {
-            return Err(JsError::new(&format!("not a block: larger than {BLOCK_BYTES_MAX} bytes")));
-        }
-        let bytes = hex::decode(block_hex.trim()).map_err(|e| JsError::new(&format!("not hex: {e}")))?;
-        let block = Block::from_bytes(&bytes).map_err(|e| JsError::new(&format!("not a block: {e}")))?;
+        let block = explorer::block_from_hex(block_hex).map_err(error)?;
         let hash = block.block_hash();
         self.node.submit_block(block, now as u64).map_err(|e| JsError::new(&format!("rejected: {e}")))?;
         Ok(hash.to_string())
@@ -167,69 +123,31 @@ impl TabNode {
     /// `fee_rate` (base units per 1000 bytes); returns the txid, or why not (bad address, dust,
     /// insufficient funds, refused by the mempool).
     pub fn pay(&mut self, address: &str, amount: &str, fee_rate: f64, now: f64) -> Result<String, JsError> {
-        let amount: Amount =
-            amount.trim().parse().map_err(|e: tabchain_core::AmountError| JsError::new(&e.to_string()))?;
+        let amount: Amount = amount.trim().parse().map_err(error)?;
         let wallet = self.node.wallet().ok_or_else(|| JsError::new("no wallet"))?;
         let tx = wallet
             .pay_to_address(self.node.chain(), self.node.mempool(), address, amount, FeeRate(fee_rate as u64))
-            .map_err(|e| JsError::new(&e.to_string()))?;
-        let txid = self.node.submit_transaction(tx, now as u64).map_err(|e| JsError::new(&e.to_string()))?;
+            .map_err(error)?;
+        let txid = self.node.submit_transaction(tx, now as u64).map_err(error)?;
         Ok(txid.to_string())
     }
 
-    /// The wallet's transactions, newest first: `{txid, height, confirmations, received, sent}`
-    /// (amounts in decimal TAB; `height` null while unconfirmed).
-    pub fn history(&self) -> Array {
-        let out = Array::new();
-        let Some(wallet) = self.node.wallet() else { return out };
-        let tip = self.node.chain().height();
-        for tx in wallet.history(self.node.mempool()).into_iter().take(HISTORY_ROWS_MAX) {
-            let object = Object::new();
-            set(&object, "txid", tx.txid.to_string());
-            set(&object, "height", tx.height.map_or(JsValue::NULL, JsValue::from));
-            set(&object, "confirmations", tx.confirmations(tip));
-            set(&object, "received", tx.received.to_string());
-            set(&object, "sent", tx.sent.to_string());
-            set(&object, "coinbase", tx.is_coinbase);
-            out.push(&object);
-        }
-        out
+    /// The wallet's newest transactions (`explorer::WalletTxView`), newest first.
+    pub fn history(&self) -> Result<JsValue, JsError> {
+        to_js(&explorer::wallet_history(&self.node, HISTORY_ROWS_MAX))
     }
 
-    /// The stored blocks of the last `depth` heights, on every branch, lowest first:
-    /// `{hash, height, prev, active, invalid, mined_by, mine, txs, time, switched_here}`, where
-    /// `switched_here` is the depth of the reorg that made this block the start of the active
-    /// branch (0 if none did).
-    pub fn block_tree(&self, depth: u32) -> Array {
-        let chain = self.node.chain();
+    /// The stored blocks of the last `depth` heights on every branch (`explorer::TreeBlockView`),
+    /// lowest first.
+    pub fn block_tree(&self, depth: u32) -> Result<JsValue, JsError> {
         let own = self.node.wallet().map(|w| w.owner());
-        let out = Array::new();
-        for entry in chain.blocks_since(chain.height().saturating_sub(depth)) {
-            let object = Object::new();
-            let hash = entry.block_hash();
-            let miner = entry.block.txs[0].outputs[0].owner;
-            set(&object, "hash", hash.to_string());
-            set(&object, "height", entry.height);
-            set(&object, "prev", entry.header().prev_blockhash.to_string());
-            set(&object, "active", chain.is_active(&hash));
-            set(&object, "invalid", entry.is_invalid());
-            set(&object, "mined_by", encode_address(chain.params().address_hrp, &miner));
-            set(&object, "mine", Some(miner) == own);
-            set(&object, "txs", entry.block.txs.len() as u32);
-            set(&object, "time", entry.header().time);
-            let switched = self.switches.iter().rev().find(|(h, _)| *h == hash).map_or(0, |(_, depth)| *depth);
-            set(&object, "switched_here", switched);
-            out.push(&object);
-        }
-        out
+        to_js(&explorer::block_tree(&self.node, depth, own))
     }
 
     /// The explorer's search box: a height, block hash, txid or address, as
     /// `{kind: "block" | "tx" | "address", view}` (the views of the relay's API).
     pub fn search(&self, query: &str) -> Result<JsValue, JsError> {
-        let found = explorer::search(self.node.chain(), self.node.mempool(), query)
-            .map_err(|e| JsError::new(&e.to_string()))?;
-        to_js(&found)
+        to_js(&explorer::search(self.node.chain(), self.node.mempool(), query).map_err(error)?)
     }
 
     /// The active chain's newest blocks, the tip first.
@@ -242,65 +160,8 @@ impl TabNode {
         to_js(&explorer::mempool(self.node.mempool()))
     }
 
-    /// A snapshot for the page.
-    pub fn status(&self) -> Object {
-        let chain = self.node.chain();
-        let object = Object::new();
-        set(&object, "height", chain.height());
-        set(&object, "tip", chain.tip_hash().to_string());
-        set(&object, "genesis", chain.params().genesis_hash().to_string());
-        set(&object, "best_header_height", chain.best_header().1);
-        set(&object, "peers", self.node.peer_heights().count() as u32);
-        set(&object, "mempool_txs", self.node.mempool().len() as u32);
-        set(&object, "difficulty", explorer::difficulty(chain, chain.tip()));
-        set(&object, "network_hashrate", explorer::network_hashrate(chain));
-        // Hashes one block takes on average at the tip's target, for "expected time to a block".
-        let block_work = chain.tip().header().bits.to_target().map_or(0.0, |t| t.work().to_f64());
-        set(&object, "block_work", block_work);
-        if let Some(wallet) = self.node.wallet() {
-            let balance = wallet.balance(chain, self.node.mempool());
-            set(&object, "address", encode_address(chain.params().address_hrp, &wallet.owner()));
-            set(&object, "confirmed", balance.confirmed.to_string());
-            set(&object, "immature", balance.immature.to_string());
-            set(&object, "pending", balance.pending.to_string());
-        }
-        object
-    }
-}
-
-fn event_object(object: &Object, event: Event) {
-    match event {
-        Event::TipChanged { hash, height, reorg_depth, .. } => {
-            set(object, "type", "tip");
-            set(object, "hash", hash.to_string());
-            set(object, "height", height);
-            set(object, "reorg_depth", reorg_depth as u32);
-        }
-        Event::SyncProgress { height, best_header_height } => {
-            set(object, "type", "sync");
-            set(object, "height", height);
-            set(object, "best_header_height", best_header_height);
-        }
-        Event::TxAccepted { txid } => {
-            set(object, "type", "tx");
-            set(object, "txid", txid.to_string());
-            set(object, "accepted", true);
-        }
-        Event::TxRejected { txid, reason } => {
-            set(object, "type", "tx");
-            set(object, "txid", txid.to_string());
-            set(object, "accepted", false);
-            set(object, "reason", reason.to_string());
-        }
-        Event::BlockRejected { hash, reason, .. } => {
-            set(object, "type", "rejected");
-            set(object, "hash", hash.to_string());
-            set(object, "reason", reason.to_string());
-        }
-        Event::PeerReady { peer, best_height } => {
-            set(object, "type", "peer");
-            set(object, "peer", peer as f64);
-            set(object, "best_height", best_height);
-        }
+    /// The node's status with its wallet (`explorer::StatusView`).
+    pub fn status(&self) -> Result<JsValue, JsError> {
+        to_js(&explorer::status(&self.node))
     }
 }

@@ -4,7 +4,7 @@
 //! layer itself, `www/store.js`, is exercised by the end-to-end reload test.)
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use js_sys::{Array, Reflect, Uint8Array};
 use tabchain_core::{Header, decode, hex, search_nonce};
 use tabchain_web::TabNode;
 use wasm_bindgen::JsValue;
@@ -29,7 +29,7 @@ fn mine(tab: &mut TabNode) -> Vec<Uint8Array> {
             decode(&hex::decode(&tab.template(i as f64, now).expect("a template")).expect("hex")).expect("a header");
         let found = search_nonce(&header, 1 << 20).expect("regtest is easy");
         assert!(tab.submit_nonce(found.nonce, now), "own block refused");
-        for output in tab.poll().iter() {
+        for output in tab.poll().expect("outputs").iter() {
             if field(&output, "type") == "persist" {
                 sets.push(Uint8Array::new(&field(&output, "bytes")));
             }
@@ -39,7 +39,7 @@ fn mine(tab: &mut TabNode) -> Vec<Uint8Array> {
 }
 
 fn status(tab: &TabNode) -> (JsValue, JsValue, JsValue) {
-    let s: Object = tab.status();
+    let s = tab.status().expect("a status");
     (field(&s, "height"), field(&s, "tip"), field(&s, "confirmed"))
 }
 
@@ -57,7 +57,9 @@ fn change_sets_handed_out_restore_the_same_node() {
     assert_eq!(status(&restored), status(&tab));
     assert_eq!(status(&restored).0, BLOCKS as u32);
 
-    // A corrupt stored set is refused with a reason, not a panic.
-    let corrupt = Array::of1(&Uint8Array::from(&[0xff_u8, 1, 2][..]));
-    assert!(TabNode::restore("regtest", SEED, corrupt).is_err());
+    // A corrupt stored set is refused with a reason naming it, not a panic.
+    let corrupt = Array::of2(&stored.get(0), &Uint8Array::from(&[0xff_u8, 1, 2][..]));
+    let refused = TabNode::restore("regtest", SEED, corrupt).expect_err("a corrupt set is refused");
+    let message = js_sys::Error::from(JsValue::from(refused)).message();
+    assert_eq!(message, "stored change set 1 is corrupt: invalid change set version");
 }

@@ -400,5 +400,5 @@ fn a_mutated_copy_is_refused_and_the_honest_block_still_accepted() {
     b.honest.handle_message(7, &hello.to_bytes(), b.now);
     b.honest.handle_message(7, &Message::Block(honest).to_bytes(), b.now);
     assert_eq!(b.honest.chain().tip_hash(), hash);
-    assert!(b.honest.peer_ids().any(|p| p == 7), "the honest peer stays connected");
+    assert!(b.honest.peers().any(|p| p.id == 7), "the honest peer stays connected");
 }

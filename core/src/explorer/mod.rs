@@ -3,6 +3,15 @@
 //! HTTP API and the tab's explorer pages both show these, so they agree field for field.
 //!
 //! With the `serde` feature each view serializes to the JSON the API documents.
+//!
+//! Beside the lookups here: `node` (the node's status, the block tree with its branch
+//! switches, the wallet), and `input` (blocks and transactions handed in as hex).
+
+mod input;
+mod node;
+
+pub use input::{HexInputError, block_from_hex, tx_from_hex};
+pub use node::{StatusView, TreeBlockView, WalletTxView, WalletView, block_tree, status, wallet_history};
 
 use crate::{
     Amount, BlockEntry, BlockHash, Chain, Mempool, OutPoint, PublicKey, Transaction, TxOut, Txid, decode_address,
@@ -307,7 +316,8 @@ fn output_view(chain: &Chain, output: &TxOut) -> OutputView {
     }
 }
 
-fn address_of(chain: &Chain, output: &TxOut) -> String {
+/// The address an output pays, on this chain's network.
+pub(crate) fn address_of(chain: &Chain, output: &TxOut) -> String {
     encode_address(chain.params().address_hrp, &output.owner)
 }
 

@@ -1,0 +1,600 @@
+//! `Node`: the full node as a sans-IO state machine. Shells feed it inputs (`handle_*`,
+//! `submit_*`) with the current time, and drain what it wants done with `poll_output`: messages
+//! to send, peers to disconnect, events for the user interface, change sets to persist. It never
+//! touches a socket, a clock or a disk.
+//!
+//! This file holds the API and the handshake, pings and dispatch; the rest lives beside it:
+//! `peer` (per-peer state), `sync` (headers-first sync and block downloads), `inventory`
+//! (announcements, `getdata`, transactions, addresses), `change_set` (what shells store) and
+//! `output` (what `poll_output` returns).
+
+mod change_set;
+mod inventory;
+mod output;
+mod peer;
+mod sync;
+
+pub use change_set::{
+    CHANGE_SET_BLOCKS_MAX, CHANGE_SET_OPS_MAX, CHANGE_SET_VERSION, ChainOp, ChangeSet, RestoreError, restore_blocks,
+};
+pub use inventory::{ADDRS_KNOWN_MAX, REJECTED_TXS_MAX};
+pub use output::{DisconnectReason, Event, Output};
+pub use peer::{KNOWN_INV_MAX, MESSAGE_BURST_MAX, MESSAGES_PER_S_MAX, PeerView, RateLimit};
+pub use sync::{
+    BLOCK_REQUEST_TIMEOUT_S, BLOCKS_IN_FLIGHT_PER_PEER_MAX, Downloads, HEADERS_REQUEST_TIMEOUT_S, PENDING_BLOCKS_MAX,
+    REQUEST_BATCH_MIN, SYNC_INTERVAL_S,
+};
+
+use crate::block::Block;
+use crate::chain::{Chain, ChainUpdate};
+use crate::hash::{BlockHash, Txid};
+use crate::header::HEADER_BYTES;
+use crate::limits::BLOCK_BYTES_MAX;
+use crate::mempool::{Mempool, MempoolError};
+use crate::message::{HEADERS_MAX, InvItem, Message, PROTOCOL_VERSION, USER_AGENT_BYTES_MAX};
+use crate::params::Params;
+use crate::signature::{PublicKey, SecretKey};
+use crate::template::child_block;
+use crate::transaction::Transaction;
+use crate::validation::BlockError;
+use crate::wallet::Wallet;
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::string::String;
+use alloc::vec::Vec;
+use change_set::Unpersisted;
+use peer::{KnownSet, PendingPing, Peer};
+use sync::BlockRequest;
+
+/// A shell's name for a connection.
+pub type PeerId = u64;
+
+/// Seconds a new peer has to send `hello`.
+pub const HANDSHAKE_TIMEOUT_S: u64 = 10;
+/// Seconds between pings to an otherwise quiet peer.
+pub const PING_INTERVAL_S: u64 = 20;
+/// Seconds a ping may go unanswered.
+pub const PING_TIMEOUT_S: u64 = 40;
+/// Branch switches remembered for the block-tree view.
+pub const BRANCH_SWITCHES_MAX: usize = 64;
+/// Room kept for the coinbase in a template.
+const TEMPLATE_COINBASE_BYTES_MAX: usize = crate::transaction::TX_BYTES_MIN + 9;
+
+/// A reorg as the block-tree view marks it: the first block of the branch the node switched
+/// to, and how many blocks of the old branch it replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BranchSwitch {
+    pub first_connected: BlockHash,
+    pub depth: usize,
+}
+
+/// The full node.
+#[derive(Debug)]
+pub struct Node {
+    chain: Chain,
+    mempool: Mempool,
+    wallet: Option<Wallet>,
+    peers: BTreeMap<PeerId, Peer>,
+    outputs: VecDeque<Output>,
+    /// Blocks requested, from whom, when.
+    in_flight: BTreeMap<BlockHash, BlockRequest>,
+    /// Downloaded blocks whose parent is not stored yet.
+    pending_blocks: BTreeMap<BlockHash, Block>,
+    /// Blocks of the best header chain still to fetch, oldest first, as of `download_for`.
+    download: VecDeque<BlockHash>,
+    download_for: BlockHash,
+    rejected_txs: KnownSet,
+    addrs: BTreeSet<String>,
+    user_agent: String,
+    next_nonce: u64,
+    last_sync_at: u64,
+    unpersisted: Unpersisted,
+    rate_limit: RateLimit,
+    /// The latest reorgs, oldest first.
+    switches: VecDeque<BranchSwitch>,
+    /// The latest time any input carried, for inputs that carry none (a closed connection).
+    clock: u64,
+}
+
+impl Node {
+    /// A node holding only the genesis block of `params`.
+    pub fn new(params: Params, user_agent: &str) -> Self {
+        let chain = Chain::new(params);
+        let genesis = chain.tip_hash();
+        Self {
+            chain,
+            mempool: Mempool::default(),
+            wallet: None,
+            peers: BTreeMap::new(),
+            outputs: VecDeque::new(),
+            in_flight: BTreeMap::new(),
+            pending_blocks: BTreeMap::new(),
+            download: VecDeque::new(),
+            download_for: genesis,
+            rejected_txs: KnownSet::with_cap(REJECTED_TXS_MAX),
+            addrs: BTreeSet::new(),
+            user_agent: user_agent.chars().take(USER_AGENT_BYTES_MAX / 4).collect(),
+            next_nonce: 0,
+            last_sync_at: 0,
+            unpersisted: Unpersisted::new(genesis),
+            rate_limit: RateLimit::default(),
+            switches: VecDeque::new(),
+            clock: 0,
+        }
+    }
+
+    /// Rebuilds a node from stored blocks, parents first. Fails on a block the rules refuse,
+    /// which means the store is corrupt.
+    pub fn restore(
+        params: Params,
+        user_agent: &str,
+        blocks: impl IntoIterator<Item = Block>,
+    ) -> Result<Self, BlockError> {
+        let mut node = Self::new(params, user_agent);
+        for block in blocks {
+            // Stored blocks were valid when stored; their time is not checked against a clock.
+            node.chain.accept_block(block, u64::MAX)?;
+        }
+        node.unpersisted = Unpersisted::new(node.chain.tip_hash());
+        Ok(node)
+    }
+
+    /// Rebuilds a node from stored change sets, each the encoding of one `Output::Persist`, in
+    /// the order they came. Fails, naming the culprit, when the store is corrupt.
+    pub fn restore_from_change_sets<'a>(
+        params: Params,
+        user_agent: &str,
+        sets: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Self, RestoreError> {
+        let blocks = restore_blocks(sets)?;
+        Self::restore(params, user_agent, blocks).map_err(RestoreError::InvalidBlock)
+    }
+
+    /// Sets how many messages a peer may send before it is disconnected for flooding (default:
+    /// `MESSAGES_PER_S_MAX` per second, bursts of `MESSAGE_BURST_MAX`). Answers to this node's
+    /// own requests never count.
+    pub fn set_message_rate_limit(&mut self, limit: RateLimit) {
+        self.rate_limit = RateLimit { per_s: limit.per_s.max(1), burst: limit.burst.max(1) };
+    }
+
+    pub fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    pub fn mempool(&self) -> &Mempool {
+        &self.mempool
+    }
+
+    pub fn wallet(&self) -> Option<&Wallet> {
+        self.wallet.as_ref()
+    }
+
+    /// Attaches a wallet for `key`, indexed from the chain.
+    pub fn set_wallet(&mut self, key: SecretKey) {
+        self.wallet = Some(Wallet::new(key, &self.chain));
+    }
+
+    /// Every connected peer, ready or still greeting.
+    pub fn peers(&self) -> impl Iterator<Item = PeerView> + '_ {
+        self.peers.iter().map(|(&id, p)| PeerView {
+            id,
+            ready: p.ready,
+            best_height: p.best_height,
+            connected_at: p.connected_at,
+            rtt_s: p.rtt_s,
+        })
+    }
+
+    /// Peers that completed the handshake.
+    pub fn n_ready_peers(&self) -> usize {
+        self.peers.values().filter(|p| p.ready).count()
+    }
+
+    pub fn downloads(&self) -> Downloads {
+        Downloads { in_flight: self.in_flight.len(), pending: self.pending_blocks.len() }
+    }
+
+    pub fn known_addrs(&self) -> impl Iterator<Item = &str> {
+        self.addrs.iter().map(String::as_str)
+    }
+
+    /// The latest reorgs (at most `BRANCH_SWITCHES_MAX`), oldest first.
+    pub fn branch_switches(&self) -> impl DoubleEndedIterator<Item = &BranchSwitch> {
+        self.switches.iter()
+    }
+
+    /// The next output, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When `handle_tick` should next be called: the earliest handshake, ping or request
+    /// deadline, or the next periodic sync. Never earlier than `now + 1`: time is in seconds.
+    pub fn poll_timeout(&self, now: u64) -> u64 {
+        let peer_deadlines = self.peers.values().map(|p| match (p.ready, p.ping) {
+            (false, _) => p.connected_at + HANDSHAKE_TIMEOUT_S,
+            (true, Some(ping)) => ping.sent_at + PING_TIMEOUT_S,
+            (true, None) => p.last_ping_at + PING_INTERVAL_S,
+        });
+        let requests = self.in_flight.values().map(|r| r.asked_at + BLOCK_REQUEST_TIMEOUT_S);
+        let sync = core::iter::once(self.last_sync_at + SYNC_INTERVAL_S);
+        peer_deadlines.chain(requests).chain(sync).min().unwrap_or(u64::MAX).max(now + 1)
+    }
+
+    fn send(&mut self, peer: PeerId, message: Message) {
+        self.outputs.push_back(Output::Send { peer, message });
+    }
+
+    fn event(&mut self, event: Event) {
+        self.outputs.push_back(Output::Event(event));
+    }
+
+    fn disconnect(&mut self, peer: PeerId, reason: DisconnectReason) {
+        if self.peers.remove(&peer).is_some() {
+            self.in_flight.retain(|_, r| r.peer != peer);
+            self.outputs.push_back(Output::Disconnect { peer, reason });
+        }
+    }
+
+    /// A connected peer's state; callers have checked that it is connected.
+    fn peer_mut(&mut self, peer: PeerId) -> &mut Peer {
+        self.peers.get_mut(&peer).expect("the caller checked that the peer is connected")
+    }
+
+    /// A connection opened (either way): greet the peer.
+    pub fn handle_peer_connected(&mut self, peer: PeerId, now: u64) {
+        self.advance_clock(now);
+        self.peers.insert(peer, Peer::new(now, self.rate_limit));
+        let hello = Message::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            genesis: self.chain.params().genesis_hash(),
+            best_height: self.chain.height(),
+            user_agent: self.user_agent.clone(),
+        };
+        self.send(peer, hello);
+    }
+
+    /// A connection closed: its requests go to other peers.
+    pub fn handle_peer_disconnected(&mut self, peer: PeerId) {
+        self.peers.remove(&peer);
+        self.in_flight.retain(|_, r| r.peer != peer);
+        // Re-requested blocks get a full timeout from the latest time seen, not from 0 (which
+        // would make their new peer look stalled at the next tick).
+        self.request_blocks(self.clock);
+    }
+
+    fn advance_clock(&mut self, now: u64) {
+        self.clock = self.clock.max(now);
+    }
+
+    /// A frame from `peer`.
+    pub fn handle_message(&mut self, peer: PeerId, bytes: &[u8], now: u64) {
+        if !self.peers.contains_key(&peer) {
+            return;
+        }
+        self.advance_clock(now);
+        match Message::from_bytes(bytes) {
+            // Answers to our own requests do not count against the peer's rate limit: a sync
+            // receives thousands of blocks in a row.
+            Ok(message) if self.was_requested(peer, &message) || self.take_token(peer, now) => {
+                self.dispatch(peer, message, now);
+            }
+            Ok(_) => {}
+            Err(error) => self.disconnect(peer, DisconnectReason::Undecodable(error)),
+        }
+        self.flush_persist();
+    }
+
+    fn was_requested(&self, peer: PeerId, message: &Message) -> bool {
+        match message {
+            Message::Block(block) => self.in_flight.get(&block.block_hash()).is_some_and(|r| r.peer == peer),
+            Message::Headers(_) => self.peers[&peer].headers_asked_at.is_some(),
+            _ => false,
+        }
+    }
+
+    /// Spends one of the peer's message tokens, or drops it for flooding.
+    fn take_token(&mut self, peer: PeerId, now: u64) -> bool {
+        let limit = self.rate_limit;
+        if self.peer_mut(peer).budget.take(limit, now) {
+            return true;
+        }
+        self.disconnect(peer, DisconnectReason::Flood);
+        false
+    }
+
+    fn dispatch(&mut self, peer: PeerId, message: Message, now: u64) {
+        let ready = self.peers[&peer].ready;
+        match message {
+            Message::Hello { protocol_version, genesis, best_height, .. } => {
+                self.on_hello(peer, protocol_version, genesis, best_height, now)
+            }
+            _ if !ready => self.disconnect(peer, DisconnectReason::NoHello),
+            Message::Ping { nonce } => self.send(peer, Message::Pong { nonce }),
+            Message::Pong { nonce } => self.peer_mut(peer).on_pong(nonce, now),
+            Message::Inv(items) => self.on_inv(peer, items, now),
+            Message::GetData(items) => self.on_get_data(peer, items),
+            Message::NotFound(items) => self.on_not_found(peer, &items, now),
+            Message::GetHeaders { locator } => {
+                let headers = self.chain.headers_after(&locator, HEADERS_MAX);
+                self.send(peer, Message::Headers(headers));
+            }
+            Message::Headers(headers) => self.on_headers(peer, headers, now),
+            Message::Block(block) => self.on_block(peer, block, now),
+            Message::Tx(tx) => self.on_tx(peer, tx, now),
+            Message::GetAddrs => self.on_get_addrs(peer),
+            Message::Addrs(addrs) => self.on_addrs(addrs),
+        }
+    }
+
+    fn on_hello(&mut self, peer: PeerId, version: u32, genesis: BlockHash, best_height: u32, now: u64) {
+        if self.peers[&peer].ready {
+            return self.disconnect(peer, DisconnectReason::DuplicateHello);
+        }
+        if version != PROTOCOL_VERSION {
+            return self.disconnect(peer, DisconnectReason::WrongVersion { theirs: version });
+        }
+        if genesis != self.chain.params().genesis_hash() {
+            return self.disconnect(peer, DisconnectReason::WrongNetwork { genesis });
+        }
+        let state = self.peer_mut(peer);
+        state.ready = true;
+        state.best_height = best_height;
+        self.event(Event::PeerReady { peer, best_height });
+        if best_height > self.chain.best_header().height {
+            self.ask_headers(peer, now);
+        }
+    }
+
+    /// Time passes: handshake, ping and request timeouts, periodic sync, orphan expiry.
+    pub fn handle_tick(&mut self, now: u64) {
+        self.advance_clock(now);
+        let mut drop = Vec::new();
+        let mut pings = Vec::new();
+        for (&id, peer) in &mut self.peers {
+            if !peer.ready && now >= peer.connected_at + HANDSHAKE_TIMEOUT_S {
+                drop.push((id, DisconnectReason::NoHello));
+            } else if peer.ping.is_some_and(|ping| now >= ping.sent_at + PING_TIMEOUT_S) {
+                drop.push((id, DisconnectReason::PingTimeout));
+            } else if peer.ready && peer.ping.is_none() && now >= peer.last_ping_at + PING_INTERVAL_S {
+                self.next_nonce += 1;
+                peer.ping = Some(PendingPing { nonce: self.next_nonce, sent_at: now });
+                peer.last_ping_at = now;
+                pings.push((id, self.next_nonce));
+            }
+        }
+        drop.extend(self.stalling_peers(now).into_iter().map(|peer| (peer, DisconnectReason::Stalling)));
+        for (peer, reason) in drop {
+            self.disconnect(peer, reason);
+        }
+        for (peer, nonce) in pings {
+            self.send(peer, Message::Ping { nonce });
+        }
+        if now >= self.last_sync_at + SYNC_INTERVAL_S {
+            self.last_sync_at = now;
+            self.sync_with_peers_ahead(now);
+        }
+        self.mempool.expire_orphans(now);
+        self.request_blocks(now);
+        self.flush_persist();
+    }
+
+    /// A block mined by this node's miner (or submitted by its user). Returns what changed, or
+    /// why it was refused.
+    pub fn submit_block(&mut self, block: Block, now: u64) -> Result<ChainUpdate, BlockError> {
+        self.advance_clock(now);
+        let result = self.accept_and_follow(block, None, now);
+        self.flush_persist();
+        result
+    }
+
+    /// A transaction from this node's user (the wallet). Relayed if admitted.
+    pub fn submit_transaction(&mut self, tx: Transaction, now: u64) -> Result<Txid, MempoolError> {
+        self.advance_clock(now);
+        self.accept_tx(tx, now)
+    }
+
+    /// Remembers an address to share with peers (for example this node's own public URL).
+    pub fn add_addr(&mut self, addr: &str) {
+        self.on_addrs(alloc::vec![addr.into()]);
+    }
+
+    /// A block for this node's miner: the tip's child, paying subsidy and fees to `owner`.
+    pub fn block_template(&self, owner: PublicKey, extra_nonce: u64, now: u64) -> Block {
+        let tip = self.chain.tip();
+        let room = BLOCK_BYTES_MAX - HEADER_BYTES - 3 - TEMPLATE_COINBASE_BYTES_MAX;
+        let (txs, fees) = self.mempool.select_for_block(room);
+        let time = now.clamp(u64::from(self.chain.median_time_past(tip)) + 1, u64::from(u32::MAX)) as u32;
+        child_block(&self.chain, tip, owner, extra_nonce, time, txs, fees)
+            .expect("pooled transactions have distinct txids and fees within the money supply")
+    }
+
+    /// Accepts a block into the chain and brings the mempool, wallet, events, persistence and
+    /// announcements up to date.
+    fn accept_and_follow(&mut self, block: Block, from: Option<PeerId>, now: u64) -> Result<ChainUpdate, BlockError> {
+        let hash = block.block_hash();
+        let was_stored = self.chain.entry(&hash).is_some();
+        let update = self.chain.accept_block(block, now)?;
+        if !was_stored && let Some(entry) = self.chain.entry(&hash) {
+            self.unpersisted.push_block(entry.block.clone());
+        }
+        for (bad, reason) in &update.invalid {
+            self.event(Event::BlockRejected { hash: *bad, reason: reason.clone(), peer: from });
+        }
+        if !update.connected.is_empty() || !update.disconnected.is_empty() {
+            for &hash in &update.disconnected {
+                self.unpersisted.push_op(ChainOp::Disconnect { hash });
+            }
+            for &hash in &update.connected {
+                let undo = self.chain.undo(&hash).expect("connected blocks have undo data").clone();
+                self.unpersisted.push_op(ChainOp::Connect { hash, undo });
+            }
+            self.follow_update(&update, now);
+        }
+        Ok(update)
+    }
+
+    fn follow_update(&mut self, update: &ChainUpdate, now: u64) {
+        let disconnected: Vec<Block> = update
+            .disconnected
+            .iter()
+            .map(|h| self.chain.entry(h).expect("disconnected blocks stay stored").block.clone())
+            .collect();
+        self.mempool.apply_chain_update(&self.chain, update, &disconnected, now);
+        if let Some(wallet) = self.wallet.as_mut() {
+            wallet.apply(&self.chain, update);
+        }
+        if let Some(&first_connected) = update.connected.first()
+            && update.reorg_depth() > 0
+        {
+            if self.switches.len() == BRANCH_SWITCHES_MAX {
+                self.switches.pop_front();
+            }
+            self.switches.push_back(BranchSwitch { first_connected, depth: update.reorg_depth() });
+        }
+        let tip = self.chain.tip_hash();
+        self.event(Event::TipChanged {
+            hash: tip,
+            height: self.chain.height(),
+            reorg_depth: update.reorg_depth(),
+            connected: update.connected.len(),
+            first_connected: update.connected.first().copied(),
+        });
+        self.announce(InvItem::Block(tip));
+        self.report_sync();
+    }
+
+    /// Emits what changed since the last flush as change sets.
+    fn flush_persist(&mut self) {
+        for set in self.unpersisted.take_sets(&self.chain) {
+            self.outputs.push_back(Output::Persist(set));
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::testkit::NOW;
+
+    /// A regtest node with `peers` connected and greeted at `NOW`, each claiming `best_height`;
+    /// the outputs so far are drained.
+    pub(crate) fn ready_node(peers: &[PeerId], best_height: u32) -> Node {
+        let mut node = Node::new(Params::regtest(), "test");
+        for &peer in peers {
+            node.handle_peer_connected(peer, NOW);
+            let hello = hello(&node, best_height);
+            node.handle_message(peer, &hello.to_bytes(), NOW);
+        }
+        while node.poll_output().is_some() {}
+        node
+    }
+
+    fn hello(node: &Node, best_height: u32) -> Message {
+        Message::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            genesis: node.chain().params().genesis_hash(),
+            best_height,
+            user_agent: "peer".into(),
+        }
+    }
+
+    /// Drains the outputs, returning the messages sent to `peer` and dropping the rest.
+    pub(crate) fn sent_to(node: &mut Node, peer: PeerId) -> Vec<Message> {
+        let mut sent = Vec::new();
+        let mut others = VecDeque::new();
+        while let Some(output) = node.poll_output() {
+            match output {
+                Output::Send { peer: to, message } if to == peer => sent.push(message),
+                other => others.push_back(other),
+            }
+        }
+        node.outputs = others;
+        sent
+    }
+
+    fn disconnects(node: &mut Node) -> Vec<(PeerId, DisconnectReason)> {
+        core::iter::from_fn(|| node.poll_output())
+            .filter_map(|o| match o {
+                Output::Disconnect { peer, reason } => Some((peer, reason)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_handshake_refuses_what_it_must_with_the_reason() {
+        let genesis = BlockHash::from_byte_array([5; 32]);
+        let cases = [
+            (
+                Message::Hello { protocol_version: 99, genesis, best_height: 0, user_agent: String::new() },
+                DisconnectReason::WrongVersion { theirs: 99 },
+            ),
+            (
+                Message::Hello { protocol_version: PROTOCOL_VERSION, genesis, best_height: 0, user_agent: String::new() },
+                DisconnectReason::WrongNetwork { genesis },
+            ),
+            (Message::Ping { nonce: 1 }, DisconnectReason::NoHello),
+        ];
+        for (first, reason) in cases {
+            let mut node = Node::new(Params::regtest(), "test");
+            node.handle_peer_connected(1, NOW);
+            node.handle_message(1, &first.to_bytes(), NOW);
+            assert_eq!(disconnects(&mut node), [(1, reason)]);
+            assert_eq!(node.peers().count(), 0);
+        }
+        let mut node = ready_node(&[1], 0);
+        node.handle_message(1, &hello(&node, 0).to_bytes(), NOW);
+        assert_eq!(disconnects(&mut node), [(1, DisconnectReason::DuplicateHello)]);
+    }
+
+    #[test]
+    fn silence_is_punished_after_the_handshake_and_ping_timeouts() {
+        let mut node = Node::new(Params::regtest(), "test");
+        node.handle_peer_connected(1, NOW);
+        node.handle_tick(NOW);
+        // The periodic sync is due every few seconds; the handshake deadline is the next one.
+        assert_eq!(node.poll_timeout(NOW), NOW + SYNC_INTERVAL_S.min(HANDSHAKE_TIMEOUT_S));
+        node.handle_tick(NOW + HANDSHAKE_TIMEOUT_S - 1);
+        assert!(disconnects(&mut node).is_empty(), "still within the handshake timeout");
+        node.handle_tick(NOW + HANDSHAKE_TIMEOUT_S);
+        assert_eq!(disconnects(&mut node), [(1, DisconnectReason::NoHello)]);
+
+        let mut node = ready_node(&[1], 0);
+        node.handle_tick(NOW + PING_INTERVAL_S);
+        assert_eq!(sent_to(&mut node, 1), [Message::Ping { nonce: 1 }]);
+        node.handle_tick(NOW + PING_INTERVAL_S + PING_TIMEOUT_S - 1);
+        assert!(disconnects(&mut node).is_empty(), "still within the ping timeout");
+        node.handle_tick(NOW + PING_INTERVAL_S + PING_TIMEOUT_S);
+        assert_eq!(disconnects(&mut node), [(1, DisconnectReason::PingTimeout)]);
+    }
+
+    #[test]
+    fn a_peer_over_its_message_budget_is_dropped_for_flooding() {
+        let mut node = Node::new(Params::regtest(), "test");
+        node.set_message_rate_limit(RateLimit { per_s: 1, burst: 3 });
+        node.handle_peer_connected(1, NOW);
+        node.handle_message(1, &hello(&node, 0).to_bytes(), NOW);
+        let ping = Message::Ping { nonce: 1 }.to_bytes();
+        node.handle_message(1, &ping, NOW);
+        node.handle_message(1, &ping, NOW);
+        assert!(disconnects(&mut node).is_empty(), "within the burst");
+        node.handle_message(1, &ping, NOW);
+        assert_eq!(disconnects(&mut node), [(1, DisconnectReason::Flood)]);
+    }
+
+    #[test]
+    fn a_reorg_is_remembered_as_a_branch_switch() {
+        let mut builder = crate::testkit::Builder::new();
+        let genesis = builder.genesis();
+        let short = builder.branch_on(genesis, 1);
+        let long = builder.branch_on(genesis, 2);
+        let mut node = Node::new(Params::regtest(), "test");
+        node.submit_block(short[0].clone(), NOW).expect("valid");
+        assert_eq!(node.branch_switches().count(), 0, "advancing the tip is no switch");
+        for block in &long {
+            node.submit_block(block.clone(), NOW).expect("valid");
+        }
+        let switches: Vec<BranchSwitch> = node.branch_switches().copied().collect();
+        assert_eq!(switches, [BranchSwitch { first_connected: long[0].block_hash(), depth: 1 }]);
+    }
+}

@@ -1,0 +1,202 @@
+//! What the node hands its shell through `poll_output`: messages to send, peers to drop (with
+//! the reason), events for the user interface and change sets to store. With the `serde`
+//! feature, outputs and events serialize to the plain objects the page's driver reads
+//! (`www/protocol.js` documents them).
+
+use super::PeerId;
+use super::change_set::ChangeSet;
+use crate::encode::DecodeError;
+use crate::hash::{BlockHash, Txid};
+use crate::mempool::MempoolError;
+use crate::message::{Message, PROTOCOL_VERSION};
+use crate::validation::BlockError;
+use core::fmt;
+
+/// Why the node drops a peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DisconnectReason {
+    Undecodable(DecodeError),
+    WrongVersion {
+        theirs: u32,
+    },
+    WrongNetwork {
+        genesis: BlockHash,
+    },
+    /// Any message before `hello`, or none within the handshake timeout.
+    NoHello,
+    DuplicateHello,
+    InvalidBlock(BlockError),
+    InvalidHeaders(BlockError),
+    InvalidTx(MempoolError),
+    /// More messages than the rate limit.
+    Flood,
+    /// Requested blocks did not arrive in time.
+    Stalling,
+    /// A ping went unanswered.
+    PingTimeout,
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Undecodable(e) => write!(f, "undecodable message: {e}"),
+            Self::WrongVersion { theirs } => write!(f, "protocol version {theirs}, expected {PROTOCOL_VERSION}"),
+            Self::WrongNetwork { genesis } => write!(f, "peer is on another network (genesis {genesis})"),
+            Self::NoHello => f.write_str("no hello"),
+            Self::DuplicateHello => f.write_str("second hello"),
+            Self::InvalidBlock(e) => write!(f, "invalid block: {e}"),
+            Self::InvalidHeaders(e) => write!(f, "invalid headers: {e}"),
+            Self::InvalidTx(e) => write!(f, "invalid transaction: {e}"),
+            Self::Flood => f.write_str("message flood"),
+            Self::Stalling => f.write_str("requested blocks did not arrive"),
+            Self::PingTimeout => f.write_str("ping timeout"),
+        }
+    }
+}
+
+/// What the user interface may want to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    PeerReady {
+        peer: PeerId,
+        best_height: u32,
+    },
+    /// The active chain changed; `reorg_depth` blocks of the old one were replaced.
+    TipChanged {
+        hash: BlockHash,
+        height: u32,
+        reorg_depth: usize,
+        connected: usize,
+        /// The first block this change connected: after a reorg, where the node switched
+        /// branches (its parent is the last block both chains share).
+        first_connected: Option<BlockHash>,
+    },
+    BlockRejected {
+        hash: BlockHash,
+        reason: BlockError,
+        peer: Option<PeerId>,
+    },
+    TxAccepted {
+        txid: Txid,
+    },
+    TxRejected {
+        txid: Txid,
+        reason: MempoolError,
+    },
+    /// Blocks held versus the best header known.
+    SyncProgress {
+        height: u32,
+        best_header_height: u32,
+    },
+}
+
+/// Something the node wants its shell to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Send { peer: PeerId, message: Message },
+    Disconnect { peer: PeerId, reason: DisconnectReason },
+    Event(Event),
+    Persist(ChangeSet),
+}
+
+#[cfg(feature = "serde")]
+mod serialize {
+    //! Outputs as tagged plain objects: `{type: "send", peer, bytes}`, `{type: "disconnect",
+    //! peer, reason}`, `{type: "persist", bytes}`, and the events (`tip`, `sync`, `tx`,
+    //! `rejected`, `peer`). Bytes serialize as bytes (a `Uint8Array` in JavaScript), hashes and
+    //! reasons as text.
+
+    use super::{Event, Output};
+    use crate::encode::encode;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
+
+    /// Bytes that serialize as one byte string rather than a list of numbers.
+    struct Bytes<'a>(&'a [u8]);
+
+    impl Serialize for Bytes<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_bytes(self.0)
+        }
+    }
+
+    /// Hashes, reasons and other `Display` values serialize as their text.
+    struct Text<T>(T);
+
+    impl<T: core::fmt::Display> Serialize for Text<T> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_str(&self.0)
+        }
+    }
+
+    impl Serialize for Output {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            match self {
+                Self::Send { peer, message } => {
+                    let mut map = serializer.serialize_map(Some(3))?;
+                    map.serialize_entry("type", "send")?;
+                    map.serialize_entry("peer", peer)?;
+                    map.serialize_entry("bytes", &Bytes(&message.to_bytes()))?;
+                    map.end()
+                }
+                Self::Disconnect { peer, reason } => {
+                    let mut map = serializer.serialize_map(Some(3))?;
+                    map.serialize_entry("type", "disconnect")?;
+                    map.serialize_entry("peer", peer)?;
+                    map.serialize_entry("reason", &Text(reason))?;
+                    map.end()
+                }
+                Self::Persist(set) => {
+                    let mut map = serializer.serialize_map(Some(2))?;
+                    map.serialize_entry("type", "persist")?;
+                    map.serialize_entry("bytes", &Bytes(&encode(set)))?;
+                    map.end()
+                }
+                Self::Event(event) => event.serialize(serializer),
+            }
+        }
+    }
+
+    impl Serialize for Event {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut map = serializer.serialize_map(None)?;
+            match self {
+                Self::TipChanged { hash, height, reorg_depth, connected, first_connected } => {
+                    map.serialize_entry("type", "tip")?;
+                    map.serialize_entry("hash", &Text(hash))?;
+                    map.serialize_entry("height", height)?;
+                    map.serialize_entry("reorg_depth", reorg_depth)?;
+                    map.serialize_entry("connected", connected)?;
+                    map.serialize_entry("first_connected", &first_connected.map(Text))?;
+                }
+                Self::SyncProgress { height, best_header_height } => {
+                    map.serialize_entry("type", "sync")?;
+                    map.serialize_entry("height", height)?;
+                    map.serialize_entry("best_header_height", best_header_height)?;
+                }
+                Self::TxAccepted { txid } => {
+                    map.serialize_entry("type", "tx")?;
+                    map.serialize_entry("txid", &Text(txid))?;
+                    map.serialize_entry("accepted", &true)?;
+                }
+                Self::TxRejected { txid, reason } => {
+                    map.serialize_entry("type", "tx")?;
+                    map.serialize_entry("txid", &Text(txid))?;
+                    map.serialize_entry("accepted", &false)?;
+                    map.serialize_entry("reason", &Text(reason))?;
+                }
+                Self::BlockRejected { hash, reason, peer } => {
+                    map.serialize_entry("type", "rejected")?;
+                    map.serialize_entry("hash", &Text(hash))?;
+                    map.serialize_entry("reason", &Text(reason))?;
+                    map.serialize_entry("peer", peer)?;
+                }
+                Self::PeerReady { peer, best_height } => {
+                    map.serialize_entry("type", "peer")?;
+                    map.serialize_entry("peer", peer)?;
+                    map.serialize_entry("best_height", best_height)?;
+                }
+            }
+            map.end()
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! Headers-first sync and the block download scheduler. A peer that is ahead is asked for
+//! headers (with a block locator); the headers are checked and remembered; the blocks of the
+//! best header chain are then fetched from ready peers, a bounded number at a time per peer, in
+//! batches, each request with a timeout. Blocks that arrive before their parent wait, a bounded
+//! number of them, for it.
+
+use super::output::{DisconnectReason, Event};
+use super::{Node, PeerId};
+use crate::block::Block;
+use crate::hash::BlockHash;
+use crate::header::Header;
+use crate::message::{HEADERS_MAX, INV_ITEMS_MAX, InvItem, LOCATOR_HASHES_MAX, Message};
+use crate::validation::BlockError;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+/// Seconds a requested block may take to arrive before the peer counts as stalling.
+pub const BLOCK_REQUEST_TIMEOUT_S: u64 = 30;
+/// Seconds before an unanswered `getheaders` may be repeated.
+pub const HEADERS_REQUEST_TIMEOUT_S: u64 = 30;
+/// Seconds between checks for peers ahead of us.
+pub const SYNC_INTERVAL_S: u64 = 5;
+/// Blocks requested from one peer at a time.
+pub const BLOCKS_IN_FLIGHT_PER_PEER_MAX: usize = 32;
+/// Fewest blocks asked for in one `getdata` while more are missing.
+pub const REQUEST_BATCH_MIN: usize = 8;
+/// Downloaded blocks held while their parent is still on its way.
+pub const PENDING_BLOCKS_MAX: usize = 64;
+
+const _: () = assert!(INV_ITEMS_MAX >= BLOCKS_IN_FLIGHT_PER_PEER_MAX, "one getdata can ask a peer's whole share");
+const _: () = assert!(REQUEST_BATCH_MIN <= BLOCKS_IN_FLIGHT_PER_PEER_MAX, "a batch fits in a peer's share");
+
+/// A block asked of a peer, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BlockRequest {
+    pub(crate) peer: PeerId,
+    pub(crate) asked_at: u64,
+}
+
+/// How far the block download has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Downloads {
+    /// Blocks requested and not yet arrived.
+    pub in_flight: usize,
+    /// Blocks arrived before their parent.
+    pub pending: usize,
+}
+
+impl Node {
+    /// Asks `peer` for the headers after the best one we know.
+    pub(super) fn ask_headers(&mut self, peer: PeerId, now: u64) {
+        let mut locator = self.chain.locator();
+        let best = self.chain.best_header().hash;
+        if best != self.chain.tip_hash() {
+            // Continue from headers already fetched, not only from the blocks held.
+            locator.insert(0, best);
+            locator.truncate(LOCATOR_HASHES_MAX);
+        }
+        if let Some(state) = self.peers.get_mut(&peer) {
+            state.headers_asked_at = Some(now);
+        }
+        self.send(peer, Message::GetHeaders { locator });
+    }
+
+    /// Asks every ready peer that claims more than our best header for headers, unless a
+    /// request to it is still young.
+    pub(super) fn sync_with_peers_ahead(&mut self, now: u64) {
+        let best = self.chain.best_header().height;
+        let ahead: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.ready && p.best_height > best)
+            .filter(|(_, p)| p.headers_asked_at.is_none_or(|at| now >= at + HEADERS_REQUEST_TIMEOUT_S))
+            .map(|(id, _)| *id)
+            .collect();
+        for peer in ahead {
+            self.ask_headers(peer, now);
+        }
+    }
+
+    pub(super) fn on_headers(&mut self, peer: PeerId, headers: Vec<Header>, now: u64) {
+        let n = headers.len();
+        let mut last_height = None;
+        for header in headers {
+            self.peer_mut(peer).known.insert(InvItem::Block(header.block_hash()));
+            match self.chain.accept_header(header, now) {
+                Ok(_) => last_height = self.chain.header(&header.block_hash()).map(|known| known.height),
+                Err(BlockError::TimeTooNew { .. }) => break,
+                Err(error) => return self.disconnect(peer, DisconnectReason::InvalidHeaders(error)),
+            }
+        }
+        let state = self.peer_mut(peer);
+        state.headers_asked_at = None;
+        if let Some(height) = last_height {
+            state.note_height(height);
+        }
+        if n == HEADERS_MAX {
+            self.ask_headers(peer, now);
+        }
+        self.request_blocks(now);
+        self.report_sync();
+    }
+
+    /// Asks ready peers that have them for the next missing blocks of the best header chain.
+    pub(super) fn request_blocks(&mut self, now: u64) {
+        let best = self.chain.best_header().hash;
+        if best != self.download_for {
+            // Walk the header chain once per new best header, not once per block received.
+            self.download = self.chain.missing_blocks(usize::MAX).into();
+            self.download_for = best;
+        }
+        while self.download.front().is_some_and(|h| self.chain.entry(h).is_some()) {
+            self.download.pop_front();
+        }
+        let capacity = self.peers.len() * BLOCKS_IN_FLIGHT_PER_PEER_MAX;
+        let window = capacity + self.in_flight.len() + self.pending_blocks.len();
+        let candidates: Vec<BlockHash> = self.download.iter().take(window).copied().collect();
+        let few_left = candidates.len() < REQUEST_BATCH_MIN;
+        let mut requests: BTreeMap<PeerId, Vec<InvItem>> = BTreeMap::new();
+        for hash in candidates {
+            if self.in_flight.contains_key(&hash)
+                || self.pending_blocks.contains_key(&hash)
+                || self.chain.entry(&hash).is_some()
+            {
+                continue;
+            }
+            let Some(peer) = self.download_peer(&hash, few_left, &requests) else { continue };
+            self.in_flight.insert(hash, BlockRequest { peer, asked_at: now });
+            requests.entry(peer).or_default().push(InvItem::Block(hash));
+        }
+        for (peer, items) in requests {
+            self.send(peer, Message::GetData(items));
+        }
+    }
+
+    /// The peer to ask for `hash`: one known to have the block if any, else one that claims its
+    /// height and has not said it lacks it; the least loaded first. Peers are asked in batches,
+    /// so one with only a few free slots waits until more free up (unless few blocks are left).
+    fn download_peer(
+        &self,
+        hash: &BlockHash,
+        few_left: bool,
+        requests: &BTreeMap<PeerId, Vec<InvItem>>,
+    ) -> Option<PeerId> {
+        let height = self.chain.header(hash).map_or(0, |known| known.height);
+        let item = InvItem::Block(*hash);
+        let load = |id: &PeerId| self.in_flight.values().filter(|r| r.peer == *id).count();
+        self.peers
+            .iter()
+            .filter(|(id, p)| p.ready && !p.lacks.contains(&item) && load(id) < BLOCKS_IN_FLIGHT_PER_PEER_MAX)
+            .filter(|(id, _)| {
+                few_left || requests.contains_key(id) || BLOCKS_IN_FLIGHT_PER_PEER_MAX - load(id) >= REQUEST_BATCH_MIN
+            })
+            .filter(|(_, p)| p.known.contains(&item) || p.best_height >= height)
+            .min_by_key(|(id, p)| (!p.known.contains(&item), load(id)))
+            .map(|(id, _)| *id)
+    }
+
+    pub(super) fn on_block(&mut self, peer: PeerId, block: Block, now: u64) {
+        let hash = block.block_hash();
+        self.in_flight.remove(&hash);
+        self.peer_mut(peer).known.insert(InvItem::Block(hash));
+        self.process_block(block, Some(peer), now);
+        self.request_blocks(now);
+    }
+
+    /// Accepts a block and then any pending children it unblocks. A block whose parent is
+    /// missing waits (when its header is known) or makes us ask the sender for headers.
+    pub(super) fn process_block(&mut self, block: Block, peer: Option<PeerId>, now: u64) {
+        let mut queue = alloc::vec![(block, peer)];
+        while let Some((block, from)) = queue.pop() {
+            let hash = block.block_hash();
+            match self.accept_and_follow(block.clone(), from, now) {
+                Ok(_) => {
+                    let children: Vec<BlockHash> = self
+                        .pending_blocks
+                        .iter()
+                        .filter(|(_, b)| b.header.prev_blockhash == hash)
+                        .map(|(h, _)| *h)
+                        .collect();
+                    queue
+                        .extend(children.into_iter().filter_map(|h| self.pending_blocks.remove(&h)).map(|b| (b, None)));
+                }
+                Err(BlockError::UnknownParent { .. }) if self.chain.header(&hash).is_some() => {
+                    if self.pending_blocks.len() < PENDING_BLOCKS_MAX {
+                        self.pending_blocks.insert(hash, block);
+                    }
+                }
+                Err(BlockError::UnknownParent { .. }) => {
+                    if let Some(peer) = from {
+                        self.ask_headers(peer, now);
+                    }
+                }
+                Err(BlockError::TimeTooNew { .. }) => {}
+                Err(reason) => {
+                    self.event(Event::BlockRejected { hash, reason: reason.clone(), peer: from });
+                    if let Some(peer) = from {
+                        self.disconnect(peer, DisconnectReason::InvalidBlock(reason));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Peers whose requested blocks are overdue.
+    pub(super) fn stalling_peers(&self, now: u64) -> Vec<PeerId> {
+        self.in_flight.values().filter(|r| now >= r.asked_at + BLOCK_REQUEST_TIMEOUT_S).map(|r| r.peer).collect()
+    }
+
+    pub(super) fn report_sync(&mut self) {
+        let event =
+            Event::SyncProgress { height: self.chain.height(), best_header_height: self.chain.best_header().height };
+        self.event(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::Output;
+    use crate::node::tests::{ready_node, sent_to};
+    use crate::testkit::{Builder, NOW};
+
+    /// A node that knows the headers of `n` blocks it does not have, from ready peers `peers`.
+    fn behind_by(n: usize, peers: &[PeerId]) -> (Node, Vec<Block>) {
+        let mut builder = Builder::new();
+        let blocks = builder.branch_on(builder.genesis(), n);
+        let mut node = ready_node(peers, n as u32);
+        let headers = blocks.iter().map(|b| b.header).collect();
+        node.on_headers(peers[0], headers, NOW);
+        (node, blocks)
+    }
+
+    fn asked_blocks(node: &mut Node, peer: PeerId) -> Vec<BlockHash> {
+        sent_to(node, peer)
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::GetData(items) => Some(items),
+                _ => None,
+            })
+            .flatten()
+            .map(|item| match item {
+                InvItem::Block(hash) => hash,
+                InvItem::Tx(_) => panic!("only blocks are asked for"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn headers_lead_to_block_requests_split_between_peers_up_to_their_share() {
+        let (mut node, blocks) = behind_by(100, &[1, 2]);
+        let to_1 = asked_blocks(&mut node, 1);
+        let to_2 = asked_blocks(&mut node, 2);
+        assert_eq!(to_1.len(), BLOCKS_IN_FLIGHT_PER_PEER_MAX);
+        assert_eq!(to_2.len(), BLOCKS_IN_FLIGHT_PER_PEER_MAX);
+        let mut asked: Vec<BlockHash> = to_1.into_iter().chain(to_2).collect();
+        asked.sort();
+        let mut first: Vec<BlockHash> = blocks[..2 * BLOCKS_IN_FLIGHT_PER_PEER_MAX].iter().map(Block::block_hash).collect();
+        first.sort();
+        assert_eq!(asked, first, "the oldest missing blocks, each asked once");
+        assert_eq!(node.downloads(), Downloads { in_flight: 2 * BLOCKS_IN_FLIGHT_PER_PEER_MAX, pending: 0 });
+    }
+
+    #[test]
+    fn a_block_before_its_parent_waits_and_connects_after_it() {
+        let (mut node, blocks) = behind_by(3, &[1]);
+        let _ = asked_blocks(&mut node, 1);
+        node.on_block(1, blocks[1].clone(), NOW);
+        assert_eq!(node.downloads().pending, 1);
+        assert_eq!(node.chain().height(), 0);
+        node.on_block(1, blocks[0].clone(), NOW);
+        node.on_block(1, blocks[2].clone(), NOW);
+        assert_eq!(node.chain().height(), 3);
+        assert_eq!(node.downloads(), Downloads { in_flight: 0, pending: 0 });
+    }
+
+    #[test]
+    fn a_peer_that_does_not_deliver_in_time_is_stalling() {
+        let (mut node, _) = behind_by(3, &[1]);
+        assert!(node.stalling_peers(NOW + BLOCK_REQUEST_TIMEOUT_S - 1).is_empty());
+        node.handle_tick(NOW + BLOCK_REQUEST_TIMEOUT_S);
+        let dropped: Vec<Output> = core::iter::from_fn(|| node.poll_output())
+            .filter(|o| matches!(o, Output::Disconnect { .. }))
+            .collect();
+        assert_eq!(dropped, [Output::Disconnect { peer: 1, reason: DisconnectReason::Stalling }]);
+    }
+
+    #[test]
+    fn blocks_of_a_departed_peer_are_asked_again_with_a_fresh_timeout() {
+        let (mut node, blocks) = behind_by(1, &[1, 2]);
+        let _ = asked_blocks(&mut node, 1);
+        let later = NOW + BLOCK_REQUEST_TIMEOUT_S - 1;
+        node.handle_tick(later);
+        node.handle_peer_disconnected(1);
+        assert_eq!(asked_blocks(&mut node, 2), [blocks[0].block_hash()]);
+        node.handle_tick(later + 1);
+        assert!(node.stalling_peers(later + 1).is_empty(), "peer 2 was just asked; it is not stalling");
+        assert_eq!(node.peers().count(), 1);
+    }
+
+    #[test]
+    fn a_block_the_peer_lacks_is_asked_of_another() {
+        let (mut node, blocks) = behind_by(1, &[1, 2]);
+        let first = blocks[0].block_hash();
+        let asked_of_1 = asked_blocks(&mut node, 1);
+        let asked_of_2 = asked_blocks(&mut node, 2);
+        let (lacking, other) = if asked_of_1 == [first] { (1, 2) } else { (2, 1) };
+        assert_eq!(if lacking == 1 { asked_of_2.len() } else { asked_of_1.len() }, 0, "asked of one peer only");
+        node.on_not_found(lacking, &[InvItem::Block(first)], NOW);
+        assert_eq!(asked_blocks(&mut node, other), [first]);
+    }
+}

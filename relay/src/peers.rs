@@ -1,0 +1,195 @@
+//! The registry of connected peers as the shell sees them: each peer's bounded send queue, the
+//! signal that ends its connection, and the WebSocket close codes the relay sends. The driver
+//! removes a peer in exactly one way (`PeerRegistry::remove`), whatever the reason.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tabchain_core::PeerId;
+use tokio::sync::{Notify, mpsc};
+
+/// WebSocket close codes the relay uses.
+pub mod close_code {
+    pub const NORMAL: u16 = 1000;
+    pub const POLICY: u16 = 1008;
+    pub const UNSUPPORTED: u16 = 1003;
+    pub const TOO_BIG: u16 = 1009;
+}
+
+/// Characters of a close reason sent (the WebSocket limit is 123 bytes).
+const CLOSE_REASON_CHARS_MAX: usize = 100;
+
+/// What a connection task writes to its socket.
+#[derive(Debug)]
+pub enum Outbound {
+    Frame(Vec<u8>),
+    Close { code: u16, reason: String },
+}
+
+/// How a peer leaves the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removal {
+    /// We end the connection and tell the peer why (if its queue has room for the close frame).
+    Close { code: u16, reason: String },
+    /// The peer does not read: its queue is full, so nothing more is queued.
+    NotReading,
+    /// The connection already ended.
+    Ended,
+}
+
+/// A connected peer as the driver sees it.
+#[derive(Debug)]
+struct PeerHandle {
+    addr: String,
+    inbound: bool,
+    tx: mpsc::Sender<Outbound>,
+    queued_bytes: Arc<AtomicUsize>,
+    kill: Arc<Notify>,
+}
+
+/// What a connection task needs from `register`.
+#[derive(Debug)]
+pub struct PeerLink {
+    pub id: PeerId,
+    pub rx: mpsc::Receiver<Outbound>,
+    pub queued_bytes: Arc<AtomicUsize>,
+    pub kill: Arc<Notify>,
+}
+
+/// A peer as the API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PeerInfo {
+    pub id: PeerId,
+    pub addr: String,
+    pub inbound: bool,
+    /// The height it claims, once it completed the handshake.
+    pub best_height: Option<u32>,
+}
+
+/// Whether a frame was queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    Queued,
+    /// The queue is over its frame or byte cap: the peer is not reading.
+    Full,
+    /// No such peer (it left already).
+    Gone,
+}
+
+/// Connected peers and their queues.
+#[derive(Debug)]
+pub struct PeerRegistry {
+    peers: BTreeMap<PeerId, PeerHandle>,
+    next_id: PeerId,
+    queue_frames_max: usize,
+    queue_bytes_max: usize,
+}
+
+impl PeerRegistry {
+    pub fn new(queue_frames_max: usize, queue_bytes_max: usize) -> Self {
+        Self { peers: BTreeMap::new(), next_id: 1, queue_frames_max, queue_bytes_max }
+    }
+
+    /// Adds a peer with an empty queue.
+    pub fn register(&mut self, addr: String, inbound: bool) -> PeerLink {
+        let id = self.next_id;
+        self.next_id += 1;
+        let (tx, rx) = mpsc::channel(self.queue_frames_max);
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let kill = Arc::new(Notify::new());
+        let handle = PeerHandle { addr, inbound, tx, queued_bytes: queued_bytes.clone(), kill: kill.clone() };
+        self.peers.insert(id, handle);
+        PeerLink { id, rx, queued_bytes, kill }
+    }
+
+    /// Queues a frame for `peer` within its caps.
+    pub fn enqueue(&self, peer: PeerId, bytes: Vec<u8>) -> Enqueued {
+        let Some(handle) = self.peers.get(&peer) else { return Enqueued::Gone };
+        let len = bytes.len();
+        if handle.queued_bytes.load(Ordering::Relaxed) + len > self.queue_bytes_max {
+            return Enqueued::Full;
+        }
+        match handle.tx.try_send(Outbound::Frame(bytes)) {
+            Ok(()) => {
+                handle.queued_bytes.fetch_add(len, Ordering::Relaxed);
+                Enqueued::Queued
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => Enqueued::Full,
+            Err(mpsc::error::TrySendError::Closed(_)) => Enqueued::Gone,
+        }
+    }
+
+    /// Removes `peer` and ends its connection; returns whether it was registered.
+    pub fn remove(&mut self, peer: PeerId, removal: &Removal) -> bool {
+        let Some(handle) = self.peers.remove(&peer) else { return false };
+        if let Removal::Close { code, reason } = removal {
+            let reason = reason.chars().take(CLOSE_REASON_CHARS_MAX).collect();
+            // A full queue means the peer is not reading; it would not read the reason either.
+            let _ = handle.tx.try_send(Outbound::Close { code: *code, reason });
+        }
+        handle.kill.notify_one();
+        true
+    }
+
+    pub fn ids(&self) -> Vec<PeerId> {
+        self.peers.keys().copied().collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.peers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.peers.is_empty()
+    }
+
+    /// Every peer with the height the node knows for it (`heights`).
+    pub fn info(&self, heights: &BTreeMap<PeerId, u32>) -> Vec<PeerInfo> {
+        self.peers
+            .iter()
+            .map(|(id, p)| PeerInfo {
+                id: *id,
+                addr: p.addr.clone(),
+                inbound: p.inbound,
+                best_height: heights.get(id).copied(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queue_is_capped_in_frames_and_bytes() {
+        let mut registry = PeerRegistry::new(2, 10);
+        let link = registry.register("a".into(), true);
+        assert_eq!(registry.enqueue(link.id, vec![0; 6]), Enqueued::Queued);
+        assert_eq!(registry.enqueue(link.id, vec![0; 5]), Enqueued::Full, "over the byte cap");
+        assert_eq!(registry.enqueue(link.id, vec![0; 4]), Enqueued::Queued);
+        assert_eq!(registry.enqueue(link.id, vec![0; 0]), Enqueued::Full, "over the frame cap");
+        assert_eq!(link.queued_bytes.load(Ordering::Relaxed), 10);
+        assert_eq!(registry.enqueue(99, vec![0]), Enqueued::Gone);
+    }
+
+    #[test]
+    fn removal_sends_the_close_reason_once_and_ends_the_connection() {
+        let mut registry = PeerRegistry::new(4, 100);
+        let mut link = registry.register("a".into(), true);
+        let close = Removal::Close { code: close_code::POLICY, reason: "x".repeat(300) };
+        assert!(registry.remove(link.id, &close));
+        assert!(!registry.remove(link.id, &close), "only once");
+        match link.rx.try_recv() {
+            Ok(Outbound::Close { code, reason }) => {
+                assert_eq!((code, reason.len()), (close_code::POLICY, CLOSE_REASON_CHARS_MAX));
+            }
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+        assert!(registry.is_empty());
+        let ended = registry.register("b".into(), false);
+        assert!(registry.remove(ended.id, &Removal::Ended));
+        let mut rx = ended.rx;
+        assert!(rx.try_recv().is_err(), "nothing is sent to a connection that ended");
+    }
+}
