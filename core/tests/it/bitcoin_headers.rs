@@ -4,7 +4,8 @@
 use crate::data;
 use std::collections::BTreeMap;
 use tabchain_core::{
-    DifficultyRule, Header, Params, bitcoin_retarget, check_proof_of_work, decode, encode, hex, is_retarget_height,
+    DifficultyRule, Header, Params, PowError, bitcoin_retarget, check_proof_of_work, decode, encode, hex,
+    is_retarget_height,
 };
 
 fn headers() -> BTreeMap<u64, Header> {
@@ -65,5 +66,5 @@ fn a_wrong_retarget_is_detected() {
     assert_ne!(off_by_one, next.bits);
     let mut mined_easier = *next;
     mined_easier.nonce ^= 1;
-    assert!(check_proof_of_work(&mined_easier, params.pow_limit).is_err());
+    assert_eq!(check_proof_of_work(&mined_easier, params.pow_limit), Err(PowError::HashAboveTarget));
 }

@@ -3,6 +3,7 @@
 mod asert_vectors;
 mod bitcoin_headers;
 mod data;
+mod encoding;
 mod properties;
 mod protocol_doc;
 mod regressions;
