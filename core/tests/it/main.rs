@@ -10,3 +10,4 @@ mod regressions;
 mod scenarios;
 mod signature_vectors;
 mod sim;
+mod vectors;
