@@ -9,8 +9,8 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use std::cell::Cell;
 use std::fmt::Debug;
 use tabchain_core::{
-    ADDR_BYTES_MAX, Amount, Block, BlockHash, BlockUndo, ChainOp, ChangeSet, Coin, CompactTarget, DecodeError,
-    Encode, Header, InvItem, MerkleRoot, Message, OutPoint, PublicKey, Signature, Transaction, TxIn, TxOut, Txid,
+    ADDR_BYTES_MAX, Amount, Block, BlockHash, BlockUndo, ChainOp, ChangeSet, Coin, CompactTarget, DecodeError, Encode,
+    Header, InvItem, MerkleRoot, Message, OutPoint, PublicKey, Signature, Transaction, TxIn, TxOut, Txid,
     USER_AGENT_BYTES_MAX, decode, encode,
 };
 
@@ -210,4 +210,3 @@ fn transactions_round_trip_and_mutated_transactions_are_refused_or_canonical() {
 fn change_sets_round_trip_and_mutated_change_sets_are_refused_or_canonical() {
     check_encoding(change_set(), decode::<ChangeSet>);
 }
-

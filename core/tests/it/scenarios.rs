@@ -3,8 +3,8 @@
 
 use crate::sim::{START_S, Sim};
 use tabchain_core::{
-    Amount, Block, BlockError, BlockHash, COIN, ChainOp, DisconnectReason, FeeRate, Header, Message, Node, Output, Params, PeerId, encode,
-    search_nonce,
+    Amount, Block, BlockError, BlockHash, COIN, ChainOp, DisconnectReason, FeeRate, Header, Message, Node, Output,
+    Params, PeerId, encode, search_nonce,
 };
 
 /// Seeds each randomized scenario runs with. `TABCHAIN_SIM_SEEDS=N` runs 1..=N to search for
@@ -414,7 +414,8 @@ fn a_byzantine_peer_is_disconnected_and_never_moves_an_honest_tip() {
     // Endless headers, each with valid proof of work, that connect to nothing the honest node
     // knows.
     let parent = BlockHash::from_byte_array([1; 32]);
-    let orphan_header = search_nonce(&Header { prev_blockhash: parent, ..b.next_block().header }, 1 << 20).expect("easy");
+    let orphan_header =
+        search_nonce(&Header { prev_blockhash: parent, ..b.next_block().header }, 1 << 20).expect("easy");
     attacks.push((
         "non-connecting headers",
         Message::Headers(vec![orphan_header; 2000]).to_bytes(),
