@@ -3,9 +3,11 @@
 mod asert_vectors;
 mod bitcoin_headers;
 mod data;
+mod encoding;
 mod properties;
 mod protocol_doc;
 mod regressions;
 mod scenarios;
 mod signature_vectors;
 mod sim;
+mod vectors;

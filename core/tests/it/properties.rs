@@ -51,8 +51,9 @@ proptest! {
                 let amount = Amount::from_units(amount).expect("small");
                 let built = wallets[payer].build_payment(&chain, &pool, keys[payee].public_key(), amount, FeeRate(rate));
                 if let Ok(tx) = built {
-                    // Whatever the wallet builds, the mempool admits.
-                    prop_assert!(pool.accept(tx, &chain, NOW).is_ok());
+                    // Whatever the wallet builds, the mempool admits, and nothing else with it.
+                    let txid = tx.txid();
+                    prop_assert_eq!(pool.accept(tx, &chain, NOW), Ok(vec![txid]));
                     admitted += 1;
                 }
             }

@@ -2,8 +2,8 @@
 //! refuses what that code accepted (or does what it failed to do).
 
 use tabchain_core::{
-    Amount, Block, BlockError, BlockHash, COIN, Chain, Mempool, OutPoint, Params, PublicKey, SecretKey, Signature,
-    Transaction, TxError, TxIn, TxOut, child_block, search_nonce, signed_transaction,
+    Amount, Block, BlockError, BlockHash, COIN, Chain, Mempool, MempoolError, OutPoint, Params, PublicKey, SecretKey,
+    Signature, SignatureError, Transaction, TxError, TxIn, TxOut, child_block, search_nonce, signed_transaction,
 };
 
 const NOW: u64 = 4_000_000_000;
@@ -54,7 +54,7 @@ fn a_fake_coinbase_input_cannot_mint_coins() {
     // As a second transaction it is an extra coinbase; in the mempool it is refused outright.
     let block = block_on(&chain, chain.tip_hash(), vec![fake.clone()], Amount::ZERO, 1);
     assert_eq!(chain.accept_block(block, NOW), Err(BlockError::ExtraCoinbase { tx_idx: 1 }));
-    assert!(Mempool::default().accept(fake, &chain, NOW).is_err());
+    assert_eq!(Mempool::default().accept(fake, &chain, NOW), Err(MempoolError::Coinbase));
 }
 
 #[test]
@@ -63,14 +63,20 @@ fn signatures_cover_the_outputs() {
     let genesis = chain.params().genesis_hash();
     let mut tx = signed(&[coin], vec![to(1, units(50 * COIN - 1000))], genesis);
     tx.outputs[0].owner = PublicKey(SecretKey::from_bytes(&[66; 32]).public_key().0); // redirected by a relay
+    let bad_signature = TxError::BadSignature { input_idx: 0, error: SignatureError::Invalid };
+    assert_eq!(Mempool::default().accept(tx.clone(), &chain, NOW), Err(MempoolError::Invalid(bad_signature.clone())));
     let block = block_on(&chain, chain.tip_hash(), vec![tx], units(1000), 1);
-    assert!(matches!(chain.accept_block(block, NOW), Err(BlockError::Tx { error: TxError::BadSignature { .. }, .. })));
+    assert_eq!(chain.accept_block(block, NOW), Err(BlockError::Tx { tx_idx: 1, error: bad_signature }));
 }
 
 #[test]
 fn an_input_cannot_be_spent_twice_in_one_transaction() {
     let (mut chain, coin) = funded_chain();
     let tx = signed(&[coin, coin], vec![to(1, units(100 * COIN - 1000))], chain.params().genesis_hash());
+    assert_eq!(
+        Mempool::default().accept(tx.clone(), &chain, NOW),
+        Err(MempoolError::Invalid(TxError::DuplicateInput { outpoint: coin }))
+    );
     let block = block_on(&chain, chain.tip_hash(), vec![tx], Amount::ZERO, 1);
     assert_eq!(
         chain.accept_block(block, NOW),
@@ -84,6 +90,10 @@ fn an_output_cannot_be_spent_twice_in_one_block() {
     let genesis = chain.params().genesis_hash();
     let a = signed(&[coin], vec![to(1, units(49 * COIN))], genesis);
     let b = signed(&[coin], vec![to(2, units(49 * COIN))], genesis);
+    // The mempool keeps the first seen and names it to the second.
+    let mut pool = Mempool::default();
+    assert_eq!(pool.accept(a.clone(), &chain, NOW), Ok(vec![a.txid()]));
+    assert_eq!(pool.accept(b.clone(), &chain, NOW), Err(MempoolError::Conflict { outpoint: coin, with: a.txid() }));
     let block = block_on(&chain, chain.tip_hash(), vec![a, b], units(2 * COIN), 1);
     assert_eq!(chain.accept_block(block, NOW), Err(BlockError::DoubleSpendInBlock { outpoint: coin }));
 }
@@ -140,8 +150,8 @@ fn a_peers_block_removes_exactly_the_confirmed_transactions_from_the_mempool() {
     let confirmed = signed(&[coin(1)], vec![to(1, units(49 * COIN))], genesis);
     let waiting = signed(&[coin(2)], vec![to(2, units(49 * COIN))], genesis);
     let mut pool = Mempool::default();
-    pool.accept(confirmed.clone(), &chain, NOW).expect("valid");
-    pool.accept(waiting.clone(), &chain, NOW).expect("valid");
+    assert_eq!(pool.accept(confirmed.clone(), &chain, NOW), Ok(vec![confirmed.txid()]));
+    assert_eq!(pool.accept(waiting.clone(), &chain, NOW), Ok(vec![waiting.txid()]));
     let block = block_on(&chain, chain.tip_hash(), vec![confirmed.clone()], units(COIN), 99);
     let update = chain.accept_block(block, NOW).expect("valid");
     pool.apply_chain_update(&chain, &update, &[], NOW);

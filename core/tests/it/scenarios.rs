@@ -3,8 +3,8 @@
 
 use crate::sim::{START_S, Sim};
 use tabchain_core::{
-    Amount, Block, BlockHash, COIN, DisconnectReason, FeeRate, Header, Message, Node, Output, Params, PeerId, encode,
-    search_nonce,
+    Amount, Block, BlockError, BlockHash, COIN, ChainOp, DisconnectReason, FeeRate, Header, Message, Node, Output,
+    Params, PeerId, encode, search_nonce,
 };
 
 /// Seeds each randomized scenario runs with. `TABCHAIN_SIM_SEEDS=N` runs 1..=N to search for
@@ -68,12 +68,65 @@ fn a_reorg_of_more_than_500_blocks() {
     }
     assert_eq!(sim.nodes[1].node.chain().height(), 510);
     assert_eq!(sim.nodes[3].node.chain().height(), 530);
+    let branch_a = active_chain(&sim.nodes[0].node);
+    let branch_b = active_chain(&sim.nodes[3].node);
+    assert_eq!(active_chain(&sim.nodes[1].node), branch_a);
+    let stored_before: Vec<usize> = sim.nodes.iter().map(|n| n.stored.len()).collect();
     sim.heal();
     assert!(sim.run_until_converged(900), "tips {:?}", sim.tips());
     assert_eq!(sim.nodes[0].node.chain().height(), 530);
     assert!(sim.max_reorg_depth(0) >= 510, "node 0 reorged {} blocks", sim.max_reorg_depth(0));
     assert!(sim.max_reorg_depth(1) >= 510);
     sim.assert_money_conserved();
+
+    // What side A's nodes stored since the heal describes the reorg exactly: the whole of
+    // branch A undone tip first, then branch B connected from its first block (the fork point
+    // is genesis), spending nothing (the blocks hold only coinbases).
+    let genesis = Params::regtest().genesis_hash();
+    let expected_ops: Vec<ChainOp> = branch_a
+        .iter()
+        .rev()
+        .map(|&hash| ChainOp::Disconnect { hash })
+        .chain(branch_b.iter().map(|&hash| ChainOp::Connect { hash, undo: Default::default() }))
+        .collect();
+    for i in [0, 1] {
+        let since_heal = &sim.nodes[i].stored[stored_before[i]..];
+        let ops: Vec<ChainOp> = since_heal.iter().flat_map(|set| set.ops.clone()).collect();
+        assert_eq!(ops.len(), expected_ops.len(), "node {i}: 510 disconnects and 530 connects");
+        let first_difference = ops.iter().zip(&expected_ops).position(|(op, expected)| op != expected);
+        assert_eq!(first_difference, None, "node {i}: the first stored step that is not the reorg's");
+        let new_blocks: Vec<BlockHash> =
+            since_heal.iter().flat_map(|set| set.blocks.iter().map(Block::block_hash)).collect();
+        assert_eq!(new_blocks, branch_b, "node {i}: branch B's blocks stored once each, parents first");
+        // Each change set's tip and height are the active chain's after its own steps.
+        let mut active: Vec<BlockHash> = std::iter::once(genesis).chain(branch_a.iter().copied()).collect();
+        for set in since_heal {
+            for op in &set.ops {
+                match op {
+                    ChainOp::Disconnect { hash } => assert_eq!(active.pop().as_ref(), Some(hash), "node {i}"),
+                    ChainOp::Connect { hash, .. } => active.push(*hash),
+                }
+            }
+            assert_eq!((set.tip, set.height as usize), (*active.last().expect("genesis"), active.len() - 1));
+        }
+        let last = since_heal.last().expect("the reorg was stored");
+        assert_eq!((last.tip, last.height), (*branch_b.last().expect("530 blocks"), 530), "node {i}");
+
+        // A shell restoring from every block it stored gets the same node back.
+        let blocks: Vec<Block> = sim.nodes[i].stored.iter().flat_map(|set| set.blocks.clone()).collect();
+        assert_eq!(blocks.len(), 510 + 530, "node {i} stored both branches");
+        let restored = Node::restore(Params::regtest(), "restored", blocks).expect("stored blocks are valid");
+        assert_eq!(restored.chain().tip_hash(), *branch_b.last().expect("530 blocks"), "node {i}");
+        assert_eq!(restored.chain().height(), 530);
+        assert_eq!(active_chain(&restored), branch_b);
+        assert_eq!(restored.chain().utxos(), sim.nodes[i].node.chain().utxos());
+    }
+}
+
+/// The active chain's block hashes above genesis, oldest first.
+fn active_chain(node: &Node) -> Vec<BlockHash> {
+    let chain = node.chain();
+    (1..=chain.height()).map(|h| chain.hash_at(h).expect("at most the height")).collect()
 }
 
 #[test]
@@ -190,7 +243,7 @@ fn a_node_rebuilt_from_its_change_sets_equals_the_original() {
         .iter()
         .flat_map(|n| &n.stored)
         .flat_map(|s| &s.ops)
-        .any(|op| matches!(op, tabchain_core::ChainOp::Disconnect { .. }));
+        .any(|op| matches!(op, ChainOp::Disconnect { .. }));
     assert!(reorged, "the partition made some node reorg, so disconnects were stored too");
     for n in &sim.nodes {
         let blocks: Vec<Block> = n.stored.iter().flat_map(|set| set.blocks.clone()).collect();
@@ -215,7 +268,7 @@ fn apply_chain_steps(
     blocks: &[Block],
     sets: &[tabchain_core::ChangeSet],
 ) -> std::collections::BTreeMap<tabchain_core::OutPoint, tabchain_core::Coin> {
-    use tabchain_core::{ChainOp, Coin, OutPoint};
+    use tabchain_core::{Coin, OutPoint};
     let by_hash: std::collections::BTreeMap<BlockHash, &Block> = blocks.iter().map(|b| (b.block_hash(), b)).collect();
     let mut utxos = std::collections::BTreeMap::new();
     let mut undos = std::collections::BTreeMap::new();
@@ -314,34 +367,70 @@ impl Byzantine {
 
 #[test]
 fn a_byzantine_peer_is_disconnected_and_never_moves_an_honest_tip() {
+    use tabchain_core::{CompactTarget, DecodeError, MESSAGE_BYTES_MAX, PowError};
     let mut b = Byzantine::new();
     let tip = b.honest.chain().tip_hash();
-    let mut attacks: Vec<(&str, Vec<u8>)> = Vec::new();
+    // Each attack with the one reason it must be disconnected for.
+    let mut attacks: Vec<(&str, Vec<u8>, DisconnectReason)> = Vec::new();
 
-    attacks.push(("junk bytes", vec![0xde, 0xad, 0xbe, 0xef]));
-    attacks.push(("oversized frame", vec![8; tabchain_core::MESSAGE_BYTES_MAX + 1]));
+    attacks.push((
+        "junk bytes",
+        vec![0xde, 0xad, 0xbe, 0xef],
+        DisconnectReason::Undecodable(DecodeError::Invalid { what: "message tag" }),
+    ));
+    attacks.push((
+        "oversized frame",
+        vec![8; MESSAGE_BYTES_MAX + 1],
+        DisconnectReason::Undecodable(DecodeError::TooMany {
+            what: "message bytes",
+            count: MESSAGE_BYTES_MAX as u64 + 1,
+            max: MESSAGE_BYTES_MAX as u64,
+        }),
+    ));
 
     let mut bad_pow = b.next_block();
     let target = bad_pow.header.bits.to_target().expect("valid");
     bad_pow.header.nonce = (0..)
         .find(|&n| !target.is_met_by(Header { nonce: n, ..bad_pow.header }.block_hash()))
         .expect("a failing nonce");
-    attacks.push(("bad proof of work", Message::Block(bad_pow).to_bytes()));
+    attacks.push((
+        "bad proof of work",
+        Message::Block(bad_pow).to_bytes(),
+        DisconnectReason::InvalidBlock(BlockError::Pow(PowError::HashAboveTarget)),
+    ));
 
     let mut inflated = b.next_block();
-    inflated.txs[0].outputs[0].amount = Amount::from_units(51 * COIN).expect("small");
+    let allowed = inflated.txs[0].outputs[0].amount;
+    let paid = Amount::from_units(51 * COIN).expect("small");
+    inflated.txs[0].outputs[0].amount = paid;
     inflated.header.merkle_root = inflated.compute_merkle_root().expect("one tx");
     let inflated = Block { header: search_nonce(&inflated.header, 1 << 20).expect("easy"), ..inflated };
-    attacks.push(("coinbase paying too much", Message::Block(inflated).to_bytes()));
+    attacks.push((
+        "coinbase paying too much",
+        Message::Block(inflated).to_bytes(),
+        DisconnectReason::InvalidBlock(BlockError::CoinbaseTooLarge { paid, allowed }),
+    ));
 
-    // Endless headers that do not connect to anything the honest node knows.
-    let mut orphan_header = b.next_block().header;
-    orphan_header.prev_blockhash = BlockHash::from_byte_array([1; 32]);
-    attacks.push(("non-connecting headers", Message::Headers(vec![orphan_header; 2000]).to_bytes()));
+    // Endless headers, each with valid proof of work, that connect to nothing the honest node
+    // knows.
+    let parent = BlockHash::from_byte_array([1; 32]);
+    let orphan_header =
+        search_nonce(&Header { prev_blockhash: parent, ..b.next_block().header }, 1 << 20).expect("easy");
+    attacks.push((
+        "non-connecting headers",
+        Message::Headers(vec![orphan_header; 2000]).to_bytes(),
+        DisconnectReason::InvalidHeaders(BlockError::UnknownParent { parent }),
+    ));
 
-    let mut wrong_bits = b.next_block().header;
-    wrong_bits.bits = tabchain_core::CompactTarget::from_consensus(0x1f00ffff);
-    attacks.push(("headers with wrong bits", Message::Headers(vec![wrong_bits]).to_bytes()));
+    // A header meeting its own (harder) target, but not the one the difficulty rule requires.
+    let honest_header = b.next_block().header;
+    let found = CompactTarget::from_consensus(0x1f00ffff);
+    let wrong_bits = search_nonce(&Header { bits: found, ..honest_header }, 1 << 22).expect("a 1/65536 target");
+    attacks.push((
+        "headers with wrong bits",
+        Message::Headers(vec![wrong_bits]).to_bytes(),
+        DisconnectReason::InvalidHeaders(BlockError::WrongBits { expected: honest_header.bits, found }),
+    ));
 
     let wrong_net = Message::Hello {
         protocol_version: tabchain_core::PROTOCOL_VERSION,
@@ -350,16 +439,18 @@ fn a_byzantine_peer_is_disconnected_and_never_moves_an_honest_tip() {
         user_agent: "other".into(),
     };
 
-    for (what, bytes) in attacks {
+    for (what, bytes, expected) in attacks {
         b.connect();
-        let reason = b.send(&bytes);
-        assert!(reason.is_some(), "{what}: not disconnected");
+        assert_eq!(b.send(&bytes), Some(expected), "{what}");
         assert_eq!(b.honest.chain().tip_hash(), tip, "{what} moved the tip");
     }
 
     // Wrong network: refused at hello.
     b.honest.handle_peer_connected(EVIL, b.now);
-    assert!(matches!(b.send(&wrong_net.to_bytes()), Some(DisconnectReason::WrongNetwork { .. })));
+    assert_eq!(
+        b.send(&wrong_net.to_bytes()),
+        Some(DisconnectReason::WrongNetwork { genesis: Params::tabchain().genesis_hash() })
+    );
 
     // Anything before hello.
     b.honest.handle_peer_connected(EVIL, b.now);
@@ -385,10 +476,7 @@ fn a_mutated_copy_is_refused_and_the_honest_block_still_accepted() {
     assert_eq!(mutated.block_hash(), hash);
     b.connect();
     let reason = b.send(&Message::Block(mutated).to_bytes());
-    assert!(
-        matches!(reason, Some(DisconnectReason::InvalidBlock(tabchain_core::BlockError::MerkleMutated))),
-        "{reason:?}"
-    );
+    assert_eq!(reason, Some(DisconnectReason::InvalidBlock(BlockError::MerkleMutated)));
     // The honest block with that hash is still accepted, from another peer.
     b.honest.handle_peer_connected(7, b.now);
     let hello = Message::Hello {

@@ -1,45 +1,16 @@
 //! Pinned Ed25519 verdicts: RFC 8032's vectors, malleations, and the ed25519-speccheck edge
 //! cases. The browser build runs the same file (web/tests/browser.rs) and must agree.
 
-use crate::data;
-use tabchain_core::{SecretKey, hex, verify_signature};
+use crate::{data, vectors};
+use tabchain_core::{SecretKey, hex};
 
-struct Vector {
-    name: String,
-    public_key: [u8; 32],
-    signature: [u8; 64],
-    message: Vec<u8>,
-    valid: bool,
-}
-
-fn vectors() -> Vec<Vector> {
-    data::records(&data::read("ed25519-vectors.txt"))
-        .map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            assert_eq!(f.len(), 5, "{line}");
-            Vector {
-                name: f[0].to_owned(),
-                public_key: hex::decode_array(f[1]).expect("key hex"),
-                signature: hex::decode_array(f[2]).expect("signature hex"),
-                message: if f[3] == "-" { Vec::new() } else { hex::decode(f[3]).expect("message hex") },
-                valid: match f[4] {
-                    "valid" => true,
-                    "invalid" => false,
-                    other => panic!("verdict {other}"),
-                },
-            }
-        })
-        .collect()
+fn vectors() -> Vec<vectors::SignatureVector> {
+    vectors::signature_vectors(&data::read("ed25519-vectors.txt"))
 }
 
 #[test]
 fn verdicts_match_the_pinned_table() {
-    let vectors = vectors();
-    assert!(vectors.len() >= 20);
-    for v in &vectors {
-        let verdict = verify_signature(&v.public_key, &v.message, &v.signature);
-        assert_eq!(verdict.is_ok(), v.valid, "{}: {verdict:?}", v.name);
-    }
+    vectors::check_signature_verdicts(&vectors());
 }
 
 #[test]
