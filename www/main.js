@@ -260,9 +260,9 @@ function wirePauseWhenHidden(driver, select) {
 }
 
 async function startNode(wasm) {
-  // The relay says which network it runs; the tab joins the same one.
+  // The relay says which network it runs, by the name core gives it; the tab joins the same one.
   const relay = await (await fetch("./api/status")).json();
-  const network = relay.network === "tabrt" ? "regtest" : "tabchain";
+  const network = relay.network;
   const { TabNodeDriver } = await import("./node.js");
   const { claimIdentity, setSeed } = await import("./identity.js");
   const identity = await claimIdentity();

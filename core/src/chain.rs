@@ -7,7 +7,6 @@
 //! seen wins. A branch that turns out invalid midway is marked invalid from that block on, and
 //! the node settles on the best chain that is still valid.
 
-use crate::asert::{AsertAnchor, AsertParams, asert_next_target};
 use crate::block::Block;
 use crate::hash::BlockHash;
 use crate::header::Header;
@@ -92,6 +91,9 @@ struct HeaderNode {
     chain_work: Work,
     invalid: bool,
     seq: u64,
+    /// The time of block 1 on this header's branch, where ASERT measures the schedule from
+    /// (0 for the genesis block, which has no schedule of its own).
+    block_one_time: u32,
 }
 
 /// Ordering of candidate tips: most work first, then first seen.
@@ -104,8 +106,6 @@ pub const LOCATOR_DENSE: u32 = 10;
 #[derive(Debug, Clone)]
 pub struct Chain {
     params: Params,
-    asert: AsertParams,
-    anchor: AsertAnchor,
     /// Every header known valid so far, stored blocks' included.
     headers: BTreeMap<BlockHash, HeaderNode>,
     /// Every header not known invalid, ordered so the last is the best header chain's tip.
@@ -126,11 +126,11 @@ impl Chain {
     /// (a full genesis block and ASERT difficulty; Bitcoin's parameters serve header checks only).
     pub fn new(params: Params) -> Self {
         let genesis = params.genesis_block().expect("a chain needs a network with a full genesis block");
-        let DifficultyRule::Asert(asert) = params.difficulty else { panic!("a chain needs an ASERT network") };
-        let anchor = params.asert_anchor().expect("an ASERT network has an anchor");
+        assert!(matches!(params.difficulty, DifficultyRule::Asert(_)), "a chain needs an ASERT network");
         let hash = genesis.block_hash();
         let work = genesis.header.bits.to_target().expect("genesis bits are valid").work();
-        let node = HeaderNode { header: genesis.header, height: 0, chain_work: work, invalid: false, seq: 0 };
+        let node =
+            HeaderNode { header: genesis.header, height: 0, chain_work: work, invalid: false, seq: 0, block_one_time: 0 };
         let entry = BlockEntry {
             block: genesis,
             height: 0,
@@ -141,8 +141,6 @@ impl Chain {
         };
         let mut chain = Self {
             params,
-            asert,
-            anchor,
             headers: BTreeMap::from([(hash, node)]),
             header_tips: BTreeSet::from([(work, Reverse(0), hash)]),
             entries: BTreeMap::new(),
@@ -254,7 +252,8 @@ impl Chain {
         let (height, chain_work) = (parent.height + 1, parent.chain_work.saturating_add(target.work()));
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.headers.insert(hash, HeaderNode { header, height, chain_work, invalid: false, seq });
+        let block_one_time = if height == 1 { header.time } else { parent.block_one_time };
+        self.headers.insert(hash, HeaderNode { header, height, chain_work, invalid: false, seq, block_one_time });
         self.header_tips.insert((chain_work, Reverse(seq), hash));
         self.children.entry(parent_hash).or_default().push(hash);
         Ok(true)
@@ -321,11 +320,12 @@ impl Chain {
 
     /// The `bits` a child of `parent` must carry: ASERT from the genesis anchor.
     pub fn required_bits(&self, parent: &BlockEntry) -> CompactTarget {
-        self.bits_after(parent.height, parent.header().time)
+        self.bits_after(&self.headers[&parent.block_hash()])
     }
 
-    fn bits_after(&self, height: u32, time: u32) -> CompactTarget {
-        asert_next_target(&self.asert, &self.anchor, u64::from(height), i64::from(time)).to_compact()
+    fn bits_after(&self, parent: &HeaderNode) -> CompactTarget {
+        let (height, time) = (parent.height, parent.header.time);
+        self.params.asert_next_bits(height, time, parent.block_one_time).expect("a chain's network uses ASERT")
     }
 
     /// Median-time-past of `entry`: a child's time must be above it.
@@ -346,7 +346,7 @@ impl Chain {
     }
 
     fn check_header_context(&self, header: &Header, parent: &HeaderNode, now: u64) -> Result<(), BlockError> {
-        let expected = self.bits_after(parent.height, parent.header.time);
+        let expected = self.bits_after(parent);
         if header.bits != expected {
             return Err(BlockError::WrongBits { expected, found: header.bits });
         }

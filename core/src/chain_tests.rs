@@ -5,7 +5,8 @@ use crate::amount::Amount;
 use crate::hash::{MerkleRoot, Txid};
 use crate::limits::BLOCK_BYTES_MAX;
 use crate::signature::{PublicKey, Signature};
-use crate::template::{assemble_block, coinbase};
+use crate::target::Target;
+use crate::template::{assemble_block, child_block, coinbase};
 use crate::testkit::*;
 use crate::transaction::{OutPoint, Transaction, TxIn, TxOut};
 use crate::validation::TxError;
@@ -459,4 +460,54 @@ fn locators_are_dense_then_sparse_and_end_at_genesis() {
     assert_eq!(*heights.last().expect("non-empty"), 0);
     assert!(heights.windows(2).all(|w| w[0] > w[1]));
     assert!(locator.len() <= crate::message::LOCATOR_HASHES_MAX);
+}
+
+/// Regtest with room above its genesis target, so that easing shows in the bits.
+fn roomy_regtest() -> Params {
+    let mut params = Params::regtest();
+    params.pow_limit = Target::MAX;
+    if let DifficultyRule::Asert(asert) = &mut params.difficulty {
+        asert.pow_limit = Target::MAX;
+    }
+    params
+}
+
+/// A child of the tip dated `time`, with the bits the rules ask for unless `bits` says otherwise.
+fn child_at(chain: &Chain, time: u32, bits: Option<CompactTarget>) -> Block {
+    let parent = chain.tip();
+    let mut block = child_block(chain, parent, miner().public_key(), u64::from(time), time, vec![], Amount::ZERO)
+        .expect("an empty block");
+    if let Some(bits) = bits {
+        block.header.bits = bits;
+    }
+    mine(block)
+}
+
+#[test]
+fn the_schedule_is_anchored_at_block_one_not_at_genesis() {
+    let mut chain = Chain::new(roomy_regtest());
+    let genesis = *chain.tip().header();
+    let a_day_late = genesis.time + 86_400;
+    // Anchored at genesis, a day behind schedule would ease the target to the limit.
+    let eased = Target::MAX.to_compact();
+    let wrong = |found| BlockError::WrongBits { expected: genesis.bits, found };
+
+    // Block 1 has the genesis bits, however late it comes.
+    assert_eq!(chain.accept_block(child_at(&chain, a_day_late, Some(eased)), NOW), Err(wrong(eased)));
+    let b1 = child_at(&chain, a_day_late, None);
+    assert_eq!(b1.header.bits, genesis.bits);
+    chain.accept_block(b1, NOW).expect("block 1");
+
+    // Block 2, whose parent is block 1, is on schedule: the genesis bits again.
+    assert_eq!(chain.accept_block(child_at(&chain, a_day_late + 300, Some(eased)), NOW), Err(wrong(eased)));
+    chain.accept_block(child_at(&chain, a_day_late + 300, None), NOW).expect("block 2");
+
+    // Block 2 came 290 s behind schedule, so block 3's target is 2^(290/600) times easier.
+    let b3 = child_at(&chain, a_day_late + 310, None);
+    let expected = chain.params().asert_next_bits(2, a_day_late + 300, a_day_late).expect("ASERT");
+    assert_eq!(b3.header.bits, expected);
+    let genesis_target = genesis.bits.to_target().expect("valid");
+    let ratio = expected.to_target().expect("valid").difficulty(genesis_target);
+    assert!((ratio - 2f64.powf(-290.0 / 600.0)).abs() < 1e-3, "genesis target / block 3's target = {ratio}");
+    chain.accept_block(b3, NOW).expect("block 3");
 }

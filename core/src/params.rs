@@ -2,7 +2,7 @@
 //! easy regression-test network, each with its hard-coded genesis.
 
 use crate::amount::{Amount, COIN};
-use crate::asert::{AsertAnchor, AsertParams};
+use crate::asert::{AsertAnchor, AsertParams, asert_next_target};
 use crate::block::Block;
 use crate::hash::{BlockHash, MerkleRoot};
 use crate::header::Header;
@@ -241,15 +241,30 @@ impl Params {
         })
     }
 
-    /// Where ASERT measures the schedule from: the genesis block, whose (notional) parent is
-    /// dated one spacing earlier, so that block 1 gets the genesis target.
-    pub fn asert_anchor(&self) -> Option<AsertAnchor> {
+    /// Where ASERT measures a branch's schedule from: its block 1, whose (notional) parent is
+    /// dated one spacing before block 1's own time `block_one_time`, with the genesis target.
+    /// So a network is on schedule from its first block, whenever that is mined, however old
+    /// its genesis block (see docs/protocol.md, "Difficulty").
+    pub fn asert_anchor(&self, block_one_time: u32) -> Option<AsertAnchor> {
         let DifficultyRule::Asert(asert) = self.difficulty else { return None };
         Some(AsertAnchor {
-            height: 0,
-            parent_time: i64::from(self.genesis.time) - asert.target_spacing_s,
+            height: 1,
+            parent_time: i64::from(block_one_time) - asert.target_spacing_s,
             target: self.genesis.bits.to_target().expect("genesis bits are valid"),
         })
+    }
+
+    /// The bits the child of a block at `parent_height`, dated `parent_time`, must have on an
+    /// ASERT network, on a branch whose block 1 is dated `block_one_time` (unused when the
+    /// parent is the genesis block: block 1 has the genesis bits). `None` for other rules.
+    pub fn asert_next_bits(&self, parent_height: u32, parent_time: u32, block_one_time: u32) -> Option<CompactTarget> {
+        let DifficultyRule::Asert(asert) = self.difficulty else { return None };
+        if parent_height == 0 {
+            return Some(self.genesis.bits);
+        }
+        let anchor = self.asert_anchor(block_one_time)?;
+        let next = asert_next_target(&asert, &anchor, u64::from(parent_height), i64::from(parent_time));
+        Some(next.to_compact())
     }
 
     /// New coins a block at `height` may create (beside its fees).
@@ -277,6 +292,7 @@ const REGTEST_GENESIS_NONCE: u32 = 2;
 mod tests {
     use super::*;
     use crate::pow::check_proof_of_work;
+    use core::ops::Shl as _;
     use alloc::string::ToString;
 
     #[test]
@@ -350,12 +366,21 @@ mod tests {
     }
 
     #[test]
-    fn asert_anchor_gives_block_one_the_genesis_target() {
+    fn the_schedule_starts_at_block_one_whatever_the_genesis_date() {
         let p = Params::tabchain();
-        let DifficultyRule::Asert(asert) = p.difficulty else { panic!("tabchain uses ASERT") };
-        let anchor = p.asert_anchor().expect("ASERT network");
         let genesis = p.genesis_header();
-        let next = crate::asert::asert_next_target(&asert, &anchor, 0, i64::from(genesis.time));
-        assert_eq!(next.to_compact(), genesis.bits);
+        let month_later = genesis.time + 30 * 86_400;
+        // Block 1 has the genesis bits, however late it comes.
+        assert_eq!(p.asert_next_bits(0, genesis.time, 0), Some(genesis.bits));
+        // Block 2, one spacing after block 1, keeps them: the chain is on schedule.
+        assert_eq!(p.asert_next_bits(1, month_later, month_later), Some(genesis.bits));
+        // Each half-life behind (ahead of) schedule doubles (halves) the target.
+        let target = |bits: Option<CompactTarget>| bits.and_then(|b| b.to_target().ok()).expect("valid bits");
+        let on_time = target(Some(genesis.bits));
+        let late = target(p.asert_next_bits(1, month_later + TABCHAIN_HALF_LIFE_S as u32, month_later));
+        assert_eq!(late.to_u256(), on_time.to_u256().shl(1));
+        let early = target(p.asert_next_bits(61, month_later, month_later));
+        assert_eq!(early.to_u256(), on_time.to_u256().shr(1));
+        assert_eq!(Params::bitcoin().asert_next_bits(1, 0, 0), None);
     }
 }

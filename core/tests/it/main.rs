@@ -8,6 +8,7 @@ mod properties;
 mod protocol_doc;
 mod regressions;
 mod scenarios;
+mod schedule;
 mod signature_vectors;
 mod sim;
 mod vectors;

@@ -27,9 +27,14 @@ async fn the_api_answers_about_chain_transactions_and_addresses() {
     // Blocks dated at the target spacing keep regtest at its easiest target: difficulty 1, and
     // about 2 hashes of work per block every 10 seconds.
     let status = get(addr, "/api/status", "").await.json();
+    let block_work = relay.driver.read(|n| {
+        n.chain().tip().header().bits.to_target().map(|t| t.work().to_f64()).expect("a valid target")
+    });
     let expected = json!({
-        // The regtest network as the page knows it: by its address prefix (www/main.js).
-        "network": "tabrt",
+        // The network by its one name (`Network::name`), as the page passes it to its node.
+        "network": "regtest",
+        "genesis": chain_hashes[0],
+        "block_work": block_work,
         "height": 12,
         "tip": chain_hashes[12],
         "difficulty": 1.0,
