@@ -3,6 +3,9 @@
 //! disconnects to the fork point and connects the new branch, and is returned as a value.
 //!
 //! Only blocks whose parent is stored are stored, so every stored block's ancestry is complete.
+//! Memory does not grow with the chain beyond its header index: the bodies and undo data of
+//! active blocks more than `ACTIVE_BLOCKS_KEPT` below the tip are dropped (the shell keeps them,
+//! and serves them from its store), and a reorg can reach no deeper than the blocks kept.
 //! The best chain is the valid one with the most cumulative work; between equal work, the first
 //! seen wins. A branch that turns out invalid midway is marked invalid from that block on, and
 //! the node settles on the best chain that is still valid.
@@ -42,6 +45,9 @@ pub struct ChainUpdate {
     pub connected: Vec<BlockHash>,
     /// Stored blocks found invalid while connecting, with the reason.
     pub invalid: Vec<(BlockHash, BlockError)>,
+    /// Stored chains with more work left aside, because reaching them would disconnect blocks
+    /// no longer kept in memory (deeper than `ACTIVE_BLOCKS_KEPT`): their tips.
+    pub too_deep: Vec<BlockHash>,
 }
 
 impl ChainUpdate {
@@ -51,7 +57,7 @@ impl ChainUpdate {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.disconnected.is_empty() && self.connected.is_empty() && self.invalid.is_empty()
+        self.disconnected.is_empty() && self.connected.is_empty() && self.invalid.is_empty() && self.too_deep.is_empty()
     }
 }
 
@@ -94,10 +100,18 @@ struct HeaderNode {
     /// The time of block 1 on this header's branch, where ASERT measures the schedule from
     /// (0 for the genesis block, which has no schedule of its own).
     block_one_time: u32,
+    /// The block is stored: in memory (`entries`), or by the shell once evicted from memory.
+    has_block: bool,
 }
 
 /// Ordering of candidate tips: most work first, then first seen.
 type Candidate = (Work, Reverse<u64>, BlockHash);
+
+/// Blocks of the active chain, counting back from the tip, whose bodies and undo data stay in
+/// memory: the deepest reorg a node can follow. 1,024 blocks are about 2.8 hours of 10-second
+/// blocks, far past any reorg honest hash rate produces; a deeper one needs an attacker who
+/// out-mined the network for hours, and a node then keeps its chain (see docs/protocol.md).
+pub const ACTIVE_BLOCKS_KEPT: u32 = 1024;
 
 /// Hashes in a block locator: the newest ten one by one, then doubling steps back to genesis.
 pub const LOCATOR_DENSE: u32 = 10;
@@ -112,7 +126,14 @@ pub struct Chain {
     header_tips: BTreeSet<Candidate>,
     /// Children of each known header.
     children: BTreeMap<BlockHash, Vec<BlockHash>>,
+    /// Blocks in memory: the active chain's last `ACTIVE_BLOCKS_KEPT` and side branches above.
     entries: BTreeMap<BlockHash, BlockEntry>,
+    /// The same blocks by height, for eviction.
+    entries_by_height: BTreeSet<(u32, BlockHash)>,
+    /// Active blocks below this height are evicted from memory.
+    kept_from_height: u32,
+    /// Blocks stored, in memory or evicted.
+    n_stored: usize,
     /// Every stored block not known to be invalid, ordered so the last is the best tip.
     candidates: BTreeSet<Candidate>,
     /// The active chain: `active[h]` is the block at height `h`.
@@ -129,8 +150,15 @@ impl Chain {
         assert!(matches!(params.difficulty, DifficultyRule::Asert(_)), "a chain needs an ASERT network");
         let hash = genesis.block_hash();
         let work = genesis.header.bits.to_target().expect("genesis bits are valid").work();
-        let node =
-            HeaderNode { header: genesis.header, height: 0, chain_work: work, invalid: false, seq: 0, block_one_time: 0 };
+        let node = HeaderNode {
+            header: genesis.header,
+            height: 0,
+            chain_work: work,
+            invalid: false,
+            seq: 0,
+            block_one_time: 0,
+            has_block: true,
+        };
         let entry = BlockEntry {
             block: genesis,
             height: 0,
@@ -144,6 +172,9 @@ impl Chain {
             headers: BTreeMap::from([(hash, node)]),
             header_tips: BTreeSet::from([(work, Reverse(0), hash)]),
             entries: BTreeMap::new(),
+            entries_by_height: BTreeSet::from([(0, hash)]),
+            kept_from_height: 0,
+            n_stored: 1,
             children: BTreeMap::new(),
             candidates: BTreeSet::new(),
             active: alloc::vec![hash],
@@ -176,8 +207,19 @@ impl Chain {
         &self.utxos
     }
 
+    /// A block in memory: the active chain's last `ACTIVE_BLOCKS_KEPT`, and side branches.
     pub fn entry(&self, hash: &BlockHash) -> Option<&BlockEntry> {
         self.entries.get(hash)
+    }
+
+    /// Whether the block is stored, in memory or (evicted) by the shell.
+    pub fn has_block(&self, hash: &BlockHash) -> bool {
+        self.headers.get(hash).is_some_and(|n| n.has_block)
+    }
+
+    /// The lowest height whose active block is still in memory.
+    pub fn kept_from_height(&self) -> u32 {
+        self.kept_from_height
     }
 
     /// The active chain's block hash at `height`.
@@ -186,11 +228,16 @@ impl Chain {
     }
 
     pub fn is_active(&self, hash: &BlockHash) -> bool {
-        self.entries.get(hash).is_some_and(|e| self.hash_at(e.height) == Some(*hash))
+        self.headers.get(hash).is_some_and(|n| self.hash_at(n.height) == Some(*hash))
     }
 
-    /// How many blocks are stored, on any branch.
+    /// How many blocks are stored, on any branch, in memory or evicted.
     pub fn n_blocks(&self) -> usize {
+        self.n_stored
+    }
+
+    /// How many blocks are in memory.
+    pub fn n_blocks_in_memory(&self) -> usize {
         self.entries.len()
     }
 
@@ -208,16 +255,21 @@ impl Chain {
     /// `may_be_valid_later` checks is not stored at all). `Ok` reports the net change, which
     /// may list this or other blocks as found invalid along the way.
     pub fn accept_block(&mut self, block: Block, now: u64) -> Result<ChainUpdate, BlockError> {
+        // Evicting before, not after, keeps every block the last update names in memory until
+        // the caller has read it (a reorg may connect more than `ACTIVE_BLOCKS_KEPT` blocks).
+        self.evict_old_blocks();
         let hash = block.block_hash();
-        if let Some(entry) = self.entries.get(&hash) {
-            if entry.invalid {
+        if let Some(node) = self.headers.get(&hash) {
+            if node.invalid {
                 return Err(BlockError::KnownInvalid { hash });
             }
-            return Ok(ChainUpdate::default());
+            if node.has_block {
+                return Ok(ChainUpdate::default());
+            }
         }
         check_block(&block, &self.params)?;
         let parent_hash = block.header.prev_blockhash;
-        if !self.entries.contains_key(&parent_hash) {
+        if !self.has_block(&parent_hash) {
             return Err(BlockError::UnknownParent { parent: parent_hash });
         }
         self.accept_header(block.header, now)?;
@@ -226,6 +278,9 @@ impl Chain {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.entries.insert(hash, BlockEntry { block, height, chain_work, undo: None, invalid: false, seq });
+        self.entries_by_height.insert((height, hash));
+        self.headers.get_mut(&hash).expect("accepted above").has_block = true;
+        self.n_stored += 1;
         self.candidates.insert((chain_work, Reverse(seq), hash));
         let update = self.activate_best_chain();
         match update.invalid.iter().find(|(h, _)| *h == hash) {
@@ -253,7 +308,8 @@ impl Chain {
         let seq = self.next_seq;
         self.next_seq += 1;
         let block_one_time = if height == 1 { header.time } else { parent.block_one_time };
-        self.headers.insert(hash, HeaderNode { header, height, chain_work, invalid: false, seq, block_one_time });
+        let node = HeaderNode { header, height, chain_work, invalid: false, seq, block_one_time, has_block: false };
+        self.headers.insert(hash, node);
         self.header_tips.insert((chain_work, Reverse(seq), hash));
         self.children.entry(parent_hash).or_default().push(hash);
         Ok(true)
@@ -275,7 +331,7 @@ impl Chain {
     pub fn missing_blocks(&self, max: usize) -> Vec<BlockHash> {
         let mut hash = self.best_header().hash;
         let mut missing = Vec::new();
-        while !self.entries.contains_key(&hash) {
+        while !self.headers[&hash].has_block {
             missing.push(hash);
             hash = self.headers[&hash].header.prev_blockhash;
         }
@@ -308,12 +364,12 @@ impl Chain {
     /// Up to `max` headers of the active chain after the first `locator` hash on it (after
     /// genesis when none is).
     pub fn headers_after(&self, locator: &[BlockHash], max: usize) -> Vec<Header> {
-        let start = locator.iter().find(|h| self.is_active(h)).map_or(0, |h| self.entries[h].height);
+        let start = locator.iter().find(|h| self.is_active(h)).map_or(0, |h| self.headers[h].height);
         let end = (start as usize + 1 + max).min(self.active.len());
-        self.active[start as usize + 1..end].iter().map(|h| self.entries[h].block.header).collect()
+        self.active[start as usize + 1..end].iter().map(|h| self.headers[h].header).collect()
     }
 
-    /// The undo data of an active block.
+    /// The undo data of an active block in memory.
     pub fn undo(&self, hash: &BlockHash) -> Option<&BlockUndo> {
         self.entries.get(hash)?.undo.as_ref()
     }
@@ -321,6 +377,11 @@ impl Chain {
     /// The `bits` a child of `parent` must carry: ASERT from the genesis anchor.
     pub fn required_bits(&self, parent: &BlockEntry) -> CompactTarget {
         self.bits_after(&self.headers[&parent.block_hash()])
+    }
+
+    /// The `bits` a child of the known header `parent` must carry.
+    pub fn required_bits_after(&self, parent: &BlockHash) -> Option<CompactTarget> {
+        self.headers.get(parent).map(|node| self.bits_after(node))
     }
 
     fn bits_after(&self, parent: &HeaderNode) -> CompactTarget {
@@ -366,13 +427,21 @@ impl Chain {
     fn activate_best_chain(&mut self) -> ChainUpdate {
         let old_tip = self.tip_hash();
         let mut invalid = Vec::new();
+        let mut too_deep = Vec::new();
         loop {
             let &(_, _, best) = self.candidates.last().expect("the active tip is always a candidate");
             if best == self.tip_hash() {
                 break;
             }
             let branch = self.branch_from_active(best);
-            let fork_height = self.entries[&branch[branch.len() - 1]].height - 1;
+            let fork_height = self.headers[&branch[branch.len() - 1]].height - 1;
+            if fork_height + 1 < self.kept_from_height {
+                // Its blocks stay stored; the chain cannot reach them without undo data.
+                let entry = &self.entries[&best];
+                self.candidates.remove(&(entry.chain_work, Reverse(entry.seq), best));
+                too_deep.push(best);
+                continue;
+            }
             while self.height() > fork_height {
                 self.disconnect_tip();
             }
@@ -386,9 +455,9 @@ impl Chain {
         }
         // Report the net change: a failed branch may have been connected and disconnected again.
         let disconnected = self.branch_from_active(old_tip);
-        let fork_height = self.entries[&old_tip].height - disconnected.len() as u32;
+        let fork_height = self.headers[&old_tip].height - disconnected.len() as u32;
         let connected = self.active[fork_height as usize + 1..].to_vec();
-        ChainUpdate { disconnected, connected, invalid }
+        ChainUpdate { disconnected, connected, invalid, too_deep }
     }
 
     /// The blocks from `tip` back to (not including) the active chain, `tip` first.
@@ -397,7 +466,7 @@ impl Chain {
         let mut hash = tip;
         while !self.is_active(&hash) {
             branch.push(hash);
-            hash = self.entries[&hash].header().prev_blockhash;
+            hash = self.headers[&hash].header.prev_blockhash;
         }
         branch
     }
@@ -418,6 +487,27 @@ impl Chain {
         entry.undo = Some(undo);
         self.active.push(hash);
         Ok(())
+    }
+
+    /// Drops from memory the active blocks more than `ACTIVE_BLOCKS_KEPT` below the tip (still
+    /// stored, by the shell) and side-branch blocks below them (no longer stored: a reorg could
+    /// not reach them).
+    fn evict_old_blocks(&mut self) {
+        let keep_from = self.height().saturating_sub(ACTIVE_BLOCKS_KEPT);
+        if keep_from <= self.kept_from_height {
+            return;
+        }
+        self.kept_from_height = keep_from;
+        let old: Vec<(u32, BlockHash)> = self.entries_by_height.range(..(keep_from, BlockHash::ZERO)).copied().collect();
+        for (height, hash) in old {
+            self.entries_by_height.remove(&(height, hash));
+            let entry = self.entries.remove(&hash).expect("indexed by height");
+            self.candidates.remove(&(entry.chain_work, Reverse(entry.seq), hash));
+            if self.hash_at(height) != Some(hash) {
+                self.headers.get_mut(&hash).expect("stored blocks have headers").has_block = false;
+                self.n_stored -= 1;
+            }
+        }
     }
 
     /// Marks `hash` and every known descendant, header or block, invalid (iteratively).

@@ -511,3 +511,46 @@ fn the_schedule_is_anchored_at_block_one_not_at_genesis() {
     assert!((ratio - 2f64.powf(-290.0 / 600.0)).abs() < 1e-3, "genesis target / block 3's target = {ratio}");
     chain.accept_block(b3, NOW).expect("block 3");
 }
+
+#[test]
+fn memory_keeps_only_the_recent_blocks_and_reorgs_stop_at_them() {
+    let mut b = Builder::new();
+    let genesis = b.genesis();
+    let n = ACTIVE_BLOCKS_KEPT as usize + 40;
+    // A side block beside block 2, stored while it was recent.
+    b.extend(2);
+    let fork = b.chain.hash_at(1).expect("block 1");
+    let side = b.branch_on(fork, 1);
+    let update = b.chain.accept_block(side[0].clone(), NOW).expect("a side block is stored");
+    assert!(update.connected.is_empty(), "equal work: the first seen stays active");
+    let hashes = b.extend(n);
+    assert_eq!(b.chain.height() as usize, n + 2);
+    // One more block triggers the eviction of everything below the window.
+    b.extend(1);
+    // Eviction runs as a block arrives, as of the tip before it.
+    let kept_from = b.chain.height() - 1 - ACTIVE_BLOCKS_KEPT;
+    assert_eq!(b.chain.kept_from_height(), kept_from);
+    assert_eq!(b.chain.n_blocks_in_memory(), ACTIVE_BLOCKS_KEPT as usize + 2);
+    assert_eq!(b.chain.n_blocks(), n + 4, "genesis and n + 3 blocks: evicted ones stay stored");
+    assert!(b.chain.entry(&genesis).is_none() && b.chain.has_block(&genesis));
+    assert!(b.chain.entry(&hashes[0]).is_none() && b.chain.has_block(&hashes[0]) && b.chain.is_active(&hashes[0]));
+    assert!(b.chain.entry(&b.chain.tip_hash()).is_some());
+    assert!(!b.chain.has_block(&side[0].block_hash()), "side blocks below the window are dropped");
+    // The coins stay whole: the UTXO set holds every unspent coinbase.
+    assert_eq!(b.chain.utxos().len(), b.chain.height() as usize);
+
+    // A heavier branch forking just below the window would disconnect a block no longer in
+    // memory: it stays stored but aside, and the tip does not move.
+    let tip = b.chain.tip_hash();
+    let fork_height = kept_from - 2;
+    let fork_hash = b.chain.hash_at(fork_height).expect("active");
+    let heavier = b.branch_on(fork_hash, (b.chain.height() - fork_height) as usize + 1);
+    let last = heavier.last().expect("a branch").block_hash();
+    let mut too_deep = Vec::new();
+    for block in heavier {
+        too_deep.extend(b.chain.accept_block(block, NOW).expect("valid blocks are stored").too_deep);
+    }
+    assert_eq!(too_deep, [last]);
+    assert_eq!(b.chain.tip_hash(), tip);
+    assert!(b.chain.has_block(&last));
+}

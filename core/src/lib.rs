@@ -83,7 +83,7 @@ pub use retarget::{RetargetParams, bitcoin_retarget, is_retarget_height};
 pub use sighash::{SIGHASH_TAG, sighash, sign_input, signed_transaction, verify_input};
 pub use signature::{PublicKey, SecretKey, Signature, SignatureError, verify_signature};
 pub use target::{CompactTarget, CompactTargetError, Target, Work};
-pub use template::{assemble_block, child_block, coinbase, search_nonce};
+pub use template::{assemble_block, child_block, child_block_of, coinbase, search_nonce};
 pub use transaction::{OutPoint, TX_BYTES_MIN, TXIN_BYTES, TXOUT_BYTES, Transaction, TxIn, TxOut};
 pub use uint::U256;
 pub use utxo::{BlockUndo, Coin, UtxoSet};

@@ -63,10 +63,24 @@ pub fn child_block(
     txs: Vec<Transaction>,
     fees: Amount,
 ) -> Option<Block> {
-    let height = parent.height + 1;
+    child_block_of(chain, &parent.block_hash(), owner, extra_nonce, time, txs, fees)
+}
+
+/// `child_block` for a parent known by its hash (whose body may be evicted from memory).
+/// `None` also when `parent` is not a known header.
+pub fn child_block_of(
+    chain: &Chain,
+    parent: &BlockHash,
+    owner: PublicKey,
+    extra_nonce: u64,
+    time: u32,
+    txs: Vec<Transaction>,
+    fees: Amount,
+) -> Option<Block> {
+    let height = chain.header(parent)?.height + 1;
     let value = chain.params().subsidy(height).checked_add(fees).ok()?;
     let cb = coinbase(height, value, owner, extra_nonce);
-    assemble_block(parent.block_hash(), chain.required_bits(parent), time, cb, txs)
+    assemble_block(*parent, chain.required_bits_after(parent)?, time, cb, txs)
 }
 
 /// Tries nonces from `header.nonce` on, at most `tries` of them; returns the header with the

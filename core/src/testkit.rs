@@ -7,7 +7,7 @@ use crate::hash::{BlockHash, MerkleRoot};
 use crate::params::Params;
 
 use crate::signature::SecretKey;
-use crate::template::{child_block, search_nonce};
+use crate::template::{child_block_of, search_nonce};
 use crate::transaction::{OutPoint, Transaction, TxOut};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -41,11 +41,11 @@ impl Builder {
 
     /// A valid block on `parent` with `txs`, the coinbase claiming subsidy plus `fees`.
     pub fn block_on(&mut self, parent: BlockHash, txs: Vec<Transaction>, fees: Amount) -> Block {
-        let entry = self.chain.entry(&parent).expect("parent stored");
+        let known = self.chain.header(&parent).expect("parent known");
         self.extra_nonce += 1;
-        let time = entry.header().time + 10;
+        let time = known.header.time + 10;
         mine(
-            child_block(&self.chain, entry, miner().public_key(), self.extra_nonce, time, txs, fees)
+            child_block_of(&self.chain, &parent, miner().public_key(), self.extra_nonce, time, txs, fees)
                 .expect("not mutated"),
         )
     }

@@ -9,7 +9,7 @@ use crate::address::{AddressError, decode_address, encode_address};
 use crate::amount::Amount;
 use crate::block::Block;
 use crate::chain::{Chain, ChainUpdate};
-use crate::hash::Txid;
+use crate::hash::{BlockHash, Txid};
 use crate::limits::TX_INPUTS_MAX;
 use crate::mempool::{DUST_AMOUNT_MIN, FeeRate, Mempool};
 use crate::sighash::signed_transaction;
@@ -116,28 +116,72 @@ impl Wallet {
         encode_address(chain.params().address_hrp, &self.owner)
     }
 
-    /// Rebuilds the index from the active chain.
+    /// Rebuilds the index: the coins from the UTXO set, the history from the blocks in memory
+    /// (older history is the shell's to keep).
     pub fn rescan(&mut self, chain: &Chain) {
-        self.coins.clear();
         self.history.clear();
-        for height in 1..=chain.height() {
+        self.reload_coins(chain);
+        for height in chain.kept_from_height().max(1)..=chain.height() {
             let hash = chain.hash_at(height).expect("height within the active chain");
-            self.connect(&chain.entry(&hash).expect("active blocks are stored").block, height);
+            self.record(chain, &hash);
         }
     }
 
-    /// Follows the chain after `update`: incrementally when blocks were only added, by a rescan
-    /// after a reorg.
+    fn reload_coins(&mut self, chain: &Chain) {
+        let owned = chain.utxos().iter().filter(|(_, coin)| coin.output.owner == self.owner);
+        self.coins = owned.map(|(outpoint, coin)| (*outpoint, *coin)).collect();
+    }
+
+    /// Follows the chain after `update`: incrementally when blocks were only added; after a
+    /// reorg, history above the fork goes, the new branch is recorded, and the coins are read
+    /// again from the UTXO set.
     pub fn apply(&mut self, chain: &Chain, update: &ChainUpdate) {
-        if !update.disconnected.is_empty() {
-            return self.rescan(chain);
+        if update.disconnected.is_empty() {
+            for hash in &update.connected {
+                if let Some(entry) = chain.entry(hash) {
+                    self.connect(&entry.block, entry.height);
+                }
+            }
+            return;
         }
+        let fork_height = chain.height() - update.connected.len() as u32;
+        self.history.retain(|_, tx| tx.height.is_some_and(|h| h <= fork_height));
         for hash in &update.connected {
-            let entry = chain.entry(hash).expect("connected blocks are stored");
-            self.connect(&entry.block, entry.height);
+            self.record(chain, hash);
+        }
+        self.reload_coins(chain);
+    }
+
+    /// Records the transactions of the active block `hash` that touch the wallet, telling what
+    /// they sent from the coins the block's undo data says they spent.
+    fn record(&mut self, chain: &Chain, hash: &BlockHash) {
+        let (Some(entry), Some(undo)) = (chain.entry(hash), chain.undo(hash)) else { return };
+        let spent: BTreeMap<OutPoint, Coin> = undo.spent.iter().copied().collect();
+        for tx in &entry.block.txs {
+            let sent = Amount::checked_sum(
+                tx.inputs
+                    .iter()
+                    .filter_map(|input| spent.get(&input.prev_out))
+                    .filter(|coin| coin.output.owner == self.owner)
+                    .map(|coin| coin.output.amount),
+            )
+            .expect("within the money supply");
+            self.note(tx, entry.height, sent);
         }
     }
 
+    /// Adds `tx` to the history if it moved the wallet's money.
+    fn note(&mut self, tx: &Transaction, height: u32, sent: Amount) {
+        let received = Amount::checked_sum(tx.outputs.iter().filter(|o| o.owner == self.owner).map(|o| o.amount))
+            .expect("within the money supply");
+        if sent != Amount::ZERO || received != Amount::ZERO {
+            let txid = tx.txid();
+            let record = WalletTx { txid, height: Some(height), received, sent, is_coinbase: tx.is_coinbase() };
+            self.history.insert(txid, record);
+        }
+    }
+
+    /// Connects `block` on top of the wallet's view: spends and receives coins, notes history.
     fn connect(&mut self, block: &Block, height: u32) {
         for tx in &block.txs {
             let txid = tx.txid();
@@ -147,16 +191,11 @@ impl Wallet {
                     sent = sent.checked_add(coin.output.amount).expect("within the money supply");
                 }
             }
-            let mut received = Amount::ZERO;
             for (vout, output) in tx.outputs.iter().enumerate().filter(|(_, o)| o.owner == self.owner) {
                 let coin = Coin { output: *output, height, is_coinbase: tx.is_coinbase() };
                 self.coins.insert(OutPoint { txid, vout: vout as u32 }, coin);
-                received = received.checked_add(output.amount).expect("within the money supply");
             }
-            if sent != Amount::ZERO || received != Amount::ZERO {
-                let record = WalletTx { txid, height: Some(height), received, sent, is_coinbase: tx.is_coinbase() };
-                self.history.insert(txid, record);
-            }
+            self.note(tx, height, sent);
         }
     }
 

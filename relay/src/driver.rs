@@ -14,7 +14,7 @@ use crate::store::Store;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use tabchain_core::{DisconnectReason, Event, Node, Output, Params, PeerId, RateLimit};
+use tabchain_core::{Block, BlockHash, DisconnectReason, Event, InvItem, Message, Node, Output, Params, PeerId, RateLimit};
 use tokio::sync::watch;
 
 /// The native node.
@@ -112,6 +112,13 @@ impl Driver {
                     let removal = Removal::Close { code: close_code::POLICY, reason: reason.to_string() };
                     self.remove_locked(node, peer, &removal);
                 }
+                Output::SendStoredBlock { peer, hash } => {
+                    let message = match self.stored_block(&hash) {
+                        Some(block) => Message::Block(block),
+                        None => Message::NotFound(vec![InvItem::Block(hash)]),
+                    };
+                    self.queue(node, peer, message.to_bytes());
+                }
                 Output::Event(event) => self.on_event(&event),
                 Output::Persist(set) => self.persist(&set),
             }
@@ -131,6 +138,18 @@ impl Driver {
             tracing::error!("{reason}; stopping");
             let _ = self.failure.set(reason);
             self.shutdown_tx.send_replace(true);
+        }
+    }
+
+    /// A block evicted from the node's memory, read back from the store.
+    fn stored_block(&self, hash: &BlockHash) -> Option<Block> {
+        let store = self.store.as_ref()?;
+        match blocking(|| store.block(hash)) {
+            Ok(block) => block,
+            Err(error) => {
+                tracing::error!(%hash, "cannot read a stored block: {error:#}");
+                None
+            }
         }
     }
 

@@ -126,6 +126,14 @@ impl Store {
         Ok(())
     }
 
+    /// A stored block, if the store has it.
+    pub fn block(&self, hash: &BlockHash) -> anyhow::Result<Option<Block>> {
+        let txn = self.db.begin_read()?;
+        let blocks = txn.open_table(BLOCKS)?;
+        let Some(bytes) = blocks.get(hash.as_byte_array().as_slice())? else { return Ok(None) };
+        Ok(Some(Block::from_bytes(bytes.value()).with_context(|| format!("stored block {hash} is corrupt"))?))
+    }
+
     /// The stored UTXO set.
     pub fn utxos(&self) -> anyhow::Result<UtxoSetRows> {
         let txn = self.db.begin_read()?;

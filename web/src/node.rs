@@ -6,7 +6,7 @@
 use js_sys::{Array, Uint8Array};
 use serde::Serialize;
 use tabchain_core::explorer;
-use tabchain_core::{Amount, Block, FeeRate, Network, Node, SecretKey, hex};
+use tabchain_core::{Amount, Block, FeeRate, InvItem, Message, Network, Node, Output, SecretKey, hex};
 use wasm_bindgen::prelude::*;
 
 /// Wallet history rows handed to the page.
@@ -89,6 +89,13 @@ impl TabNode {
     pub fn poll(&mut self) -> Result<Array, JsError> {
         let outputs = Array::new();
         while let Some(output) = self.node.poll_output() {
+            let output = match output {
+                // The tab keeps no block the node evicted from memory: it says so.
+                Output::SendStoredBlock { peer, hash } => {
+                    Output::Send { peer, message: Message::NotFound(vec![InvItem::Block(hash)]) }
+                }
+                other => other,
+            };
             outputs.push(&to_js(&output)?);
         }
         Ok(outputs)

@@ -2,7 +2,7 @@
 //! have them, answering `getdata` and `notfound`, admitting transactions from peers and the
 //! user, and remembering peer addresses to share.
 
-use super::output::{DisconnectReason, Event};
+use super::output::{DisconnectReason, Event, Output};
 use super::{Node, PeerId};
 use crate::hash::Txid;
 use crate::mempool::MempoolError;
@@ -60,6 +60,12 @@ impl Node {
         let mut not_found = Vec::new();
         for item in items {
             let message = match item {
+                InvItem::Block(hash) if self.chain.entry(&hash).is_none() && self.chain.is_active(&hash) => {
+                    // Evicted from memory: the shell sends it from its store.
+                    self.peer_mut(peer).known.insert(item);
+                    self.outputs.push_back(Output::SendStoredBlock { peer, hash });
+                    continue;
+                }
                 InvItem::Block(hash) => {
                     self.chain.entry(&hash).filter(|e| !e.is_invalid()).map(|e| Message::Block(e.block.clone()))
                 }

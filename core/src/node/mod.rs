@@ -412,7 +412,7 @@ impl Node {
     /// announcements up to date.
     fn accept_and_follow(&mut self, block: Block, from: Option<PeerId>, now: u64) -> Result<ChainUpdate, BlockError> {
         let hash = block.block_hash();
-        let was_stored = self.chain.entry(&hash).is_some();
+        let was_stored = self.chain.has_block(&hash);
         let update = self.chain.accept_block(block, now)?;
         if !was_stored && let Some(entry) = self.chain.entry(&hash) {
             self.unpersisted.push_block(entry.block.clone());

@@ -94,6 +94,9 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
     Send { peer: PeerId, message: Message },
+    /// Send `peer` the active block `hash`, evicted from memory, from the shell's store as a
+    /// `block` message; or `notfound` for it if the shell keeps no such block (a pruned tab).
+    SendStoredBlock { peer: PeerId, hash: BlockHash },
     Disconnect { peer: PeerId, reason: DisconnectReason },
     Event(Event),
     Persist(ChangeSet),
@@ -136,6 +139,13 @@ mod serialize {
                     map.serialize_entry("type", "send")?;
                     map.serialize_entry("peer", peer)?;
                     map.serialize_entry("bytes", &Bytes(&message.to_bytes()))?;
+                    map.end()
+                }
+                Self::SendStoredBlock { peer, hash } => {
+                    let mut map = serializer.serialize_map(Some(3))?;
+                    map.serialize_entry("type", "send_stored_block")?;
+                    map.serialize_entry("peer", peer)?;
+                    map.serialize_entry("hash", &Text(hash))?;
                     map.end()
                 }
                 Self::Disconnect { peer, reason } => {

@@ -109,7 +109,7 @@ impl Node {
             self.download = self.chain.missing_blocks(usize::MAX).into();
             self.download_for = best;
         }
-        while self.download.front().is_some_and(|h| self.chain.entry(h).is_some()) {
+        while self.download.front().is_some_and(|h| self.chain.has_block(h)) {
             self.download.pop_front();
         }
         let capacity = self.peers.len() * BLOCKS_IN_FLIGHT_PER_PEER_MAX;
@@ -120,7 +120,7 @@ impl Node {
         for hash in candidates {
             if self.in_flight.contains_key(&hash)
                 || self.pending_blocks.contains_key(&hash)
-                || self.chain.entry(&hash).is_some()
+                || self.chain.has_block(&hash)
             {
                 continue;
             }

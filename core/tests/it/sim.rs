@@ -5,7 +5,8 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use tabchain_core::{
-    Amount, Block, BlockHash, ChangeSet, Event, Node, Output, Params, PeerId, SecretKey, Transaction, search_nonce,
+    Amount, Block, BlockHash, ChangeSet, Event, InvItem, Message, Node, Output, Params, PeerId, SecretKey, Transaction,
+    search_nonce,
 };
 
 /// SplitMix64: small, seedable, good enough for scheduling.
@@ -206,6 +207,15 @@ impl Sim {
                         let at = self.now_ms + 3000;
                         self.reconnects.push((at, i, peer as usize));
                     }
+                }
+                Output::SendStoredBlock { peer, hash } => {
+                    // The node's store is its change sets: it serves evicted blocks from them.
+                    let stored = self.nodes[i].stored.iter().flat_map(|set| &set.blocks).find(|b| b.block_hash() == hash);
+                    let message = match stored {
+                        Some(block) => Message::Block(block.clone()),
+                        None => Message::NotFound(vec![InvItem::Block(hash)]),
+                    };
+                    self.enqueue(i, peer as usize, message.to_bytes());
                 }
                 Output::Event(event) => self.nodes[i].events.push(event),
                 Output::Persist(set) => self.nodes[i].stored.push(set),
