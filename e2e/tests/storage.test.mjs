@@ -25,6 +25,8 @@ test("after a failed write the node stops: no later write, no mining, no payment
     await tab.waitFor("the rebuild offer", () => document.querySelector("#fatal #rebuild") !== null);
     const stopped = await tab.waitFor("the node to stop", () => window.tabchain.status().state === "stopped" && window.tabchain.status());
     assert.equal(stopped.workers, 0, "the miner still runs");
+    // What the relay holds by now, it keeps; blocks the tab found and never sent are lost to it.
+    const atRelay = await relay.status();
     assert.match(await tab.page.locator("#fatal").textContent(), /Storage failed: test: the disk is full/);
     assert.match(await tab.page.locator("#status").textContent(), /^stopped/);
 
@@ -52,13 +54,14 @@ test("after a failed write the node stops: no later write, no mining, no payment
     assert.equal(after.status.blocks_found, stopped.blocks_found);
     assert.equal(after.status.mempool_txs, stopped.mempool_txs);
 
-    // Rebuilding drops the store and syncs again from the relay, with the same wallet.
+    // Rebuilding drops the store and syncs again from the relay (all the relay has), with the
+    // same wallet.
     await Promise.all([tab.page.waitForEvent("load"), tab.page.click("#rebuild")]);
     await tab.waitFor("the rebuilt node", () => window.tabchain?.status() ?? null);
     assert.equal(await tab.page.evaluate(() => window.tabchain.restoredHeight), 0);
     await tab.setWorkers(0);
     const rebuilt = await tab.syncedWithRelay();
     assert.equal(rebuilt.address, stopped.address);
-    assert.ok(rebuilt.height >= stopped.height - 1, `rebuilt to ${rebuilt.height}, had ${stopped.height}`);
+    assert.ok(rebuilt.height >= atRelay.height, `rebuilt to ${rebuilt.height}, the relay had ${atRelay.height}`);
   });
 });
