@@ -6,8 +6,8 @@
 use crate::driver::Driver;
 use crate::{api, ws};
 use axum::Router;
-use axum::extract::State;
 use axum::extract::Request;
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};

@@ -199,7 +199,11 @@ mod tests {
         );
         check(
             json!({"passed": ["finds"], "failed": ["replaces: timed out"]}),
-            &["test www::finds ... ok", "test www::replaces: timed out ... FAILED", "browser self-tests: 1 passed, 1 failed"],
+            &[
+                "test www::finds ... ok",
+                "test www::replaces: timed out ... FAILED",
+                "browser self-tests: 1 passed, 1 failed",
+            ],
             false,
         );
         check(json!({"passed": [], "failed": []}), &["browser self-tests: 0 passed, 0 failed"], false);
