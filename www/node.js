@@ -10,7 +10,6 @@
 import { MinerPool } from "./miner.js";
 
 /** @typedef {import("./protocol.js").Output} Output */
-/** @typedef {import("./protocol.js").TipOutput} TipOutput */
 /** @typedef {import("./protocol.js").Status} Status */
 
 const RECONNECT_MIN_MS = 500;
