@@ -7,9 +7,17 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Tab, artifacts, withNetwork } from "../support.mjs";
 
+/**
+ * Looks `query` up with the search box; returns the explorer page's text once it is redrawn
+ * (the page moves to its route on the next `hashchange`), or at once when the search failed.
+ * Only for a tab that is not mining: a new tip redraws the page too.
+ */
 const search = async (tab, query) => {
+  await tab.page.evaluate(() => document.getElementById("explorer-page").firstElementChild?.setAttribute("data-drawn-before", ""));
   await tab.page.fill("#search-q", query);
   await tab.page.click("#search button[type=submit]");
+  await tab.waitFor(`the page for ${query}`, () =>
+    document.getElementById("search-error").textContent !== "" || !document.querySelector("#explorer-page > [data-drawn-before]"));
   return tab.page.locator("#explorer-page").textContent();
 };
 
