@@ -1,46 +1,81 @@
 // The node in the tab: drives the wasm `TabNode` — the relay's WebSocket at this page's origin
-// (reconnecting with backoff), the clock (ticks when the node asks), and the miner pool (a new
-// template on every new tip, submitting what the workers find).
+// (reconnecting with backoff), the clock (ticks when the node asks), the store (change sets
+// written in order, one write at a time) and the miner pool (a new template on every new tip,
+// submitting what the workers find). Panels subscribe with `on`; nothing here touches the page.
+//
+// A failed write stops the node for good: no later change set is written, the miner and the
+// socket stop, and payments and block submissions are refused, so the tab never runs ahead of
+// what it stored.
 
 import { MinerPool } from "./miner.js";
 
+/** @typedef {import("./protocol.js").Output} Output */
+/** @typedef {import("./protocol.js").Status} Status */
+
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30000;
+const TICK_WAIT_MAX_MS = 5000;
 const RELAY_PEER = 1;
-/** How often, at most, the page is redrawn. */
+/** How often, at most, subscribers to "status" hear from the driver. */
 const REPORT_INTERVAL_MS = 250;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 export class TabNodeDriver {
   /**
+   * Nothing runs until `start`, so that panels can subscribe first.
    * @param node a wasm `TabNode` (new or restored)
    * @param store the `ChainStore` its change sets go to
+   * @param {{workers: number}} options
    */
-  constructor(node, store, { onStatus, onLog, onStorageError, workers }) {
+  constructor(node, store, { workers }) {
     this.node = node;
     this.store = store;
-    this.onStatus = onStatus;
-    this.onLog = onLog;
-    this.onStorageError = onStorageError;
     this.restoredHeight = node.status().height;
-    // Change sets handed to IndexedDB and not yet committed; a reload loses only those, and
-    // then fetches their blocks again from the relay.
+    // Change sets handed out by the node and not yet committed (queued or being written); a
+    // reload loses only those, and then fetches their blocks again from the relay.
     this.pendingWrites = 0;
-    this.stopped = false;
+    this.queued = [];
+    this.writing = false;
+    /** The storage error that stopped the node, once one did. */
+    this.stoppedBy = null;
     this.socket = null;
     this.delay = RECONNECT_MIN_MS;
+    this.tickTimer = null;
     this.extraNonce = 0;
     this.blocksFound = 0;
-    // Called (at most once per report) after the tip changed, for views that follow the chain.
-    this.onTip = null;
+    this.hashRate = 0;
     this.reportScheduled = false;
     this.tipChangedSinceReport = false;
-    this.hashRate = 0;
-    this.pool = new MinerPool(workers, {
+    this.listeners = { status: [], tip: [], log: [], stopped: [] };
+    this.workersAsked = workers;
+    this.pool = null;
+  }
+
+  /**
+   * Subscribes to `kind`: "status" `(status, {tipChanged})` at most every 250 ms; "tip" every
+   * `TipOutput` as it comes; "log" a line for people; "stopped" the storage error.
+   */
+  on(kind, listener) {
+    if (!this.listeners[kind]) throw new Error(`no such driver event: ${kind}`);
+    this.listeners[kind].push(listener);
+  }
+
+  #emit(kind, ...args) {
+    for (const listener of this.listeners[kind]) listener(...args);
+  }
+
+  /** Adds a line to the log. */
+  log(line) {
+    this.#emit("log", line);
+  }
+
+  /** Connects, ticks and mines. */
+  start() {
+    this.pool = new MinerPool(this.workersAsked, {
       onFound: (nonce) => this.#found(nonce),
       onExhausted: () => this.#mine(),
-      onError: (message) => this.onLog?.(`miner error: ${message}`),
+      onError: (message) => this.log(`miner error: ${message}`),
     });
     this.pool.ready.then(() => this.#mine());
     setInterval(() => {
@@ -57,16 +92,18 @@ export class TabNodeDriver {
     socket.binaryType = "arraybuffer";
     this.socket = socket;
     socket.onopen = () => {
+      if (this.socket !== socket) return;
       this.delay = RECONNECT_MIN_MS;
       this.node.peer_connected(RELAY_PEER, nowSeconds());
       this.#drain();
     };
     socket.onmessage = (event) => {
+      if (this.socket !== socket) return; // a stopped node hears nothing more
       this.node.message(RELAY_PEER, new Uint8Array(event.data), nowSeconds());
       this.#drain();
     };
     socket.onclose = () => {
-      if (this.socket !== socket || this.stopped) return;
+      if (this.socket !== socket) return;
       this.socket = null;
       this.node.peer_disconnected(RELAY_PEER);
       this.#drain();
@@ -78,51 +115,71 @@ export class TabNodeDriver {
 
   #scheduleTick() {
     const wait = Math.max(this.node.next_tick(nowSeconds()) - nowSeconds(), 1) * 1000;
-    setTimeout(() => {
+    this.tickTimer = setTimeout(() => {
       this.node.tick(nowSeconds());
       this.#drain();
       this.#scheduleTick();
-    }, Math.min(wait, 5000));
+    }, Math.min(wait, TICK_WAIT_MAX_MS));
   }
 
   /** Carries out the node's outputs. */
   #drain() {
-    for (const out of this.node.poll()) {
+    for (const out of /** @type {Output[]} */ (this.node.poll())) {
       if (out.type === "send") {
         if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(out.bytes);
       } else if (out.type === "disconnect") {
-        this.onLog?.(`relay dropped: ${out.reason}`);
+        this.log(`relay dropped: ${out.reason}`);
         this.socket?.close();
       } else if (out.type === "tip") {
-        this.onLog?.(out.reorg_depth > 0 ? `reorg of ${out.reorg_depth} to height ${out.height}` : `block ${out.height} ${out.hash.slice(0, 16)}…`);
+        this.log(out.reorg_depth > 0 ? `reorg of ${out.reorg_depth} to height ${out.height}` : `block ${out.height} ${out.hash.slice(0, 16)}…`);
+        this.#emit("tip", out);
         this.#mine();
         this.tipChangedSinceReport = true;
       } else if (out.type === "persist") {
-        this.pendingWrites += 1;
-        this.store
-          .append(out.bytes)
-          .then(() => (this.pendingWrites -= 1))
-          .catch((error) => this.#storageFailed(error));
+        this.#persist(out.bytes);
       } else if (out.type === "rejected") {
-        this.onLog?.(`rejected block ${out.hash.slice(0, 16)}…: ${out.reason}`);
+        this.log(`rejected block ${out.hash.slice(0, 16)}…: ${out.reason}`);
       }
     }
     this.#report();
   }
 
+  /** Queues a change set; writes go one at a time, in order, what queued meanwhile together. */
+  #persist(bytes) {
+    if (this.stoppedBy) return;
+    this.queued.push(bytes);
+    this.pendingWrites += 1;
+    if (!this.writing) this.#writeQueued();
+  }
+
+  async #writeQueued() {
+    this.writing = true;
+    while (this.queued.length > 0 && !this.stoppedBy) {
+      const batch = this.queued.splice(0);
+      try {
+        await this.store.append(batch);
+        this.pendingWrites -= batch.length;
+      } catch (error) {
+        this.#storageFailed(error);
+      }
+    }
+    this.writing = false;
+  }
+
   /** Mines a fresh template (new tip, new extra nonce). */
   #mine() {
-    if (!this.pool.workers.length) return;
+    if (this.stoppedBy || !this.pool?.workers.length) return;
     this.extraNonce += 1;
     const headerHex = this.node.template(this.extraNonce, nowSeconds());
     this.pool.start({ headerHex });
   }
 
   #found(nonce) {
+    if (this.stoppedBy) return;
     const accepted = this.node.submit_nonce(nonce, nowSeconds());
     if (accepted) {
       this.blocksFound += 1;
-      this.onLog?.(`found a block (nonce ${nonce})`);
+      this.log(`found a block (nonce ${nonce})`);
     }
     this.#drain();
     // A refused block (stale, or dated too far ahead of the clock on an easy network) means
@@ -133,17 +190,29 @@ export class TabNodeDriver {
 
   /** Storage failed (quota, corruption): stop rather than run ahead of what is stored. */
   #storageFailed(error) {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (this.stoppedBy) return;
+    this.stoppedBy = error ?? new Error("storage failed");
+    this.queued = [];
     this.pool.resize(0);
+    clearTimeout(this.tickTimer);
     const socket = this.socket;
     this.socket = null;
     socket?.close();
-    this.onStorageError?.(error);
+    this.log(`storage failed, node stopped: ${error?.message ?? error}`);
+    this.#emit("stopped", this.stoppedBy);
+    this.#report();
+  }
+
+  /** Throws why a command cannot run once storage failed. */
+  #refuseIfStopped() {
+    if (this.stoppedBy) {
+      throw new Error(`this tab's node stopped after a storage failure (${this.stoppedBy?.message ?? this.stoppedBy}); rebuild from peers first`);
+    }
   }
 
   /** Pays `amount` TAB to `address`; returns the txid or throws the reason. */
   pay(address, amount, feeRate) {
+    this.#refuseIfStopped();
     const txid = this.node.pay(address, amount, feeRate, nowSeconds());
     this.#drain();
     return txid;
@@ -151,6 +220,7 @@ export class TabNodeDriver {
 
   /** Submits a whole block given as hex; returns its hash or throws why it was refused. */
   submitBlock(hex) {
+    this.#refuseIfStopped();
     try {
       return this.node.submit_block(hex, nowSeconds());
     } finally {
@@ -166,31 +236,33 @@ export class TabNodeDriver {
     return this.node.block_tree(depth);
   }
 
+  /** Sets the number of mining workers (0 pauses); a stopped node stays at 0. */
   setWorkers(n) {
+    if (this.stoppedBy) return;
     this.pool.resize(n).then(() => (n > 0 ? this.#mine() : this.pool.stop()));
   }
 
+  /** @returns {Status} */
   status() {
     const s = this.node.status();
     const connected = this.socket?.readyState === WebSocket.OPEN && s.peers > 0;
-    const state = !connected ? "connecting" : s.height >= s.best_header_height ? "in sync" : "syncing";
-    return { ...s, state, hash_rate: this.hashRate, blocks_found: this.blocksFound, workers: this.pool.workers.length, simd: this.pool.simd };
+    const state = this.stoppedBy ? "stopped" : !connected ? "connecting" : s.height >= s.best_header_height ? "in sync" : "syncing";
+    const workers = this.pool?.workers.length ?? 0;
+    return { ...s, state, hash_rate: this.hashRate, blocks_found: this.blocksFound, workers, simd: this.pool?.simd ?? null };
   }
 
   /**
-   * Redraws the page at most every `REPORT_INTERVAL_MS`: during a sync the node drains after
-   * every message, and drawing the page each time would cost more than validating the blocks.
+   * Reports at most every `REPORT_INTERVAL_MS`: during a sync the node drains after every
+   * message, and drawing the page each time would cost more than validating the blocks.
    */
   #report() {
     if (this.reportScheduled) return;
     this.reportScheduled = true;
     setTimeout(() => {
       this.reportScheduled = false;
-      this.onStatus?.(this.status());
-      if (this.tipChangedSinceReport) {
-        this.tipChangedSinceReport = false;
-        this.onTip?.();
-      }
+      const tipChanged = this.tipChangedSinceReport;
+      this.tipChangedSinceReport = false;
+      this.#emit("status", this.status(), { tipChanged });
     }, REPORT_INTERVAL_MS);
   }
 }

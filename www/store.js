@@ -1,6 +1,6 @@
 // The tab's chain on disk: every change set the node asks to persist, appended in order to
-// IndexedDB, each in its own `readwrite` transaction with strict durability, so a tab closed
-// mid-write reloads to a state wholly before or wholly after that block.
+// IndexedDB; each `append` (one or more change sets) is one `readwrite` transaction with strict
+// durability, so a tab closed mid-write reloads to a state wholly before or wholly after it.
 
 const STORE = "changes";
 
@@ -20,7 +20,10 @@ export class ChainStore {
   static async open(name) {
     const open = indexedDB.open(name, 1);
     open.onupgradeneeded = () => open.result.createObjectStore(STORE, { autoIncrement: true });
-    return new ChainStore(await request(open), name);
+    const db = await request(open);
+    // Let `destroy` (rebuild from peers) delete the database instead of waiting on this tab.
+    db.onversionchange = () => db.close();
+    return new ChainStore(db, name);
   }
 
   /** Every stored change set, oldest first. */
@@ -29,14 +32,21 @@ export class ChainStore {
     return (await request(tx.objectStore(STORE).getAll())).map((buffer) => new Uint8Array(buffer));
   }
 
-  /** Appends one change set; resolves once it is durably committed. */
-  append(bytes) {
+  /** Appends change sets (`Uint8Array`s, in order); resolves once all are durably committed. */
+  append(sets) {
     return new Promise((resolve, reject) => {
       const tx = this.db.transaction(STORE, "readwrite", { durability: "strict" });
-      tx.objectStore(STORE).add(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
       tx.oncomplete = () => resolve();
       tx.onerror = () => reject(tx.error);
       tx.onabort = () => reject(tx.error ?? new Error("storage transaction aborted"));
+      try {
+        for (const bytes of sets) {
+          tx.objectStore(STORE).add(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+        }
+      } catch (error) {
+        tx.abort(); // none of them, rather than some
+        reject(error);
+      }
     });
   }
 

@@ -1,6 +1,6 @@
 // Wallets in tabs: a payment from one tab to another confirms in both; a reload keeps the
-// wallet, balance and chain without syncing from scratch; the backup words restore a wallet in
-// another browser; a closed tab's wallet is picked up by the next tab opened.
+// wallet, balance and chain without syncing from scratch; the backup words and the key file
+// restore a wallet in another browser; a closed tab's wallet is picked up by the next tab opened.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -64,12 +64,40 @@ test("the backup words restore a wallet in another browser", async () => {
     const wrong = words.split(" ").reverse().join(" ");
     await c.page.fill("#key-words-input", wrong);
     await c.page.click("#key-words-import button[type=submit]");
-    assert.match(await c.page.locator("#key-words-result").textContent(), /^not imported: /);
+    assert.match(await c.page.locator("#backup-result").textContent(), /^not imported: /);
     await c.page.fill("#key-words-input", words);
     await Promise.all([c.page.waitForEvent("load"), c.page.click("#key-words-import button[type=submit]")]);
     await c.waitFor("the restored wallet", (address) => window.tabchain?.status().address === address, wallet.address);
     const restored = await c.syncedWithRelay(wallet.height);
     assert.equal(restored.confirmed, wallet.confirmed);
+  });
+});
+
+test("the key file restores a wallet in another browser; a bad file is read once and refused in the backup panel", async () => {
+  await withNetwork(async ({ relay, browser }) => {
+    const a = await Tab.open(browser, relay, { workers: 0 });
+    const address = (await a.status()).address;
+    const [download] = await Promise.all([a.page.waitForEvent("download"), a.page.click("#key-export")]);
+    const file = await download.path();
+
+    const c = await Tab.open(browser, relay, { workers: 0 });
+    await c.page.evaluate(() => {
+      window.fileReads = 0;
+      const text = Blob.prototype.text;
+      Blob.prototype.text = function () {
+        window.fileReads += 1;
+        return text.call(this);
+      };
+    });
+    await c.page.setInputFiles("#key-import", { name: "not-a-key.txt", mimeType: "text/plain", buffer: Buffer.from("key: not hex\n") });
+    await c.waitFor("the refusal", () => document.getElementById("backup-result").textContent !== "");
+    assert.equal(await c.page.locator("#backup-result").textContent(), "not imported: a key backup holds 64 hexadecimal digits");
+    assert.equal(await c.page.locator("#send-result").textContent(), "", "the refusal went to the send form");
+    assert.equal(await c.page.evaluate(() => window.fileReads), 1, "the file was not read exactly once");
+    assert.notEqual((await c.status()).address, address);
+
+    await Promise.all([c.page.waitForEvent("load"), c.page.setInputFiles("#key-import", file)]);
+    await c.waitFor("the restored wallet", (address) => window.tabchain?.status().address === address, address);
   });
 });
 

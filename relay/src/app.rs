@@ -77,7 +77,7 @@ pub fn miner_key(data: Option<&Path>) -> anyhow::Result<SecretKey> {
 /// Runs the relay: the node plus the HTTP server on `listener`, until `shutdown`.
 pub async fn serve(
     listener: TcpListener,
-    www: PathBuf,
+    www: serve::Site,
     options: NodeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tabchain_relay::app::{self, Network, NodeOptions};
 use tabchain_relay::limits::{self, Limits};
+use tabchain_relay::serve;
 use tokio::net::TcpListener;
 
 #[derive(Debug, Parser)]
@@ -41,6 +42,9 @@ struct ServeArgs {
     /// Folder holding the web app (index.html and the wasm bundle in pkg/).
     #[arg(long, env = "TABCHAIN_WWW", default_value = "www")]
     www: PathBuf,
+    /// Also serve the development pages under /dev/ (header hasher, miner self-tests and bench).
+    #[arg(long)]
+    dev: bool,
     #[command(flatten)]
     node: CommonArgs,
     /// Origins allowed to open /ws (repeatable; `*` for any). Default: the page's own origin.
@@ -133,7 +137,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !args.www.join("pkg").is_dir() {
         tracing::warn!("{} has no pkg/ folder: build the wasm bundle with `cargo xtask run`", args.www.display());
     }
-    app::serve(listener, args.www.clone(), args.node.options(&[], limits), shutdown_signal()).await
+    let site = serve::Site { dir: args.www.clone(), dev: args.dev };
+    app::serve(listener, site, args.node.options(&[], limits), shutdown_signal()).await
 }
 
 async fn node(args: NodeArgs) -> anyhow::Result<()> {

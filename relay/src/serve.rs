@@ -1,19 +1,22 @@
 //! The relay's HTTP surface: the page (`www/`, gzip, the MIME types browsers insist on for
 //! `.wasm` and modules), the WebSocket endpoint `/ws`, the JSON API under `/api`, Prometheus
-//! metrics at `/metrics`, and `/healthz`.
+//! metrics at `/metrics`, and `/healthz`. The development pages under `www/dev/` are served
+//! only when asked for (`tabchain serve --dev`).
 
 use crate::driver::Driver;
 use crate::{api, ws};
 use axum::Router;
+use axum::extract::Request;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt as _;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
@@ -21,15 +24,39 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+/// The folder of the web app, and whether its development pages (`dev/`) are served.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub dir: PathBuf,
+    /// Serve `/dev/…` (the header hasher, the miner's self-tests and benchmark); without it
+    /// those paths answer 404, so users' pages never offer them.
+    pub dev: bool,
+}
+
+impl Site {
+    pub fn display(&self) -> std::path::Display<'_> {
+        self.dir.display()
+    }
+}
+
+/// The web app alone, without its development pages.
+impl From<PathBuf> for Site {
+    fn from(dir: PathBuf) -> Self {
+        Self { dir, dev: false }
+    }
+}
+
 /// The whole router. Responses carry `Cache-Control: no-cache` so a browser revalidates the
 /// wasm module after every rebuild instead of running a stale one against new glue.
-pub fn router(www_dir: &Path, driver: Arc<Driver>) -> Router {
-    Router::new()
+pub fn router(site: &Site, driver: Arc<Driver>) -> Router {
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/ws", get(ws::upgrade))
         .nest("/api", api::router())
-        .fallback_service(ServeDir::new(www_dir))
+        .fallback_service(ServeDir::new(&site.dir));
+    let router = if site.dev { router } else { router.layer(middleware::from_fn(hide_dev_pages)) };
+    router
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
         .layer(CompressionLayer::new().gzip(true))
         .layer(TraceLayer::new_for_http())
@@ -38,6 +65,33 @@ pub fn router(www_dir: &Path, driver: Arc<Driver>) -> Router {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// Answers 404 for the development pages, however the path is spelled.
+async fn hide_dev_pages(request: Request, next: Next) -> Response {
+    if is_dev_path(request.uri().path()) { StatusCode::NOT_FOUND.into_response() } else { next.run(request).await }
+}
+
+/// Whether `path` names `dev/` or something in it, read as `ServeDir` reads it: percent-decoded,
+/// empty and `.` segments skipped (it refuses `..` itself).
+fn is_dev_path(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(byte) if bytes[i] == b'%' => {
+                decoded.push(byte);
+                i += 3;
+            }
+            _ => {
+                decoded.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    decoded.split(|&b| b == b'/').find(|segment| !segment.is_empty() && *segment != b".") == Some(b"dev".as_slice())
 }
 
 async fn metrics(State(driver): State<Arc<Driver>>) -> impl IntoResponse {
@@ -57,21 +111,19 @@ async fn metrics(State(driver): State<Arc<Driver>>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], driver.metrics.render(&gauges))
 }
 
-/// Serves on `listener` until `shutdown` completes. Fails at once if `www_dir` is not a folder,
-/// rather than answering every request with 404.
+/// Serves on `listener` until `shutdown` completes. Fails at once if the site's folder is not a
+/// folder, rather than answering every request with 404.
 pub async fn run(
     listener: TcpListener,
-    www_dir: PathBuf,
+    site: impl Into<Site>,
     driver: Arc<Driver>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    if !www_dir.is_dir() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("www folder {} is not a folder", www_dir.display()),
-        ));
+    let site = site.into();
+    if !site.dir.is_dir() {
+        return Err(io::Error::new(io::ErrorKind::NotFound, format!("www folder {} is not a folder", site.display())));
     }
-    let app = router(&www_dir, driver).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(&site, driver).into_make_service_with_connect_info::<SocketAddr>();
     // Protocol frames are small and latency matters (announcements, block requests): without
     // TCP_NODELAY, Nagle's algorithm and delayed ACKs stall them by tens of milliseconds.
     let listener = listener.tap_io(|stream| {

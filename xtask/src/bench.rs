@@ -19,7 +19,7 @@ struct Bench {
 const BENCHES: &[Bench] = &[
     Bench { name: "core: connect, validate, reorg", run: core_node },
     Bench { name: "core: mining kernel", run: core_kernel },
-    Bench { name: "miner in headless Chromium vs native", run: crate::bench_browser::miner },
+    Bench { name: "miner in headless Chromium vs native", run: crate::bench_page::miner },
     Bench { name: "page: wasm size, load, sync in a tab vs native", run: crate::bench_page::page },
     Bench { name: "relay: fan-out, idle connections, sync", run: relay },
 ];

@@ -1,10 +1,13 @@
 //! `cargo xtask`: the project's automation, in Rust rather than shell.
 //!
-//! - `cargo xtask run [--listen ADDR]` builds the wasm bundle into `www/pkg`
-//!   and serves the page with the relay.
+//! - `cargo xtask run [--listen ADDR]` builds the wasm bundles into `www/pkg`
+//!   and `www/pkg-scalar` and serves the page with the relay.
 //! - `cargo xtask test` runs every check CI runs: native tests, the no_std
-//!   build of `core`, and the wasm tests in headless Chromium.
+//!   build of `core`, the wasm tests, the miner's self-tests and the end-to-end
+//!   tests in headless Chromium.
 //! - `cargo xtask bench` runs the benchmarks.
+//! - `cargo xtask build` builds what `run` serves (both wasm bundles and the
+//!   relay, in release) without starting anything.
 //!
 //! Each task installs what it needs (see [`toolchain`] for what, how, and the
 //! environment variables that override it) and never asks a question, so it
@@ -12,7 +15,6 @@
 
 mod apt;
 mod bench;
-mod bench_browser;
 mod bench_page;
 mod cmd;
 mod forge;
@@ -23,7 +25,6 @@ mod test;
 mod toolchain;
 mod tools;
 mod wasm;
-mod webdriver;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,10 +35,11 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  run [--listen ADDR]   build the wasm bundle and serve the page (default 127.0.0.1:8080)
+  run [--listen ADDR]   build the wasm bundles and serve the page (default 127.0.0.1:8080)
   test [FILTER]         run all tests (native, no_std build, wasm and end to end in headless
                         Chromium), or only the steps whose name contains FILTER
-  bench [FILTER]        run the benchmarks (those whose name contains FILTER)";
+  bench [FILTER]        run the benchmarks (those whose name contains FILTER)
+  build                 build both wasm bundles and the relay (release) without starting anything";
 
 /// Prints a failure as one `xtask: error:` line with its causes, not as
 /// `Error: …` plus a backtrace (which `RUST_BACKTRACE` would add): the
@@ -63,6 +65,10 @@ fn try_main() -> anyhow::Result<()> {
             more => bail!("unexpected arguments {more:?}\n\n{USAGE}"),
         },
         Some("bench") => bench::bench(&root, args.get(1).map(String::as_str)),
+        Some("build") => match &args[1..] {
+            [] => run::build(&root).map(|_| ()),
+            more => bail!("`build` takes no arguments, got {more:?}\n\n{USAGE}"),
+        },
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())

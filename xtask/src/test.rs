@@ -6,7 +6,8 @@
 //! 3. the wasm tests of `web` (`web/tests/browser.rs`) in headless Chromium,
 //!    which check that wasm reaches the same verdicts as native;
 //! 4. the page's bundle (`www/pkg`) builds, as `cargo xtask run` builds it;
-//! 5. the miner's worker pool self-tests (`www/selftest.html`) in headless Chromium;
+//! 5. the miner's worker pool self-tests (`www/dev/selftest.html`) in headless Chromium,
+//!    through Playwright;
 //! 6. the end-to-end tests of the page's node (`e2e/`), Playwright over Debian's Chromium.
 
 use std::path::Path;
@@ -100,24 +101,47 @@ fn bundle(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
     wasm::build_bundle(root, &tools.wasm, &tools.bindgen)
 }
 
-/// `www/selftest.html`: the worker pool, job replacement, both bundles, in a real browser.
+/// How long the miner self-tests may take in all.
+const SELFTEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// `www/dev/selftest.html`: the worker pool, job replacement, both bundles, in a real browser
+/// (Playwright, like the end-to-end tests).
 fn miner_selftest(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
-    need(tools)?;
-    let browser = crate::webdriver::Browser::start(root, false)?;
-    let result = browser.run_page("selftest.html", "window.selftestResult", Duration::from_secs(120))?;
-    let passed = result["passed"].as_array().map_or(0, Vec::len);
-    let failed = result["failed"].as_array().cloned().unwrap_or_default();
-    for name in result["passed"].as_array().into_iter().flatten() {
-        println!("test www::{} ... ok", name.as_str().unwrap_or("?"));
+    let tools = need(tools)?;
+    let result = crate::playwright::run_dev_page(
+        root,
+        &tools.wasm,
+        &tools.bindgen,
+        false,
+        "dev/selftest.html",
+        "selftestResult",
+        SELFTEST_TIMEOUT,
+    )?;
+    let (lines, verdict) = selftest_report(&result);
+    for line in lines {
+        println!("{line}");
     }
-    for failure in &failed {
-        println!("test www::{failure} ... FAILED");
-    }
-    println!("browser self-tests: {passed} passed, {} failed", failed.len());
-    if !failed.is_empty() || passed == 0 {
-        bail!("browser self-tests failed: {failed:?}");
-    }
-    Ok(())
+    verdict
+}
+
+/// The lines to print for the page's `{passed: [name], failed: ["name: why"]}`, one per test and
+/// a count, and whether the step passes: nothing failed, and something ran.
+fn selftest_report(result: &serde_json::Value) -> (Vec<String>, anyhow::Result<()>) {
+    let names = |key: &str| -> Vec<String> {
+        result[key].as_array().into_iter().flatten().map(|v| v.as_str().unwrap_or("?").to_owned()).collect()
+    };
+    let (passed, failed) = (names("passed"), names("failed"));
+    let mut lines: Vec<String> = passed.iter().map(|name| format!("test www::{name} ... ok")).collect();
+    lines.extend(failed.iter().map(|failure| format!("test www::{failure} ... FAILED")));
+    lines.push(format!("browser self-tests: {} passed, {} failed", passed.len(), failed.len()));
+    let verdict = if !failed.is_empty() {
+        Err(anyhow!("browser self-tests failed: {failed:?}"))
+    } else if passed.is_empty() {
+        Err(anyhow!("no browser self-test ran"))
+    } else {
+        Ok(())
+    };
+    (lines, verdict)
 }
 
 /// The page's node end to end (`e2e/tests/*.test.mjs`): Playwright drives Debian's Chromium,
@@ -152,4 +176,37 @@ fn summarize(results: &[(&str, Duration, anyhow::Result<()>)]) -> anyhow::Result
         bail!("{failed} of {} steps failed", results.len());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::selftest_report;
+
+    fn check(result: serde_json::Value, lines: &[&str], passes: bool) {
+        let (got, verdict) = selftest_report(&result);
+        assert_eq!(got, lines);
+        assert_eq!(verdict.is_ok(), passes, "{verdict:?}");
+    }
+
+    #[test]
+    fn selftest_report_prints_each_test_and_fails_on_a_failure_or_nothing() {
+        check(
+            json!({"passed": ["finds", "replaces"], "failed": []}),
+            &["test www::finds ... ok", "test www::replaces ... ok", "browser self-tests: 2 passed, 0 failed"],
+            true,
+        );
+        check(
+            json!({"passed": ["finds"], "failed": ["replaces: timed out"]}),
+            &[
+                "test www::finds ... ok",
+                "test www::replaces: timed out ... FAILED",
+                "browser self-tests: 1 passed, 1 failed",
+            ],
+            false,
+        );
+        check(json!({"passed": [], "failed": []}), &["browser self-tests: 0 passed, 0 failed"], false);
+        check(json!({}), &["browser self-tests: 0 passed, 0 failed"], false);
+    }
 }

@@ -2,6 +2,7 @@
 //! every wait bounded.
 
 mod api;
+mod dev_pages;
 mod limits;
 mod network;
 mod persistence;

@@ -2,13 +2,11 @@
 // one worker and in N workers, the portable (scalar) kernel and plain sha2 in one worker.
 // Results land in `window.benchResult` and in the table.
 
-import { MinerPool } from "./miner.js";
+import { MinerPool } from "../miner.js";
+import { BITCOIN_GENESIS_HEADER } from "./genesis.js";
 
 // Bitcoin's genesis header with an impossible target, so every nonce is hashed.
-const HEADER =
-  "0100000000000000000000000000000000000000000000000000000000000000" +
-  "000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa" +
-  "4b1e5e4a29ab5f49ffff001d1dac2b7c";
+const HEADER = BITCOIN_GENESIS_HEADER;
 const NEVER = "0".repeat(64);
 const params = new URLSearchParams(location.search);
 const SECONDS = Number(params.get("seconds") ?? 3);

@@ -4,13 +4,11 @@
 // the location hash (#block/<height or hash>, #tx/<txid>, #address/<address>, #mempool), so
 // links and the browser's back button work.
 
-const UNITS_PER_TAB = 100_000_000;
+import { byId, el } from "./dom.js";
 
-const el = (tag, props = {}, ...children) => {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-};
+/** @typedef {import("../protocol.js").PanelContext} PanelContext */
+
+const UNITS_PER_TAB = 100_000_000;
 const link = (route, text) => el("a", { href: `#${route}`, textContent: text, className: "mono" });
 const short = (hash) => `${hash.slice(0, 16)}…`;
 /** Base units as TAB, exactly (integer arithmetic; no float rounding), like core's `Amount`. */
@@ -127,7 +125,7 @@ function mempoolPage(m) {
 }
 
 /** The page for `route` (a location hash without `#`), drawn from `node` (a wasm `TabNode`). */
-export function explorerPage(node, route) {
+function explorerPage(node, route) {
   const [kind, id] = route.split("/", 2).map(decodeURIComponent);
   try {
     if (kind === "mempool") return mempoolPage(node.mempool());
@@ -144,10 +142,35 @@ export function explorerPage(node, route) {
 }
 
 /** The route a search box query leads to, or throws why the node has nothing by that name. */
-export function routeFor(node, query) {
+function routeFor(node, query) {
   const q = query.trim();
   if (q === "") return "";
   if (q.toLowerCase() === "mempool") return "mempool";
   const found = node.search(q);
   return `${found.kind}/${found.kind === "block" ? found.view.hash : q}`;
+}
+
+/** @param {PanelContext} context */
+export function mount({ driver }) {
+  const draw = () => byId("explorer-page").replaceChildren(...explorerPage(driver.node, location.hash.slice(1)));
+  byId("search").addEventListener("submit", (event) => {
+    event.preventDefault();
+    try {
+      const route = routeFor(driver.node, byId("search-q").value);
+      byId("search-error").textContent = "";
+      if (location.hash.slice(1) === route) draw();
+      else location.hash = route;
+      byId("explorer-title").scrollIntoView({ block: "start" });
+    } catch (error) {
+      byId("search-error").textContent = error?.message ?? String(error);
+    }
+  });
+  window.addEventListener("hashchange", () => {
+    draw();
+    if (location.hash) byId("explorer-title").scrollIntoView({ block: "start" });
+  });
+  draw();
+  // The recent list and the mempool move with the chain; a block or tx page stays put except
+  // for its confirmations, so every page is redrawn on a new tip.
+  driver.on("status", (_, { tipChanged }) => tipChanged && draw());
 }

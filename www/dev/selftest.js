@@ -3,13 +3,10 @@
 // exhausting the nonce space is reported, SIMD and scalar builds agree.
 // Results land in `window.selftestResult = {passed: [...], failed: [...]}`.
 
-import { MinerPool } from "./miner.js";
-import { loadWasm } from "./wasm-loader.js";
+import { MinerPool } from "../miner.js";
+import { BITCOIN_GENESIS_HEADER } from "./genesis.js";
+import { loadWasm } from "../wasm-loader.js";
 
-const GENESIS =
-  "0100000000000000000000000000000000000000000000000000000000000000" +
-  "000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa" +
-  "4b1e5e4a29ab5f49ffff001d1dac2b7c";
 const EASY = "00ff" + "f".repeat(60); // about one hash in 256 meets it
 const NEVER = "0".repeat(64);
 const TIMEOUT_MS = 20000;
@@ -61,7 +58,7 @@ await test("the pool finds a nonce that meets the target", async () => {
   let onFound;
   const pool = new MinerPool(2, { onFound: (nonce, id) => onFound?.({ nonce, id }) });
   await pool.ready;
-  const header = withTime(GENESIS, 1);
+  const header = withTime(BITCOIN_GENESIS_HEADER, 1);
   const id = pool.start({ headerHex: header, targetHex: EASY });
   const found = await waitFor((resolve) => (onFound = resolve));
   pool.stop();
@@ -77,8 +74,8 @@ await test("a replaced job never reports stale results", async () => {
   await pool.ready;
   // The old job would find a nonce in its very first batch: only the pool's job filter keeps
   // that result from being reported once the new job has replaced it.
-  const stale = pool.start({ headerHex: withTime(GENESIS, 2), targetHex: EASY });
-  const header = withTime(GENESIS, 3);
+  const stale = pool.start({ headerHex: withTime(BITCOIN_GENESIS_HEADER, 2), targetHex: EASY });
+  const header = withTime(BITCOIN_GENESIS_HEADER, 3);
   const fresh = pool.start({ headerHex: header, targetHex: EASY });
   const found = await waitFor((resolve) => (onFound = resolve));
   pool.stop();
@@ -92,13 +89,13 @@ await test("exhausting the nonce space asks for a new header", async () => {
   let onExhausted;
   const pool = new MinerPool(2, { onExhausted: () => onExhausted?.(true) });
   await pool.ready;
-  pool.start({ headerHex: withTime(GENESIS, 4), targetHex: NEVER, nonceCount: 200000 });
+  pool.start({ headerHex: withTime(BITCOIN_GENESIS_HEADER, 4), targetHex: NEVER, nonceCount: 200000 });
   assert(await waitFor((resolve) => (onExhausted = resolve)), "exhaustion reported");
   await pool.resize(0);
 });
 
 await test("SIMD and portable searches find the same first nonce", async () => {
-  const header = withTime(GENESIS, 5);
+  const header = withTime(BITCOIN_GENESIS_HEADER, 5);
   const miner = new wasm.Miner(header, EASY);
   const simd = miner.search(1000, 100000);
   const portable = miner.search_portable(1000, 100000);
@@ -109,10 +106,10 @@ await test("SIMD and portable searches find the same first nonce", async () => {
 });
 
 await test("the scalar fallback build loads and agrees", async () => {
-  const scalar = await import(new URL("./pkg-scalar/tabchain_web.js", import.meta.url).href);
+  const scalar = await import(new URL("../pkg-scalar/tabchain_web.js", import.meta.url).href);
   await scalar.default();
   assert(!scalar.miner_simd(), "the fallback does not use SIMD");
-  const header = withTime(GENESIS, 6);
+  const header = withTime(BITCOIN_GENESIS_HEADER, 6);
   const a = new scalar.Miner(header, EASY).search(0, 100000);
   const b = new wasm.Miner(header, EASY).search(0, 100000);
   assert(a.nonce === b.nonce, `${a.nonce} vs ${b.nonce}`);

@@ -1,0 +1,67 @@
+// The tab never runs ahead of its store: once an IndexedDB write fails, no later change set is
+// written, the miner stops, payments and block submissions are refused with the reason, and
+// the page offers to rebuild from peers, which brings the node back with the same wallet.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { Tab, forgedBlocksPath, withNetwork } from "../support.mjs";
+
+const STOPPED = /^this tab's node stopped after a storage failure \(test: the disk is full\); rebuild from peers first$/;
+
+test("after a failed write the node stops: no later write, no mining, no payment or block, a rebuild offer", async () => {
+  const forged = JSON.parse(readFileSync(forgedBlocksPath(), "utf8"));
+  await withNetwork(async ({ relay, browser }) => {
+    const tab = await Tab.open(browser, relay, { workers: 1 });
+    await tab.waitFor("coins to spend", () => window.tabchain.status().confirmed !== "0");
+    // From now on every IndexedDB write fails, as on a full disk; count the attempts.
+    await tab.page.evaluate(() => {
+      window.writesAttempted = 0;
+      IDBObjectStore.prototype.add = function () {
+        window.writesAttempted += 1;
+        throw new DOMException("test: the disk is full", "QuotaExceededError");
+      };
+    });
+    await tab.waitFor("the rebuild offer", () => document.querySelector("#fatal #rebuild") !== null);
+    const stopped = await tab.waitFor("the node to stop", () => window.tabchain.status().state === "stopped" && window.tabchain.status());
+    assert.equal(stopped.workers, 0, "the miner still runs");
+    // What the relay holds by now, it keeps; blocks the tab found and never sent are lost to it.
+    const atRelay = await relay.status();
+    assert.match(await tab.page.locator("#fatal").textContent(), /Storage failed: test: the disk is full/);
+    assert.match(await tab.page.locator("#status").textContent(), /^stopped/);
+
+    // A payment through the form and a valid block (a side branch here) are both refused.
+    await tab.page.fill("#send-to", stopped.address);
+    await tab.page.fill("#send-amount", "1");
+    await tab.page.click("#send button[type=submit]");
+    const sent = await tab.page.locator("#send-result").textContent();
+    assert.match(sent.replace(/^not sent: /, ""), STOPPED, `the form said: ${sent}`);
+    const submitted = await tab.page.evaluate((hex) => {
+      try {
+        return { accepted: window.tabchain.submitBlock(hex) };
+      } catch (error) {
+        return { refused: String(error?.message ?? error) };
+      }
+    }, forged.valid.hex);
+    assert.match(submitted.refused ?? `accepted ${submitted.accepted}`, STOPPED);
+
+    // Nothing moves and nothing more is written: the failed write was the last one tried.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const after = await tab.page.evaluate(() => ({ status: window.tabchain.status(), writes: window.writesAttempted }));
+    assert.equal(after.writes, 1, "writes were attempted after the failed one");
+    assert.equal(after.status.height, stopped.height);
+    assert.equal(after.status.tip, stopped.tip);
+    assert.equal(after.status.blocks_found, stopped.blocks_found);
+    assert.equal(after.status.mempool_txs, stopped.mempool_txs);
+
+    // Rebuilding drops the store and syncs again from the relay (all the relay has), with the
+    // same wallet.
+    await Promise.all([tab.page.waitForEvent("load"), tab.page.click("#rebuild")]);
+    await tab.waitFor("the rebuilt node", () => window.tabchain?.status() ?? null);
+    assert.equal(await tab.page.evaluate(() => window.tabchain.restoredHeight), 0);
+    await tab.setWorkers(0);
+    const rebuilt = await tab.syncedWithRelay();
+    assert.equal(rebuilt.address, stopped.address);
+    assert.ok(rebuilt.height >= atRelay.height, `rebuilt to ${rebuilt.height}, the relay had ${atRelay.height}`);
+  });
+});

@@ -1,0 +1,117 @@
+// The JavaScript protocol between the page and the wasm `TabNode` (`web/src/node.rs`), written
+// down once. Nothing here runs: modules import these types with
+// `/** @typedef {import("./protocol.js").Status} Status */`. Field names are the façade's own,
+// in snake_case; amounts the wallet shows are decimal TAB strings made by core's `Amount`.
+
+// ---- `poll()`: everything the node wants done, drained after every input ----
+
+/**
+ * Send `bytes` (one wire message) to `peer`.
+ * @typedef {{type: "send", peer: number, bytes: Uint8Array}} SendOutput
+ */
+/**
+ * Drop `peer` for `reason` (misbehaviour, a timeout).
+ * @typedef {{type: "disconnect", peer: number, reason: string}} DisconnectOutput
+ */
+/**
+ * The active chain's tip changed; `reorg_depth` blocks were disconnected first (0: it grew).
+ * @typedef {{type: "tip", hash: string, height: number, reorg_depth: number}} TipOutput
+ */
+/**
+ * Headers-first sync progress.
+ * @typedef {{type: "sync", height: number, best_header_height: number}} SyncOutput
+ */
+/**
+ * A transaction the mempool took or refused (`reason` only when refused).
+ * @typedef {{type: "tx", txid: string, accepted: boolean, reason?: string}} TxOutput
+ */
+/**
+ * A block that broke the rules.
+ * @typedef {{type: "rejected", hash: string, reason: string}} RejectedOutput
+ */
+/**
+ * A peer finished its handshake.
+ * @typedef {{type: "peer", peer: number, best_height: number}} PeerOutput
+ */
+/**
+ * A change set to store, in order, before anything that depends on it: `TabNode.restore`
+ * rebuilds the node from every stored `bytes`, oldest first.
+ * @typedef {{type: "persist", bytes: Uint8Array}} PersistOutput
+ */
+/**
+ * @typedef {SendOutput | DisconnectOutput | TipOutput | SyncOutput | TxOutput | RejectedOutput
+ *   | PeerOutput | PersistOutput} Output
+ */
+
+// ---- getters ----
+
+/**
+ * `status()`: a snapshot of the node and its wallet.
+ * @typedef {object} NodeStatus
+ * @property {number} height of the active chain
+ * @property {string} tip block hash of the active tip
+ * @property {string} genesis
+ * @property {number} best_header_height the best header known (above `height` while syncing)
+ * @property {number} peers peers past their handshake
+ * @property {number} mempool_txs
+ * @property {number} difficulty at the tip
+ * @property {number} network_hashrate hashes per second, estimated from recent blocks
+ * @property {number} block_work hashes one block takes on average at the tip's target
+ * @property {string} address the wallet's address
+ * @property {string} confirmed balance, decimal TAB
+ * @property {string} immature coinbase coins not yet spendable, decimal TAB
+ * @property {string} pending unconfirmed, decimal TAB
+ */
+
+/**
+ * `block_tree(depth)`: one stored block of the last `depth` heights, any branch, lowest first.
+ * @typedef {object} TreeBlock
+ * @property {string} hash
+ * @property {number} height
+ * @property {string} prev the parent's hash
+ * @property {boolean} active on the active chain
+ * @property {boolean} invalid known to break the rules
+ * @property {string} mined_by the address its coinbase pays
+ * @property {boolean} mine this tab's wallet mined it
+ * @property {number} txs transactions in it
+ * @property {number} time header time, Unix seconds
+ * @property {number} switched_here depth of the reorg that made this block the first of the
+ *   active branch (0 if none did)
+ */
+
+/**
+ * `history()`: the wallet's transactions, newest first (the newest 50).
+ * @typedef {object} HistoryRow
+ * @property {string} txid
+ * @property {number | null} height null while unconfirmed
+ * @property {number} confirmations
+ * @property {string} received decimal TAB
+ * @property {string} sent decimal TAB
+ * @property {boolean} coinbase
+ */
+
+/**
+ * `search(query)`: a height, block hash, txid or address; the views are `core::explorer`'s,
+ * the same JSON as the relay's `/api` (throws why when nothing matches).
+ * @typedef {{kind: "block", view: object} | {kind: "tx", view: object} | {kind: "address", view: object}} Found
+ */
+
+// ---- what the page's driver (`node.js`) adds ----
+
+/**
+ * `TabNodeDriver.status()`: the node's status with the driver's own facts.
+ * @typedef {NodeStatus & {state: "connecting" | "syncing" | "in sync" | "stopped",
+ *   hash_rate: number, blocks_found: number, workers: number, simd: boolean | null}} Status
+ */
+
+/**
+ * What every panel is given when it is mounted: the wasm module's exports, the driver (to
+ * subscribe to and to command), this tab's identity, and a way to add a line to the log.
+ * @typedef {object} PanelContext
+ * @property {any} wasm the module's exports (`qr_svg`, `key_to_words`, `words_to_key`, …)
+ * @property {import("./node.js").TabNodeDriver} driver
+ * @property {{id: string, seed: string, adopted: boolean}} identity
+ * @property {(hex: string) => void} setSeed replaces this tab's wallet key (applies on reload)
+ */
+
+export {};
