@@ -1,5 +1,6 @@
 // The JavaScript protocol between the page and the wasm `TabNode` (`web/src/node.rs`), written
-// down once. Nothing here runs: modules import these types with
+// down once. Every value is the serde form of one of core's types (`Output` and `Event` in
+// `core/src/node/output.rs`, the views in `core/src/explorer/`), made by `serde-wasm-bindgen`. Nothing here runs: modules import these types with
 // `/** @typedef {import("./protocol.js").Status} Status */`. Field names are the façade's own,
 // in snake_case; amounts the wallet shows are decimal TAB strings made by core's `Amount`.
 
@@ -14,8 +15,11 @@
  * @typedef {{type: "disconnect", peer: number, reason: string}} DisconnectOutput
  */
 /**
- * The active chain's tip changed; `reorg_depth` blocks were disconnected first (0: it grew).
- * @typedef {{type: "tip", hash: string, height: number, reorg_depth: number}} TipOutput
+ * The active chain's tip changed; `reorg_depth` blocks were disconnected first (0: it grew),
+ * `connected` blocks were connected, the first of them `first_connected` (after a reorg: where
+ * the node switched branches).
+ * @typedef {{type: "tip", hash: string, height: number, reorg_depth: number, connected: number,
+ *   first_connected: string | null}} TipOutput
  */
 /**
  * Headers-first sync progress.
@@ -26,8 +30,8 @@
  * @typedef {{type: "tx", txid: string, accepted: boolean, reason?: string}} TxOutput
  */
 /**
- * A block that broke the rules.
- * @typedef {{type: "rejected", hash: string, reason: string}} RejectedOutput
+ * A block that broke the rules; `peer` sent it (null: this tab's own or a submitted block).
+ * @typedef {{type: "rejected", hash: string, reason: string, peer: number | null}} RejectedOutput
  */
 /**
  * A peer finished its handshake.
@@ -48,12 +52,14 @@
 /**
  * `status()`: a snapshot of the node and its wallet.
  * @typedef {object} NodeStatus
+ * @property {"tabchain" | "regtest"} network the network's one name
  * @property {number} height of the active chain
  * @property {string} tip block hash of the active tip
  * @property {string} genesis
  * @property {number} best_header_height the best header known (above `height` while syncing)
  * @property {number} peers peers past their handshake
  * @property {number} mempool_txs
+ * @property {number} mempool_bytes
  * @property {number} difficulty at the tip
  * @property {number} network_hashrate hashes per second, estimated from recent blocks
  * @property {number} block_work hashes one block takes on average at the tip's target
