@@ -81,10 +81,19 @@ export class Relay {
     return response.ok ? response.json() : null;
   }
 
-  /** POSTs a block (hex) to the relay; returns `{status, body}`. */
+  /** POSTs a block (hex) to the relay as JSON (the API refuses other types with 415); returns
+   * `{status, body}`. Over the relay's request rate (429) it waits as told and tries again. */
   async submitBlock(hex) {
-    const response = await fetch(`${this.url}/api/block`, { method: "POST", body: JSON.stringify({ hex }) });
-    return { status: response.status, body: await response.json() };
+    for (;;) {
+      const response = await fetch(`${this.url}/api/block`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ hex }),
+      });
+      if (response.status !== 429) return { status: response.status, body: await response.json() };
+      const seconds = Number(response.headers.get("retry-after")) || 1;
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    }
   }
 
   /** SIGKILL, as a crash would; then the same binary on the same port and data. */

@@ -1,6 +1,7 @@
 //! One peer connection, server side or client side alike: frames in go to the node (which
 //! enforces the message rate limit, exempting answers to its own requests), frames the node
-//! queues go out (each within a write timeout), and either side ending ends both.
+//! queues go out (each within a write timeout, its bytes given back to the queue counts once
+//! written or dropped), and either side ending ends both.
 
 use crate::driver::{Driver, now};
 use crate::peers::{Outbound, PeerLink, Removal, close_code};
@@ -8,7 +9,6 @@ use crate::limits::WRITE_TIMEOUT;
 use crate::metrics::Metrics;
 use futures_util::{Sink, SinkExt as _, Stream, StreamExt as _};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 /// A frame from the socket, reduced to what the relay distinguishes.
 #[derive(Debug)]
@@ -39,9 +39,16 @@ where
                 Outbound::Close { .. } => (0, true),
             };
             let sent = tokio::time::timeout(WRITE_TIMEOUT, outgoing.send(out)).await;
-            queued_bytes.fetch_sub(len, Ordering::Relaxed);
+            queued_bytes.release(len);
             if closing || !matches!(sent, Ok(Ok(()))) {
                 break;
+            }
+        }
+        // Frames left unwritten give their bytes back to the relay-wide count.
+        rx.close();
+        while let Ok(out) = rx.try_recv() {
+            if let Outbound::Frame(bytes) = out {
+                queued_bytes.release(bytes.len());
             }
         }
         let _ = tokio::time::timeout(WRITE_TIMEOUT, outgoing.close()).await;

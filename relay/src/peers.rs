@@ -1,6 +1,7 @@
 //! The registry of connected peers as the shell sees them: each peer's bounded send queue, the
 //! signal that ends its connection, and the WebSocket close codes the relay sends. The driver
-//! removes a peer in exactly one way (`PeerRegistry::remove`), whatever the reason.
+//! removes a peer in exactly one way (`PeerRegistry::remove`), whatever the reason. Queued bytes
+//! are counted per peer and over all peers (`QueuedBytes`), each under its own cap.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -37,13 +38,40 @@ pub enum Removal {
     Ended,
 }
 
+/// Bytes queued for one peer, counted also in the total over every peer. The registry adds a
+/// frame's bytes before queueing it; whoever takes the frame off the queue (written or thrown
+/// away) releases them, so neither count can go below zero.
+#[derive(Debug, Clone)]
+pub struct QueuedBytes {
+    peer: Arc<AtomicUsize>,
+    total: Arc<AtomicUsize>,
+}
+
+impl QueuedBytes {
+    /// Bytes queued for this peer.
+    pub fn peer(&self) -> usize {
+        self.peer.load(Ordering::Relaxed)
+    }
+
+    fn add(&self, len: usize) {
+        self.peer.fetch_add(len, Ordering::Relaxed);
+        self.total.fetch_add(len, Ordering::Relaxed);
+    }
+
+    /// Gives back a frame's bytes once it left the queue.
+    pub fn release(&self, len: usize) {
+        self.peer.fetch_sub(len, Ordering::Relaxed);
+        self.total.fetch_sub(len, Ordering::Relaxed);
+    }
+}
+
 /// A connected peer as the driver sees it.
 #[derive(Debug)]
 struct PeerHandle {
     addr: String,
     inbound: bool,
     tx: mpsc::Sender<Outbound>,
-    queued_bytes: Arc<AtomicUsize>,
+    queued_bytes: QueuedBytes,
     kill: Arc<Notify>,
 }
 
@@ -52,7 +80,7 @@ struct PeerHandle {
 pub struct PeerLink {
     pub id: PeerId,
     pub rx: mpsc::Receiver<Outbound>,
-    pub queued_bytes: Arc<AtomicUsize>,
+    pub queued_bytes: QueuedBytes,
     pub kill: Arc<Notify>,
 }
 
@@ -72,6 +100,9 @@ pub enum Enqueued {
     Queued,
     /// The queue is over its frame or byte cap: the peer is not reading.
     Full,
+    /// The frame does not fit under the cap on bytes queued for all peers together: the peer it
+    /// was for is dropped, as one that does not read.
+    OverTotal,
     /// No such peer (it left already).
     Gone,
 }
@@ -83,11 +114,21 @@ pub struct PeerRegistry {
     next_id: PeerId,
     queue_frames_max: usize,
     queue_bytes_max: usize,
+    /// Bytes queued for all peers, and its cap.
+    queued_total: Arc<AtomicUsize>,
+    queued_total_max: usize,
 }
 
 impl PeerRegistry {
-    pub fn new(queue_frames_max: usize, queue_bytes_max: usize) -> Self {
-        Self { peers: BTreeMap::new(), next_id: 1, queue_frames_max, queue_bytes_max }
+    pub fn new(queue_frames_max: usize, queue_bytes_max: usize, queued_total_max: usize) -> Self {
+        assert!(queue_bytes_max <= queued_total_max, "one full queue fits in the total");
+        let queued_total = Arc::new(AtomicUsize::new(0));
+        Self { peers: BTreeMap::new(), next_id: 1, queue_frames_max, queue_bytes_max, queued_total, queued_total_max }
+    }
+
+    /// Bytes queued for all peers (those that left included, until their queues are emptied).
+    pub fn queued_total(&self) -> usize {
+        self.queued_total.load(Ordering::Relaxed)
     }
 
     /// Adds a peer with an empty queue.
@@ -95,7 +136,7 @@ impl PeerRegistry {
         let id = self.next_id;
         self.next_id += 1;
         let (tx, rx) = mpsc::channel(self.queue_frames_max);
-        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let queued_bytes = QueuedBytes { peer: Arc::new(AtomicUsize::new(0)), total: self.queued_total.clone() };
         let kill = Arc::new(Notify::new());
         let handle = PeerHandle { addr, inbound, tx, queued_bytes: queued_bytes.clone(), kill: kill.clone() };
         self.peers.insert(id, handle);
@@ -106,17 +147,21 @@ impl PeerRegistry {
     pub fn enqueue(&self, peer: PeerId, bytes: Vec<u8>) -> Enqueued {
         let Some(handle) = self.peers.get(&peer) else { return Enqueued::Gone };
         let len = bytes.len();
-        if handle.queued_bytes.load(Ordering::Relaxed) + len > self.queue_bytes_max {
+        if handle.queued_bytes.peer() + len > self.queue_bytes_max {
             return Enqueued::Full;
         }
-        match handle.tx.try_send(Outbound::Frame(bytes)) {
-            Ok(()) => {
-                handle.queued_bytes.fetch_add(len, Ordering::Relaxed);
-                Enqueued::Queued
-            }
+        if self.queued_total() + len > self.queued_total_max {
+            return Enqueued::OverTotal;
+        }
+        // Counted before it is queued, so the writer never releases bytes not yet added.
+        handle.queued_bytes.add(len);
+        let refused = match handle.tx.try_send(Outbound::Frame(bytes)) {
+            Ok(()) => return Enqueued::Queued,
             Err(mpsc::error::TrySendError::Full(_)) => Enqueued::Full,
             Err(mpsc::error::TrySendError::Closed(_)) => Enqueued::Gone,
-        }
+        };
+        handle.queued_bytes.release(len);
+        refused
     }
 
     /// Removes `peer` and ends its connection; returns whether it was registered.
@@ -163,19 +208,47 @@ mod tests {
 
     #[test]
     fn a_queue_is_capped_in_frames_and_bytes() {
-        let mut registry = PeerRegistry::new(2, 10);
+        let mut registry = PeerRegistry::new(2, 10, 100);
         let link = registry.register("a".into(), true);
         assert_eq!(registry.enqueue(link.id, vec![0; 6]), Enqueued::Queued);
         assert_eq!(registry.enqueue(link.id, vec![0; 5]), Enqueued::Full, "over the byte cap");
         assert_eq!(registry.enqueue(link.id, vec![0; 4]), Enqueued::Queued);
         assert_eq!(registry.enqueue(link.id, vec![0; 0]), Enqueued::Full, "over the frame cap");
-        assert_eq!(link.queued_bytes.load(Ordering::Relaxed), 10);
+        assert_eq!((link.queued_bytes.peer(), registry.queued_total()), (10, 10));
         assert_eq!(registry.enqueue(99, vec![0]), Enqueued::Gone);
     }
 
     #[test]
+    fn the_bytes_queued_for_all_peers_stay_under_their_cap() {
+        // Each queue may hold 8 bytes, all of them together 12.
+        let mut registry = PeerRegistry::new(10, 8, 12);
+        let (a, b) = (registry.register("a".into(), true), registry.register("b".into(), true));
+        assert_eq!(registry.enqueue(a.id, vec![0; 7]), Enqueued::Queued);
+        assert_eq!(registry.enqueue(b.id, vec![0; 5]), Enqueued::Queued);
+        assert_eq!(registry.enqueue(b.id, vec![0; 1]), Enqueued::OverTotal, "b is under its own cap");
+        assert_eq!((a.queued_bytes.peer(), b.queued_bytes.peer(), registry.queued_total()), (7, 5, 12));
+        // A frame written (or thrown away) gives its bytes back to both counts.
+        b.queued_bytes.release(5);
+        assert_eq!(registry.enqueue(b.id, vec![0; 3]), Enqueued::Queued);
+        assert_eq!((b.queued_bytes.peer(), registry.queued_total()), (3, 10));
+    }
+
+    #[test]
+    fn a_refused_frame_is_not_counted() {
+        let mut registry = PeerRegistry::new(1, 100, 100);
+        let mut link = registry.register("a".into(), true);
+        assert_eq!(registry.enqueue(link.id, vec![0; 4]), Enqueued::Queued);
+        assert_eq!(registry.enqueue(link.id, vec![0; 4]), Enqueued::Full, "over the frame cap");
+        assert_eq!(registry.queued_total(), 4);
+        link.rx.close();
+        assert!(link.rx.try_recv().is_ok(), "the queued frame is still there");
+        assert_eq!(registry.enqueue(link.id, vec![0; 4]), Enqueued::Gone);
+        assert_eq!(registry.queued_total(), 4, "only the frame that was queued");
+    }
+
+    #[test]
     fn removal_sends_the_close_reason_once_and_ends_the_connection() {
-        let mut registry = PeerRegistry::new(4, 100);
+        let mut registry = PeerRegistry::new(4, 100, 100);
         let mut link = registry.register("a".into(), true);
         let close = Removal::Close { code: close_code::POLICY, reason: "x".repeat(300) };
         assert!(registry.remove(link.id, &close));

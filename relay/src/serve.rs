@@ -1,18 +1,18 @@
 //! The relay's HTTP surface: the page (`www/`, gzip, the MIME types browsers insist on for
-//! `.wasm` and modules), the WebSocket endpoint `/ws`, the JSON API under `/api`, Prometheus
-//! metrics at `/metrics`, and `/healthz`.
+//! `.wasm` and modules), the WebSocket endpoint `/ws`, the JSON API under `/api` (inside its
+//! limits, `http_limits`), Prometheus metrics at `/metrics`, and `/healthz`; every route behind
+//! the `Host` allowlist (`hosts`), on connections served by `accept`.
 
 use crate::driver::Driver;
-use crate::{api, ws};
+use crate::hosts::{self, AllowedHosts};
+use crate::{accept, api, http_limits, ws};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::serve::ListenerExt as _;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -24,11 +24,12 @@ use tower_http::trace::TraceLayer;
 /// The whole router. Responses carry `Cache-Control: no-cache` so a browser revalidates the
 /// wasm module after every rebuild instead of running a stale one against new glue.
 pub fn router(www_dir: &Path, driver: Arc<Driver>) -> Router {
+    let api = http_limits::guard(api::router(), &driver.limits);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/ws", get(ws::upgrade))
-        .nest("/api", api::router())
+        .nest("/api", api)
         .fallback_service(ServeDir::new(www_dir))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
         .layer(CompressionLayer::new().gzip(true))
@@ -71,13 +72,9 @@ pub async fn run(
             format!("www folder {} is not a folder", www_dir.display()),
         ));
     }
-    let app = router(&www_dir, driver).into_make_service_with_connect_info::<SocketAddr>();
-    // Protocol frames are small and latency matters (announcements, block requests): without
-    // TCP_NODELAY, Nagle's algorithm and delayed ACKs stall them by tens of milliseconds.
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {error}");
-        }
-    });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    // Every route, `/ws` included, answers only to this relay's own names (DNS rebinding).
+    let allowed = Arc::new(AllowedHosts::new(listener.local_addr()?, &driver.limits.allowed_hosts));
+    let header_read_timeout = driver.limits.header_read_timeout;
+    let app = router(&www_dir, driver).layer(axum::middleware::from_fn_with_state(allowed, hosts::check));
+    accept::serve(listener, app, header_read_timeout, shutdown).await
 }

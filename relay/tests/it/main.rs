@@ -2,6 +2,7 @@
 //! every wait bounded.
 
 mod api;
+mod http;
 mod limits;
 mod network;
 mod persistence;

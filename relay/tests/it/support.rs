@@ -279,7 +279,7 @@ pub async fn post(addr: SocketAddr, path: &str, body: &str) -> Response {
     request(addr, &(head + body)).await
 }
 
-async fn request(addr: SocketAddr, raw_request: &str) -> Response {
+pub async fn request(addr: SocketAddr, raw_request: &str) -> Response {
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         stream.write_all(raw_request.as_bytes()).await.expect("send request");
