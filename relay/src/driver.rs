@@ -64,7 +64,7 @@ impl Driver {
             peers: Mutex::new(PeerRegistry::new(
                 SEND_QUEUE_FRAMES_MAX,
                 limits.send_queue_bytes_max,
-                limits.queued_bytes_total_max.max(limits.send_queue_bytes_max),
+                limits.queued_bytes_total_max,
             )),
             store,
             admission: Admission::new(limits.connections_per_ip_max, limits.connections_max),

@@ -47,7 +47,23 @@ pub fn guard(router: Router<Arc<Driver>>, limits: &Limits) -> Router<Arc<Driver>
         .load_shed()
         .layer(GlobalConcurrencyLimitLayer::new(limits.api_requests_in_flight_max.max(1)))
         .timeout(limits.api_request_timeout);
-    router.layer(DefaultBodyLimit::max(limits.api_body_bytes_max)).layer(in_flight).layer(rate)
+    let announced = axum::middleware::from_fn_with_state(limits.api_body_bytes_max, announced_length);
+    router.layer(DefaultBodyLimit::max(limits.api_body_bytes_max)).layer(announced).layer(in_flight).layer(rate)
+}
+
+/// 413 for a body whose `Content-Length` is over `body_bytes_max`, before reading any of it. (A
+/// body sent without a length is cut off at the same limit as it is read: `DefaultBodyLimit`.)
+async fn announced_length(
+    axum::extract::State(body_bytes_max): axum::extract::State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response<Body> {
+    let announced = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > body_bytes_max as u64) {
+        let reason = format!("body too large: at most {body_bytes_max} bytes");
+        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, reason).into_response();
+    }
+    next.run(request).await
 }
 
 /// The key requests are counted under: the client's address group.

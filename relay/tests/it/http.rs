@@ -71,8 +71,8 @@ async fn slow_or_absent_headers_are_cut_off_at_the_header_timeout() {
     let relay = relay_with(Limits { header_read_timeout: timeout, ..Limits::default() }).await;
 
     // Slowloris: a request line and one header, then one more header byte every 100 ms.
-    let (mut reader, mut writer) = TcpStream::connect(relay.addr).await.expect("connect").into_split();
     let started = Instant::now();
+    let (mut reader, mut writer) = TcpStream::connect(relay.addr).await.expect("connect").into_split();
     writer.write_all(format!("GET /api/status HTTP/1.1\r\nHost: {}\r\n", relay.addr).as_bytes()).await.expect("send");
     let trickle = tokio::spawn(async move {
         for byte in b"X-Slow: ".iter().chain([b'a'; 200].iter()).cycle().take(400) {
@@ -88,8 +88,8 @@ async fn slow_or_absent_headers_are_cut_off_at_the_header_timeout() {
     assert!(lasted >= timeout && lasted < timeout * 3, "a trickling client was closed after {lasted:?}");
 
     // A connection that sends nothing at all.
-    let (mut reader, _writer) = TcpStream::connect(relay.addr).await.expect("connect").into_split();
     let started = Instant::now();
+    let (mut reader, _writer) = TcpStream::connect(relay.addr).await.expect("connect").into_split();
     let (received, closed) = read_until_closed(&mut reader, Duration::from_secs(5)).await;
     let lasted = closed - started;
     assert!(lasted >= timeout && lasted < timeout * 3, "a silent client was closed after {lasted:?}");
@@ -179,7 +179,7 @@ async fn submissions_must_be_json_so_other_sites_cannot_post_them() {
         assert_eq!(post_as(&relay, path, "application/json", r#"{"hx": "00"}"#).await.status, 400);
         let answer = post_as(&relay, path, "application/json; charset=utf-8", json).await;
         assert_eq!(answer.status, 400);
-        assert!(answer.json()["error"].as_str().expect("reason").contains("decode"), "{}", answer.json());
+        assert!(answer.json()["error"].as_str().expect("reason").starts_with("not a "), "{}", answer.json());
     }
     assert_eq!(relay.driver.read(|n| n.mempool().len()), 0);
     still_serves(&relay).await;
@@ -279,10 +279,12 @@ async fn foreign_host_names_get_421_on_every_route_which_stops_dns_rebinding() {
     still_serves(&relay).await;
 }
 
-/// A WebSocket upgrade request from a raw socket, with `key_header` (empty for none).
-fn upgrade_request(relay: &TestRelay, version: &str, key_header: &str) -> String {
+/// A WebSocket upgrade request from a raw socket, with `key_header` (empty for none); `close`
+/// asks the relay to close the connection after answering.
+fn upgrade_request(relay: &TestRelay, version: &str, key_header: &str, close: bool) -> String {
+    let connection = if close { "Upgrade, close" } else { "Upgrade" };
     format!(
-        "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n{key_header}Sec-WebSocket-Version: {version}\r\n\r\n",
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: {connection}\r\n{key_header}Sec-WebSocket-Version: {version}\r\n\r\n",
         relay.addr
     )
 }
@@ -294,15 +296,15 @@ async fn failed_and_broken_off_upgrades_give_their_connection_slot_back() {
     let key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
     // Handshakes the upgrade refuses: no key, an unknown version.
     for _ in 0..cap + 2 {
-        assert_eq!(request(relay.addr, &upgrade_request(&relay, "13", "")).await.status, 400, "no key");
-        assert_eq!(request(relay.addr, &upgrade_request(&relay, "8", key)).await.status, 400, "version 8");
+        assert_eq!(request(relay.addr, &upgrade_request(&relay, "13", "", true)).await.status, 400, "no key");
+        assert_eq!(request(relay.addr, &upgrade_request(&relay, "8", key, true)).await.status, 400, "version 8");
     }
     // Handshakes admitted under the cap, then broken off by the client (reset) before it reads
     // the answer: the upgrade fails or ends at once, and its slot must come back either way.
     let accepted = || relay.driver.metrics.connections_accepted.load(Ordering::Relaxed);
     for attempt in 1..=(cap as u64 + 3) {
         let mut stream = TcpStream::connect(relay.addr).await.expect("connect");
-        stream.write_all(upgrade_request(&relay, "13", key).as_bytes()).await.expect("send");
+        stream.write_all(upgrade_request(&relay, "13", key, false).as_bytes()).await.expect("send");
         assert!(eventually(Duration::from_secs(5), || accepted() == attempt).await, "attempt {attempt} was admitted");
         stream.set_zero_linger().expect("linger");
         drop(stream);
@@ -342,7 +344,8 @@ async fn clients_that_stop_reading_cannot_queue_more_than_the_total_cap() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert!(relay.driver.n_peers() < 2, "a client that does not read was dropped");
-    assert!(relay.driver.metrics.disconnects_memory.load(Ordering::Relaxed) >= 1, "by the total cap");
+    let metrics = relay.driver.metrics.render(&[]);
+    assert!(relay.driver.metrics.disconnects_memory.load(Ordering::Relaxed) >= 1, "by the total cap: {metrics}");
     assert!(most_queued <= total_max, "at most {total_max} bytes queued, saw {most_queued}");
     drop(clients);
     let drained = eventually(Duration::from_secs(15), || relay.driver.queued_bytes_total() == 0).await;
@@ -361,7 +364,8 @@ async fn path_parameters_take_exactly_the_forms_the_schema_states() {
     let mut bad_checksum = address.clone();
     let last = bad_checksum.pop().expect("a character");
     bad_checksum.push(if last == 'q' { 'p' } else { 'q' });
-    let unknown = "00".repeat(32);
+    // Not all decimal digits: the handler reads those as a height first ("00…0" is block 0).
+    let unknown = "ab".repeat(32);
     // (path template, parameter, value, status): the schema accepts exactly the values that do
     // not get 400, but for the last rows, whose form is right and content wrong (another
     // network's address, a bad checksum: no pattern can tell).
