@@ -98,9 +98,11 @@ fn every_forget_interval(mut forget: impl FnMut() -> bool + Send + 'static) {
 fn rate_refusal(error: GovernorError) -> Response<Body> {
     match error {
         GovernorError::TooManyRequests { wait_time, .. } => {
-            let reason = format!("too many requests from this address; retry in {wait_time} s");
+            // Whole seconds, rounded down by the limiter: wait at least one.
+            let wait_s = wait_time.max(1);
+            let reason = format!("too many requests from this address; retry in {wait_s} s");
             let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, reason).into_response();
-            if let Ok(value) = HeaderValue::from_str(&wait_time.max(1).to_string()) {
+            if let Ok(value) = HeaderValue::from_str(&wait_s.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
             response

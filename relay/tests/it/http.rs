@@ -395,6 +395,26 @@ async fn path_parameters_take_exactly_the_forms_the_schema_states() {
         ("/address/{address}", "address", encode_address("tab", &key.public_key()), 400),
         ("/address/{address}", "address", bad_checksum, 400),
     ];
+    // The other operations' successes and bad bodies are documented too, and every operation
+    // documents the refusals every API request can get.
+    for path in ["/status", "/blocks", "/mempool", "/peers"] {
+        let answer = get(relay.addr, &format!("/api{path}"), "").await;
+        assert_eq!(answer.status, 200, "{path}");
+        assert_documented("get", path, &answer);
+    }
+    for path in ["/tx", "/block"] {
+        let answer = post(relay.addr, &format!("/api{path}"), r#"{"hex": "zz"}"#).await;
+        assert_eq!(answer.status, 400, "{path}");
+        assert_documented("post", path, &answer);
+    }
+    let spec = openapi();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("operations") {
+            for status in ["408", "421", "429", "503"] {
+                assert!(operation["responses"][status].is_object(), "{method} {path} documents {status}");
+            }
+        }
+    }
     let semantic = 2;
     let checks = ParamChecks::from_openapi(include_str!("../../src/openapi.json")).expect("the schema compiles");
     for (i, (template, name, value, status)) in cases.iter().enumerate() {
