@@ -1,7 +1,8 @@
 //! One peer connection, server side or client side alike: frames in go to the node (which
 //! enforces the message rate limit, exempting answers to its own requests), frames the node
 //! queues go out (each within a write timeout, its bytes given back to the queue counts once
-//! written or dropped), and either side ending ends both.
+//! written or thrown away; all of them thrown away at once when the peer was dropped for not
+//! reading), and either side ending ends both.
 
 use crate::driver::{Driver, now};
 use crate::peers::{Outbound, PeerLink, Removal, close_code};
@@ -30,7 +31,7 @@ where
     In: Stream<Item = Incoming> + Unpin + Send + 'static,
     Out: Sink<Outbound> + Unpin + Send + 'static,
 {
-    let PeerLink { id, mut rx, queued_bytes, kill } = link;
+    let PeerLink { id, mut rx, queued_bytes, kill, abandon } = link;
     let writer = tokio::spawn(async move {
         let mut outgoing = outgoing;
         while let Some(out) = rx.recv().await {
@@ -38,9 +39,12 @@ where
                 Outbound::Frame(bytes) => (bytes.len(), false),
                 Outbound::Close { .. } => (0, true),
             };
-            let sent = tokio::time::timeout(WRITE_TIMEOUT, outgoing.send(out)).await;
+            let sent = tokio::select! {
+                sent = tokio::time::timeout(WRITE_TIMEOUT, outgoing.send(out)) => matches!(sent, Ok(Ok(()))),
+                () = abandon.notified() => false,
+            };
             queued_bytes.release(len);
-            if closing || !matches!(sent, Ok(Ok(()))) {
+            if closing || !sent {
                 break;
             }
         }

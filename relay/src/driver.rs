@@ -163,6 +163,14 @@ impl Driver {
                 Metrics::inc(&self.metrics.messages_out);
                 Metrics::add(&self.metrics.bytes_out, len);
             }
+            Enqueued::QueuedDropping(fullest) => {
+                Metrics::inc(&self.metrics.messages_out);
+                Metrics::add(&self.metrics.bytes_out, len);
+                tracing::info!(peer = fullest, "dropping the fullest peer to make room in the send queues");
+                Metrics::inc(&self.metrics.disconnects_slow);
+                Metrics::inc(&self.metrics.disconnects_memory);
+                node.handle_peer_disconnected(fullest);
+            }
             Enqueued::Full | Enqueued::OverTotal => {
                 tracing::info!(peer, ?enqueued, "dropping a peer that does not read");
                 Metrics::inc(&self.metrics.disconnects_slow);

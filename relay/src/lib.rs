@@ -2,8 +2,8 @@
 //! tests can start real relays and nodes in-process on ephemeral ports.
 //!
 //! - [`driver`]: core's `Node` driven by tokio (outputs, persistence, events);
-//! - [`peers`]: the registry of connected peers and their send queues; [`admission`]: the
-//!   connection caps;
+//! - [`peers`]: the registry of connected peers and their send queues, whose bytes
+//!   [`queued_bytes`] counts; [`admission`]: the connection caps;
 //! - [`connection`], [`ws`], [`client`]: WebSocket connections in and out;
 //! - [`store`]: the chain on disk (redb); [`miner`]: native mining threads;
 //! - [`serve`], [`api`] (its path parameters checked by [`api_params`]), [`metrics`]: the HTTP
@@ -26,6 +26,7 @@ pub mod limits;
 pub mod metrics;
 pub mod miner;
 pub mod peers;
+pub mod queued_bytes;
 pub mod serve;
 pub mod store;
 pub mod ws;

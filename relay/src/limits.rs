@@ -24,9 +24,9 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const WS_READ_BUFFER_BYTES: usize = 8 * 1024;
 pub const WS_WRITE_BUFFER_BYTES: usize = 8 * 1024;
 
-/// Bytes queued for all clients together. Past it, a frame that does not fit is refused and the
-/// client it was for is dropped as not reading, so a crowd of slow clients (each under
-/// `SEND_QUEUE_BYTES_MAX`) cannot hold more than this much of the relay's memory.
+/// Bytes queued for all clients together, so that a crowd of slow clients (each under
+/// `SEND_QUEUE_BYTES_MAX`) cannot hold more of the relay's memory. When a frame does not fit, the
+/// client with the fullest queue is dropped as not reading and its queue thrown away.
 pub const QUEUED_BYTES_TOTAL_MAX: usize = 256 * 1024 * 1024;
 
 /// How long a client has to send a request's line and headers, counted from when the relay starts

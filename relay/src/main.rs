@@ -64,7 +64,8 @@ struct ServeArgs {
     /// Bytes queued for a client that does not read before it is dropped.
     #[arg(long, env = "TABCHAIN_SEND_QUEUE_BYTES", default_value_t = limits::SEND_QUEUE_BYTES_MAX)]
     send_queue_bytes: usize,
-    /// Bytes queued for all clients together; a client whose frame does not fit is dropped.
+    /// Bytes queued for all clients together; when they are full, the client with the fullest
+    /// queue is dropped to make room.
     #[arg(long, env = "TABCHAIN_MAX_QUEUED_BYTES", default_value_t = limits::QUEUED_BYTES_TOTAL_MAX)]
     max_queued_bytes: usize,
     /// Host headers served besides the listen address and localhost/127.0.0.1 with the listen

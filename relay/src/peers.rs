@@ -1,8 +1,11 @@
 //! The registry of connected peers as the shell sees them: each peer's bounded send queue, the
 //! signal that ends its connection, and the WebSocket close codes the relay sends. The driver
 //! removes a peer in exactly one way (`PeerRegistry::remove`), whatever the reason. Queued bytes
-//! are counted per peer and over all peers (`QueuedBytes`), each under its own cap.
+//! are counted per peer and over all peers (`QueuedBytes`), each under its own cap; when a frame
+//! does not fit under the total, the fullest peer is dropped to make room, or, if that is the
+//! peer the frame is for, the frame is refused and that peer dropped.
 
+use crate::queued_bytes::QueuedBytes;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,33 +41,6 @@ pub enum Removal {
     Ended,
 }
 
-/// Bytes queued for one peer, counted also in the total over every peer. The registry adds a
-/// frame's bytes before queueing it; whoever takes the frame off the queue (written or thrown
-/// away) releases them, so neither count can go below zero.
-#[derive(Debug, Clone)]
-pub struct QueuedBytes {
-    peer: Arc<AtomicUsize>,
-    total: Arc<AtomicUsize>,
-}
-
-impl QueuedBytes {
-    /// Bytes queued for this peer.
-    pub fn peer(&self) -> usize {
-        self.peer.load(Ordering::Relaxed)
-    }
-
-    fn add(&self, len: usize) {
-        self.peer.fetch_add(len, Ordering::Relaxed);
-        self.total.fetch_add(len, Ordering::Relaxed);
-    }
-
-    /// Gives back a frame's bytes once it left the queue.
-    pub fn release(&self, len: usize) {
-        self.peer.fetch_sub(len, Ordering::Relaxed);
-        self.total.fetch_sub(len, Ordering::Relaxed);
-    }
-}
-
 /// A connected peer as the driver sees it.
 #[derive(Debug)]
 struct PeerHandle {
@@ -73,6 +49,7 @@ struct PeerHandle {
     tx: mpsc::Sender<Outbound>,
     queued_bytes: QueuedBytes,
     kill: Arc<Notify>,
+    abandon: Arc<Notify>,
 }
 
 /// What a connection task needs from `register`.
@@ -81,7 +58,10 @@ pub struct PeerLink {
     pub id: PeerId,
     pub rx: mpsc::Receiver<Outbound>,
     pub queued_bytes: QueuedBytes,
+    /// Ends the connection.
     pub kill: Arc<Notify>,
+    /// Tells the writer to throw the queue away unwritten: the peer was dropped for not reading.
+    pub abandon: Arc<Notify>,
 }
 
 /// A peer as the API shows it.
@@ -100,8 +80,11 @@ pub enum Enqueued {
     Queued,
     /// The queue is over its frame or byte cap: the peer is not reading.
     Full,
-    /// The frame does not fit under the cap on bytes queued for all peers together: the peer it
-    /// was for is dropped, as one that does not read.
+    /// Queued, after dropping this peer, the fullest, to make room under the cap on bytes queued
+    /// for all peers together: it is out of the registry, and the node must be told.
+    QueuedDropping(PeerId),
+    /// The frame does not fit under that cap, and no other peer holds more than this one: the
+    /// frame is refused and this peer is to be dropped, as one that does not read.
     OverTotal,
     /// No such peer (it left already).
     Gone,
@@ -125,7 +108,7 @@ impl PeerRegistry {
         Self { peers: BTreeMap::new(), next_id: 1, queue_frames_max, queue_bytes_max, queued_total, queued_total_max }
     }
 
-    /// Bytes queued for all peers (those that left included, until their queues are emptied).
+    /// Bytes queued for the peers in the registry.
     pub fn queued_total(&self) -> usize {
         self.queued_total.load(Ordering::Relaxed)
     }
@@ -135,32 +118,56 @@ impl PeerRegistry {
         let id = self.next_id;
         self.next_id += 1;
         let (tx, rx) = mpsc::channel(self.queue_frames_max);
-        let queued_bytes = QueuedBytes { peer: Arc::new(AtomicUsize::new(0)), total: self.queued_total.clone() };
-        let kill = Arc::new(Notify::new());
-        let handle = PeerHandle { addr, inbound, tx, queued_bytes: queued_bytes.clone(), kill: kill.clone() };
+        let queued_bytes = QueuedBytes::new(self.queued_total.clone());
+        let (kill, abandon) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        let handle = PeerHandle {
+            addr,
+            inbound,
+            tx,
+            queued_bytes: queued_bytes.clone(),
+            kill: kill.clone(),
+            abandon: abandon.clone(),
+        };
         self.peers.insert(id, handle);
-        PeerLink { id, rx, queued_bytes, kill }
+        PeerLink { id, rx, queued_bytes, kill, abandon }
     }
 
-    /// Queues a frame for `peer` within its caps.
-    pub fn enqueue(&self, peer: PeerId, bytes: Vec<u8>) -> Enqueued {
-        let Some(handle) = self.peers.get(&peer) else { return Enqueued::Gone };
+    /// Queues a frame for `peer` within its caps, making room under the total by dropping the
+    /// fullest peer if it holds more than `peer` (and at least the frame's size, so that it is
+    /// enough).
+    pub fn enqueue(&mut self, peer: PeerId, bytes: Vec<u8>) -> Enqueued {
+        let Some(own) = self.peers.get(&peer).map(|h| h.queued_bytes.peer()) else { return Enqueued::Gone };
         let len = bytes.len();
-        if handle.queued_bytes.peer() + len > self.queue_bytes_max {
+        if own + len > self.queue_bytes_max {
             return Enqueued::Full;
         }
+        let mut dropped = None;
         if self.queued_total() + len > self.queued_total_max {
-            return Enqueued::OverTotal;
+            match self.fullest() {
+                Some((fullest, held)) if fullest != peer && held > own && held >= len => {
+                    self.remove(fullest, &Removal::NotReading);
+                    dropped = Some(fullest);
+                }
+                _ => return Enqueued::OverTotal,
+            }
         }
+        let Some(handle) = self.peers.get(&peer) else { return Enqueued::Gone };
         // Counted before it is queued, so the writer never releases bytes not yet added.
         handle.queued_bytes.add(len);
         let refused = match handle.tx.try_send(Outbound::Frame(bytes)) {
-            Ok(()) => return Enqueued::Queued,
+            Ok(()) => return dropped.map_or(Enqueued::Queued, Enqueued::QueuedDropping),
             Err(mpsc::error::TrySendError::Full(_)) => Enqueued::Full,
             Err(mpsc::error::TrySendError::Closed(_)) => Enqueued::Gone,
         };
         handle.queued_bytes.release(len);
+        assert!(dropped.is_none(), "a frame that made room was queued");
         refused
+    }
+
+    /// The peer holding the most queued bytes, and how many. Only looked for when the total is
+    /// full, which a relay whose peers read never reaches.
+    fn fullest(&self) -> Option<(PeerId, usize)> {
+        self.peers.iter().map(|(id, h)| (*id, h.queued_bytes.peer())).max_by_key(|(_, held)| *held)
     }
 
     /// Removes `peer` and ends its connection; returns whether it was registered.
@@ -170,6 +177,11 @@ impl PeerRegistry {
             let reason = reason.chars().take(CLOSE_REASON_CHARS_MAX).collect();
             // A full queue means the peer is not reading; it would not read the reason either.
             let _ = handle.tx.try_send(Outbound::Close { code: *code, reason });
+        }
+        if *removal == Removal::NotReading {
+            // Its queue is thrown away, not written: the memory is free for the others now.
+            handle.queued_bytes.leave_total();
+            handle.abandon.notify_one();
         }
         handle.kill.notify_one();
         true
@@ -218,18 +230,36 @@ mod tests {
     }
 
     #[test]
-    fn the_bytes_queued_for_all_peers_stay_under_their_cap() {
+    fn the_fullest_peer_makes_room_under_the_total() {
         // Each queue may hold 8 bytes, all of them together 12.
         let mut registry = PeerRegistry::new(10, 8, 12);
         let (a, b) = (registry.register("a".into(), true), registry.register("b".into(), true));
         assert_eq!(registry.enqueue(a.id, vec![0; 7]), Enqueued::Queued);
-        assert_eq!(registry.enqueue(b.id, vec![0; 5]), Enqueued::Queued);
-        assert_eq!(registry.enqueue(b.id, vec![0; 1]), Enqueued::OverTotal, "b is under its own cap");
-        assert_eq!((a.queued_bytes.peer(), b.queued_bytes.peer(), registry.queued_total()), (7, 5, 12));
-        // A frame written (or thrown away) gives its bytes back to both counts.
-        b.queued_bytes.release(5);
         assert_eq!(registry.enqueue(b.id, vec![0; 3]), Enqueued::Queued);
-        assert_eq!((b.queued_bytes.peer(), registry.queued_total()), (3, 10));
+        // 14 bytes would not fit: a, which holds the most, is dropped; b, under its caps, is served.
+        assert_eq!(registry.enqueue(b.id, vec![0; 4]), Enqueued::QueuedDropping(a.id));
+        assert_eq!(registry.ids(), [b.id]);
+        assert_eq!((b.queued_bytes.peer(), registry.queued_total()), (7, 7), "a's 7 bytes left the total");
+        a.queued_bytes.release(7);
+        assert_eq!(registry.queued_total(), 7, "and are not taken out twice when thrown away");
+    }
+
+    #[test]
+    fn the_fullest_peer_gets_no_more_over_the_total() {
+        // Each queue may hold 10 bytes, all of them together 12.
+        let mut registry = PeerRegistry::new(10, 10, 12);
+        let (a, b) = (registry.register("a".into(), true), registry.register("b".into(), true));
+        assert_eq!(registry.enqueue(a.id, vec![0; 7]), Enqueued::Queued);
+        assert_eq!(registry.enqueue(b.id, vec![0; 3]), Enqueued::Queued);
+        assert_eq!(registry.enqueue(a.id, vec![0; 1]), Enqueued::Queued, "11 bytes fit");
+        assert_eq!(registry.enqueue(a.id, vec![0; 2]), Enqueued::OverTotal, "a is the fullest");
+        // b's frame does not fit either, but a holds more than b: a makes room.
+        assert_eq!(registry.enqueue(b.id, vec![0; 4]), Enqueued::QueuedDropping(a.id));
+        assert_eq!((registry.ids(), registry.queued_total()), (vec![b.id], 7));
+        // A frame larger than the fullest queue is refused: dropping b would not make room.
+        let c = registry.register("c".into(), true);
+        assert_eq!(registry.enqueue(c.id, vec![0; 8]), Enqueued::OverTotal);
+        assert_eq!(registry.queued_total(), 7);
     }
 
     #[test]

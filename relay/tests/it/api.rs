@@ -179,7 +179,8 @@ async fn a_submitted_block_is_validated_as_one_from_a_peer() {
 
     let mut overpaid = block.clone();
     overpaid.txs[0].outputs[0].amount = Amount::from_units(1_000 * COIN).expect("small");
-    let rejected = post(relay.addr, "/api/block", &format!("{{\"hex\": \"{}\"}}", hex::encode(&encode(&overpaid)))).await;
+    let rejected =
+        post(relay.addr, "/api/block", &format!("{{\"hex\": \"{}\"}}", hex::encode(&encode(&overpaid)))).await;
     assert_eq!(rejected.status, 400);
     assert!(rejected.json()["error"].as_str().expect("reason").starts_with("rejected"), "{}", rejected.json());
     assert_eq!(post(relay.addr, "/api/block", "{\"hex\": \"00\"}").await.status, 400);

@@ -3,11 +3,13 @@
 //! stop reading. Each test mounts the attack, checks the exact refusal, and then that a
 //! well-behaved client is still served.
 
-use crate::support::{RawClient, RelayConfig, Response, TestRelay, eventually, get, mine, post, request};
+use crate::support::{
+    RawClient, RelayConfig, Response, TestRelay, eventually, get, mine, mine_inventory, post, request,
+};
 use serde_json::Value;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tabchain_core::{InvItem, Message, SecretKey, encode_address};
+use tabchain_core::{Message, SecretKey, encode_address};
 use tabchain_relay::api_params::ParamChecks;
 use tabchain_relay::limits::{API_BODY_BYTES_MAX, Limits};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -148,7 +150,8 @@ async fn bodies_over_the_largest_block_get_413_and_the_largest_block_fits() {
 
 /// A POST of `body` to `path` as `content_type` (none if empty).
 async fn post_as(relay: &TestRelay, path: &str, content_type: &str, body: &str) -> crate::support::Response {
-    let content_type = if content_type.is_empty() { String::new() } else { format!("Content-Type: {content_type}\r\n") };
+    let content_type =
+        if content_type.is_empty() { String::new() } else { format!("Content-Type: {content_type}\r\n") };
     let raw = format!(
         "POST {path} HTTP/1.1\r\nHost: {}\r\n{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         relay.addr,
@@ -261,7 +264,9 @@ async fn foreign_host_names_get_421_on_every_route_which_stops_dns_rebinding() {
     let rebound = [("host", evil.as_str()), ("origin", &format!("http://{evil}"))];
     assert_eq!(RawClient::connect_with(&url, &rebound).await.err(), Some(421));
     assert_eq!(RawClient::connect_with(&url, &[("host", evil.as_str())]).await.err(), Some(421), "native client too");
-    let post_raw = format!("POST /api/tx HTTP/1.1\r\nHost: {evil}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}");
+    let post_raw = format!(
+        "POST /api/tx HTTP/1.1\r\nHost: {evil}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    );
     assert_eq!(request(relay.addr, &post_raw).await.status, 421);
     // The relay's own names are served.
     for host in [relay.addr.to_string(), format!("localhost:{port}"), format!("LOCALHOST:{port}")] {
@@ -271,7 +276,8 @@ async fn foreign_host_names_get_421_on_every_route_which_stops_dns_rebinding() {
     assert!(RawClient::connect_with(&url, &[("host", &format!("localhost:{port}"))]).await.is_ok());
     // A name given with --allow-host.
     let named = relay_with(Limits { allowed_hosts: vec!["relay.example".into()], ..Limits::default() }).await;
-    let raw = format!("GET /api/status HTTP/1.1\r\nHost: relay.example:{}\r\nConnection: close\r\n\r\n", named.addr.port());
+    let raw =
+        format!("GET /api/status HTTP/1.1\r\nHost: relay.example:{}\r\nConnection: close\r\n\r\n", named.addr.port());
     assert_eq!(request(named.addr, &raw).await.status, 200);
     let own = format!("http://relay.example:{}", named.addr.port());
     let host = format!("relay.example:{}", named.addr.port());
@@ -316,21 +322,21 @@ async fn failed_and_broken_off_upgrades_give_their_connection_slot_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_that_stop_reading_cannot_queue_more_than_the_total_cap() {
-    // Each queue may hold 4 MB but all of them together only 100 kB, so that is the cap that bites.
+    // Each queue may hold 4 MB but all of them together only 100 kB, so that is the cap that bites,
+    // and it bites the fullest queue: a non-reader's, not the reader's.
     let total_max = 100_000;
     let limits = Limits { queued_bytes_total_max: total_max, ..Limits::default() };
     let relay = relay_with(limits).await;
-    for i in 0..200 {
-        mine(&relay.driver, SecretKey::from_bytes(&[5; 32]).public_key(), i);
-    }
-    let hashes: Vec<InvItem> =
-        relay.driver.read(|n| (1..=200).map(|h| InvItem::Block(n.chain().hash_at(h).expect("h"))).collect());
+    let hashes = mine_inventory(&relay.driver, 200);
+    let mut reader = RawClient::connect(&relay.ws_url()).await;
+    reader.hello(None).await;
     let mut clients = Vec::new();
     for _ in 0..2 {
         let mut client = RawClient::connect(&relay.ws_url()).await;
         client.hello(None).await;
         clients.push(client);
     }
+    assert!(eventually(Duration::from_secs(5), || relay.driver.n_peers() == 3).await, "all three registered");
     // Both ask for every block again and again and never read.
     let mut most_queued = 0;
     for _ in 0..300 {
@@ -338,15 +344,16 @@ async fn clients_that_stop_reading_cannot_queue_more_than_the_total_cap() {
             client.send(&Message::GetData(hashes.clone())).await;
         }
         most_queued = most_queued.max(relay.driver.queued_bytes_total());
-        if relay.driver.n_peers() < 2 {
+        if relay.driver.n_peers() < 3 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert!(relay.driver.n_peers() < 2, "a client that does not read was dropped");
+    assert!(relay.driver.n_peers() < 3, "a client that does not read was dropped");
     let metrics = relay.driver.metrics.render(&[]);
     assert!(relay.driver.metrics.disconnects_memory.load(Ordering::Relaxed) >= 1, "by the total cap: {metrics}");
     assert!(most_queued <= total_max, "at most {total_max} bytes queued, saw {most_queued}");
+    assert!(reader.is_served().await, "the client that reads was not the one dropped");
     drop(clients);
     let drained = eventually(Duration::from_secs(15), || relay.driver.queued_bytes_total() == 0).await;
     assert!(drained, "the dropped clients' queues are given back: {}", relay.driver.queued_bytes_total());
