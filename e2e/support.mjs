@@ -76,24 +76,27 @@ export class Relay {
     await eventually("the relay to listen", () => this.status(), 60_000);
   }
 
+  /** One API request; over the relay's request rate (429: tests poll it from one address) it
+   * waits as `Retry-After` says and tries again. */
+  async #api(path, init = {}) {
+    for (;;) {
+      const response = await fetch(`${this.url}/api${path}`, init);
+      if (response.status !== 429) return response;
+      await sleep((Number(response.headers.get("retry-after")) || 1) * 1000);
+    }
+  }
+
   async status() {
-    const response = await fetch(`${this.url}/api/status`);
+    const response = await this.#api("/status");
     return response.ok ? response.json() : null;
   }
 
   /** POSTs a block (hex) to the relay as JSON (the API refuses other types with 415); returns
-   * `{status, body}`. Over the relay's request rate (429) it waits as told and tries again. */
+   * `{status, body}`. */
   async submitBlock(hex) {
-    for (;;) {
-      const response = await fetch(`${this.url}/api/block`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ hex }),
-      });
-      if (response.status !== 429) return { status: response.status, body: await response.json() };
-      const seconds = Number(response.headers.get("retry-after")) || 1;
-      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-    }
+    const init = { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ hex }) };
+    const response = await this.#api("/block", init);
+    return { status: response.status, body: await response.json() };
   }
 
   /** SIGKILL, as a crash would; then the same binary on the same port and data. */
