@@ -1,10 +1,13 @@
 //! The HTTP API under `/api`: JSON views of the node's chain, mempool and peers, and submitting
-//! a transaction. Bad parameters get 400, unknown objects 404, both as `{"error": "..."}`.
+//! a transaction. Bad parameters get 400, unknown objects 404, both as `{"error": "..."}`;
+//! submissions are JSON only (415 otherwise). `http_limits` adds the limits around it.
 //! `openapi.json` documents it; `docs` renders that document without any network access.
 
+use crate::api_params::{self, ParamChecks};
 use crate::driver::{Driver, now};
 use crate::peers::PeerInfo;
-use axum::extract::{Path, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,6 +17,7 @@ use tabchain_core::Txid;
 use tabchain_core::explorer::{self, AddressView, BlockView, LookupError, MempoolView, StatusView, TxView};
 
 pub fn router() -> Router<Arc<Driver>> {
+    let params = ParamChecks::from_openapi(OPENAPI).expect("openapi.json gives every path parameter a schema");
     Router::new()
         .route("/status", get(status))
         .route("/blocks", get(recent_blocks))
@@ -26,11 +30,18 @@ pub fn router() -> Router<Arc<Driver>> {
         .route("/peers", get(peers))
         .route("/openapi.json", get(openapi))
         .route("/docs", get(docs))
+        .route_layer(axum::middleware::from_fn_with_state(Arc::new(params), api_params::check))
 }
 
 /// An API error: a status and a reason, sent as JSON.
 #[derive(Debug)]
 pub struct ApiError(StatusCode, String);
+
+impl ApiError {
+    pub fn new(status: StatusCode, reason: impl Into<String>) -> Self {
+        Self(status, reason.into())
+    }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -75,21 +86,37 @@ struct HexBody {
     hex: String,
 }
 
-/// The hex text of a request body: `{"hex": "..."}` or the bare hex (core bounds and decodes it).
-fn hex_body(body: &[u8]) -> Result<String, ApiError> {
-    let text = std::str::from_utf8(body).map_err(|_| bad_request("body is not UTF-8"))?.trim();
-    Ok(match serde_json::from_str::<HexBody>(text) {
-        Ok(json) => json.hex,
-        Err(_) => text.trim_matches('"').to_owned(),
-    })
+/// A submission's hex (core bounds and decodes it), from a JSON body `{"hex": "..."}` sent as
+/// `Content-Type: application/json`. Requiring that type means a form on another site cannot
+/// submit through a visitor's browser (a cross-site JSON post needs a CORS preflight, which the
+/// relay does not answer): anything else gets 415, a body over the limit 413, bad JSON 400.
+struct HexJson(String);
+
+impl<S: Send + Sync> FromRequest<S> for HexJson {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<HexBody>::from_request(request, state).await {
+            Ok(axum::Json(body)) => Ok(Self(body.hex)),
+            Err(rejection) => Err(body_error(&rejection)),
+        }
+    }
+}
+
+fn body_error(rejection: &JsonRejection) -> ApiError {
+    let status = match rejection {
+        JsonRejection::MissingJsonContentType(_) | JsonRejection::BytesRejection(_) => rejection.status(),
+        _ => StatusCode::BAD_REQUEST,
+    };
+    ApiError(status, rejection.body_text())
 }
 
 /// A whole block from outside (a miner, a test), validated exactly as one from a peer.
 async fn submit_block(
     State(driver): State<Arc<Driver>>,
-    body: axum::body::Bytes,
+    HexJson(hex): HexJson,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let block = explorer::block_from_hex(&hex_body(&body)?).map_err(|e| bad_request(e.to_string()))?;
+    let block = explorer::block_from_hex(&hex).map_err(|e| bad_request(e.to_string()))?;
     let hash = block.block_hash();
     match driver.with_node(|node| node.submit_block(block, now())) {
         Ok(_) => Ok(Json(serde_json::json!({ "hash": hash.to_string() }))),
@@ -99,9 +126,9 @@ async fn submit_block(
 
 async fn submit_tx(
     State(driver): State<Arc<Driver>>,
-    body: axum::body::Bytes,
+    HexJson(hex): HexJson,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let tx = explorer::tx_from_hex(&hex_body(&body)?).map_err(|e| bad_request(e.to_string()))?;
+    let tx = explorer::tx_from_hex(&hex).map_err(|e| bad_request(e.to_string()))?;
     let result = driver.with_node(|node| node.submit_transaction(tx, now()));
     match result {
         Ok(txid) => Ok(Json(serde_json::json!({ "txid": txid.to_string() }))),

@@ -1,6 +1,8 @@
 //! One peer connection, server side or client side alike: frames in go to the node (which
 //! enforces the message rate limit, exempting answers to its own requests), frames the node
-//! queues go out (each within a write timeout), and either side ending ends both.
+//! queues go out (each within a write timeout, its bytes given back to the queue counts once
+//! written or thrown away; all of them thrown away at once when the peer was dropped for not
+//! reading), and either side ending ends both.
 
 use crate::driver::{Driver, now};
 use crate::peers::{Outbound, PeerLink, Removal, close_code};
@@ -8,7 +10,6 @@ use crate::limits::WRITE_TIMEOUT;
 use crate::metrics::Metrics;
 use futures_util::{Sink, SinkExt as _, Stream, StreamExt as _};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 /// A frame from the socket, reduced to what the relay distinguishes.
 #[derive(Debug)]
@@ -30,7 +31,7 @@ where
     In: Stream<Item = Incoming> + Unpin + Send + 'static,
     Out: Sink<Outbound> + Unpin + Send + 'static,
 {
-    let PeerLink { id, mut rx, queued_bytes, kill } = link;
+    let PeerLink { id, mut rx, queued_bytes, kill, abandon } = link;
     let writer = tokio::spawn(async move {
         let mut outgoing = outgoing;
         while let Some(out) = rx.recv().await {
@@ -38,10 +39,20 @@ where
                 Outbound::Frame(bytes) => (bytes.len(), false),
                 Outbound::Close { .. } => (0, true),
             };
-            let sent = tokio::time::timeout(WRITE_TIMEOUT, outgoing.send(out)).await;
-            queued_bytes.fetch_sub(len, Ordering::Relaxed);
-            if closing || !matches!(sent, Ok(Ok(()))) {
+            let sent = tokio::select! {
+                sent = tokio::time::timeout(WRITE_TIMEOUT, outgoing.send(out)) => matches!(sent, Ok(Ok(()))),
+                () = abandon.notified() => false,
+            };
+            queued_bytes.release(len);
+            if closing || !sent {
                 break;
+            }
+        }
+        // Frames left unwritten give their bytes back to the relay-wide count.
+        rx.close();
+        while let Ok(out) = rx.try_recv() {
+            if let Outbound::Frame(bytes) = out {
+                queued_bytes.release(bytes.len());
             }
         }
         let _ = tokio::time::timeout(WRITE_TIMEOUT, outgoing.close()).await;

@@ -61,7 +61,11 @@ impl Driver {
         let height = node.chain().height();
         Ok(Arc::new(Self {
             node: Mutex::new(node),
-            peers: Mutex::new(PeerRegistry::new(SEND_QUEUE_FRAMES_MAX, limits.send_queue_bytes_max)),
+            peers: Mutex::new(PeerRegistry::new(
+                SEND_QUEUE_FRAMES_MAX,
+                limits.send_queue_bytes_max,
+                limits.queued_bytes_total_max,
+            )),
             store,
             admission: Admission::new(limits.connections_per_ip_max, limits.connections_max),
             metrics: Metrics::default(),
@@ -178,9 +182,20 @@ impl Driver {
                 Metrics::inc(&self.metrics.messages_out);
                 Metrics::add(&self.metrics.bytes_out, len);
             }
-            Enqueued::Full => {
-                tracing::info!(peer, "dropping a peer that does not read");
+            Enqueued::QueuedDropping(fullest) => {
+                Metrics::inc(&self.metrics.messages_out);
+                Metrics::add(&self.metrics.bytes_out, len);
+                tracing::info!(peer = fullest, "dropping the fullest peer to make room in the send queues");
                 Metrics::inc(&self.metrics.disconnects_slow);
+                Metrics::inc(&self.metrics.disconnects_memory);
+                node.handle_peer_disconnected(fullest);
+            }
+            Enqueued::Full | Enqueued::OverTotal => {
+                tracing::info!(peer, ?enqueued, "dropping a peer that does not read");
+                Metrics::inc(&self.metrics.disconnects_slow);
+                if enqueued == Enqueued::OverTotal {
+                    Metrics::inc(&self.metrics.disconnects_memory);
+                }
                 self.remove_locked(node, peer, &Removal::NotReading);
             }
             Enqueued::Gone => {}
@@ -229,6 +244,11 @@ impl Driver {
 
     pub fn n_peers(&self) -> usize {
         self.lock_peers().len()
+    }
+
+    /// Bytes queued for all peers, under `Limits::queued_bytes_total_max`.
+    pub fn queued_bytes_total(&self) -> usize {
+        self.lock_peers().queued_total()
     }
 
     /// Ticks the node whenever it asks to be, until shutdown.

@@ -2,23 +2,31 @@
 //! tests can start real relays and nodes in-process on ephemeral ports.
 //!
 //! - [`driver`]: core's `Node` driven by tokio (outputs, persistence, events);
-//! - [`peers`]: the registry of connected peers and their send queues; [`admission`]: the
-//!   connection caps;
+//! - [`peers`]: the registry of connected peers and their send queues, whose bytes
+//!   [`queued_bytes`] counts; [`admission`]: the connection caps;
 //! - [`connection`], [`ws`], [`client`]: WebSocket connections in and out;
 //! - [`store`]: the chain on disk (redb); [`miner`]: native mining threads;
-//! - [`serve`], [`api`], [`metrics`]: the HTTP surface; [`limits`]: every client limit;
+//! - [`serve`], [`api`] (its path parameters checked by [`api_params`]), [`metrics`]: the HTTP
+//!   surface; [`accept`]: its connections (header timeout); [`http_limits`]: the API's rate,
+//!   concurrency, time and body limits; [`hosts`]: the `Host` allowlist; [`limits`]: every
+//!   client limit;
 //! - [`app`]: assembling a relay or a headless node from options.
 
+pub mod accept;
 pub mod admission;
 pub mod api;
+pub mod api_params;
 pub mod app;
 pub mod client;
 pub mod connection;
 pub mod driver;
+pub mod hosts;
+pub mod http_limits;
 pub mod limits;
 pub mod metrics;
 pub mod miner;
 pub mod peers;
+pub mod queued_bytes;
 pub mod serve;
 pub mod store;
 pub mod ws;

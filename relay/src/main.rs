@@ -68,6 +68,36 @@ struct ServeArgs {
     /// Bytes queued for a client that does not read before it is dropped.
     #[arg(long, env = "TABCHAIN_SEND_QUEUE_BYTES", default_value_t = limits::SEND_QUEUE_BYTES_MAX)]
     send_queue_bytes: usize,
+    /// Bytes queued for all clients together; when they are full, the client with the fullest
+    /// queue is dropped to make room.
+    #[arg(long, env = "TABCHAIN_MAX_QUEUED_BYTES", default_value_t = limits::QUEUED_BYTES_TOTAL_MAX)]
+    max_queued_bytes: usize,
+    /// Host headers served besides the listen address and localhost/127.0.0.1 with the listen
+    /// port, as HOST[:PORT] (repeatable; a HOST alone also matches it with the listen port; `*`
+    /// serves any Host and gives up the DNS-rebinding defence). Others get 421.
+    #[arg(long = "allow-host", env = "TABCHAIN_ALLOW_HOST", value_delimiter = ',', value_name = "HOST[:PORT]")]
+    allow_hosts: Vec<String>,
+    /// Seconds a client has to send a request's line and headers (or to start its next request on
+    /// an idle connection) before the connection is closed.
+    #[arg(long, env = "TABCHAIN_HEADER_READ_TIMEOUT_S", default_value_t = limits::HEADER_READ_TIMEOUT.as_secs())]
+    header_read_timeout_s: u64,
+    /// Seconds an API request may take, its body included, before it is answered with 408.
+    #[arg(long, env = "TABCHAIN_API_REQUEST_TIMEOUT_S", default_value_t = limits::API_REQUEST_TIMEOUT.as_secs())]
+    api_request_timeout_s: u64,
+    /// Largest API request body, in bytes (default: the largest valid block as hex, in JSON); larger get 413.
+    #[arg(long, env = "TABCHAIN_MAX_API_BODY_BYTES", default_value_t = limits::API_BODY_BYTES_MAX)]
+    max_api_body_bytes: usize,
+    /// API requests per second one client address (IPv6: its /64) may make, sustained; more get 429.
+    #[arg(long, env = "TABCHAIN_MAX_API_REQUESTS_PER_S", default_value_t = limits::API_REQUESTS_PER_S_MAX,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_api_requests_per_s: u32,
+    /// API requests one client address may make in one burst.
+    #[arg(long, env = "TABCHAIN_API_REQUEST_BURST", default_value_t = limits::API_REQUEST_BURST_MAX,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    api_request_burst: u32,
+    /// API requests answered at once, from all clients; more get 503.
+    #[arg(long, env = "TABCHAIN_MAX_API_REQUESTS_IN_FLIGHT", default_value_t = limits::API_REQUESTS_IN_FLIGHT_MAX)]
+    max_api_requests_in_flight: usize,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +161,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         connections_per_ip_max: args.max_connections_per_ip,
         connections_max: args.max_connections,
         send_queue_bytes_max: args.send_queue_bytes.max(args.max_message_bytes),
+        queued_bytes_total_max: args.max_queued_bytes.max(args.send_queue_bytes).max(args.max_message_bytes),
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_s.max(1)),
+        api_request_timeout: Duration::from_secs(args.api_request_timeout_s.max(1)),
+        api_body_bytes_max: args.max_api_body_bytes,
+        api_requests_per_s_max: args.max_api_requests_per_s,
+        api_request_burst_max: args.api_request_burst,
+        api_requests_in_flight_max: args.max_api_requests_in_flight.max(1),
+        allowed_hosts: args.allow_hosts.clone(),
         allowed_origins: args.allow_origins.clone(),
     };
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -1,10 +1,12 @@
 //! The relay's HTTP surface: the page (`www/`, gzip, the MIME types browsers insist on for
-//! `.wasm` and modules), the WebSocket endpoint `/ws`, the JSON API under `/api`, Prometheus
-//! metrics at `/metrics`, and `/healthz`. The development pages under `www/dev/` are served
-//! only when asked for (`tabchain serve --dev`).
+//! `.wasm` and modules), the WebSocket endpoint `/ws`, the JSON API under `/api` (inside its
+//! limits, `http_limits`), Prometheus metrics at `/metrics`, and `/healthz`; every route behind
+//! the `Host` allowlist (`hosts`), on connections served by `accept`. The development pages
+//! under `www/dev/` are served only when asked for (`tabchain serve --dev`).
 
 use crate::driver::Driver;
-use crate::{api, ws};
+use crate::hosts::{self, AllowedHosts};
+use crate::{accept, api, http_limits, ws};
 use axum::Router;
 use axum::extract::Request;
 use axum::extract::State;
@@ -12,10 +14,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt as _;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -49,11 +49,12 @@ impl From<PathBuf> for Site {
 /// The whole router. Responses carry `Cache-Control: no-cache` so a browser revalidates the
 /// wasm module after every rebuild instead of running a stale one against new glue.
 pub fn router(site: &Site, driver: Arc<Driver>) -> Router {
+    let api = http_limits::guard(api::router(), &driver.limits);
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/ws", get(ws::upgrade))
-        .nest("/api", api::router())
+        .nest("/api", api)
         .fallback_service(ServeDir::new(&site.dir));
     let router = if site.dev { router } else { router.layer(middleware::from_fn(hide_dev_pages)) };
     router
@@ -123,13 +124,9 @@ pub async fn run(
     if !site.dir.is_dir() {
         return Err(io::Error::new(io::ErrorKind::NotFound, format!("www folder {} is not a folder", site.display())));
     }
-    let app = router(&site, driver).into_make_service_with_connect_info::<SocketAddr>();
-    // Protocol frames are small and latency matters (announcements, block requests): without
-    // TCP_NODELAY, Nagle's algorithm and delayed ACKs stall them by tens of milliseconds.
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {error}");
-        }
-    });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    // Every route, `/ws` included, answers only to this relay's own names (DNS rebinding).
+    let allowed = Arc::new(AllowedHosts::new(listener.local_addr()?, &driver.limits.allowed_hosts));
+    let header_read_timeout = driver.limits.header_read_timeout;
+    let app = router(&site, driver).layer(axum::middleware::from_fn_with_state(allowed, hosts::check));
+    accept::serve(listener, app, header_read_timeout, shutdown).await
 }

@@ -68,6 +68,8 @@ async fn serve_socket(socket: WebSocket, driver: Arc<Driver>, addr: SocketAddr, 
 
 /// Whether the upgrade's `Origin` may connect: no `Origin` (not a browser), `*`, an allowed
 /// origin, or (by default) the page's own origin — the one whose host is this request's `Host`.
+/// Comparing with `Host` is safe only because `hosts::check` let through no `Host` but the
+/// relay's own names: otherwise a DNS-rebound page would name itself in both.
 fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else { return true };
     if allowed.iter().any(|a| a == "*" || a == origin) {

@@ -89,7 +89,7 @@ async fn the_api_answers_about_chain_transactions_and_addresses() {
     assert_eq!(submitted.status, 200, "{}", String::from_utf8_lossy(&submitted.body));
     let txid = tx.txid().to_string();
     assert_eq!(submitted.json()["txid"], txid);
-    let again = post(addr, "/api/tx", &hex::encode(&encode(&tx))).await;
+    let again = post(addr, "/api/tx", &format!("{{\"hex\": \"{}\"}}", hex::encode(&encode(&tx)))).await;
     assert_eq!(again.status, 200, "resubmitting is harmless");
     let address = encode_address("tabrt", &recipient);
     let pooled = get(addr, &format!("/api/tx/{txid}"), "").await.json();
@@ -111,7 +111,7 @@ async fn the_api_answers_about_chain_transactions_and_addresses() {
     assert!(garbage.json()["error"].as_str().expect("reason").contains("hex"));
     let mut double = tx.clone();
     double.outputs[0].amount = Amount::from_units(2 * COIN).expect("small");
-    let rejected = post(addr, "/api/tx", &hex::encode(&encode(&double))).await;
+    let rejected = post(addr, "/api/tx", &format!("{{\"hex\": \"{}\"}}", hex::encode(&encode(&double)))).await;
     assert_eq!(rejected.status, 400);
     assert!(rejected.json()["error"].as_str().expect("reason").starts_with("rejected"), "{}", rejected.json());
 
@@ -179,7 +179,8 @@ async fn a_submitted_block_is_validated_as_one_from_a_peer() {
 
     let mut overpaid = block.clone();
     overpaid.txs[0].outputs[0].amount = Amount::from_units(1_000 * COIN).expect("small");
-    let rejected = post(relay.addr, "/api/block", &hex::encode(&encode(&overpaid))).await;
+    let rejected =
+        post(relay.addr, "/api/block", &format!("{{\"hex\": \"{}\"}}", hex::encode(&encode(&overpaid)))).await;
     assert_eq!(rejected.status, 400);
     assert!(rejected.json()["error"].as_str().expect("reason").starts_with("rejected"), "{}", rejected.json());
     assert_eq!(post(relay.addr, "/api/block", "{\"hex\": \"00\"}").await.status, 400);

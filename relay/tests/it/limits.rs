@@ -1,8 +1,8 @@
 //! Every client limit, exercised: after each abuse the relay still serves a well-behaved client.
 
-use crate::support::{RawClient, RelayConfig, TestRelay, mine};
+use crate::support::{RawClient, RelayConfig, TestRelay, mine_inventory};
 use std::time::Duration;
-use tabchain_core::{Block, Header, InvItem, Message, Params, SecretKey};
+use tabchain_core::{Block, Header, Message, Params, SecretKey};
 use tabchain_relay::limits::Limits;
 
 async fn still_serves(relay: &TestRelay) {
@@ -38,11 +38,7 @@ async fn a_flood_is_cut_off() {
 async fn a_client_that_stops_reading_is_dropped() {
     let limits = Limits { send_queue_bytes_max: 300_000, ..Limits::default() };
     let relay = TestRelay::start(RelayConfig { limits: Some(limits), ..Default::default() }).await;
-    for i in 0..200 {
-        mine(&relay.driver, SecretKey::from_bytes(&[5; 32]).public_key(), i);
-    }
-    let hashes: Vec<InvItem> =
-        relay.driver.read(|n| (1..=200).map(|h| InvItem::Block(n.chain().hash_at(h).expect("h"))).collect());
+    let hashes = mine_inventory(&relay.driver, 200);
     let mut client = RawClient::connect(&relay.ws_url()).await;
     client.hello(None).await;
     // Ask for every block again and again, and never read: the relay must not buffer it all.

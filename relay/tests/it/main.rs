@@ -3,6 +3,7 @@
 
 mod api;
 mod dev_pages;
+mod http;
 mod limits;
 mod network;
 mod persistence;

@@ -148,6 +148,18 @@ pub fn mine(driver: &Driver, owner: PublicKey, extra_nonce: u64) -> Block {
     block
 }
 
+/// Mines `n` blocks on `driver`'s tip and returns them as inventory, for asking a relay for all
+/// of them at once.
+pub fn mine_inventory(driver: &Driver, n: u32) -> Vec<tabchain_core::InvItem> {
+    let start = driver.read(|node| node.chain().height()) + 1;
+    for i in 0..n {
+        mine(driver, SecretKey::from_bytes(&[5; 32]).public_key(), u64::from(i));
+    }
+    driver.read(|node| {
+        (start..start + n).map(|h| tabchain_core::InvItem::Block(node.chain().hash_at(h).expect("mined"))).collect()
+    })
+}
+
 /// Polls `condition` every 50 ms for at most `limit`.
 pub async fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + limit;
@@ -279,7 +291,7 @@ pub async fn post(addr: SocketAddr, path: &str, body: &str) -> Response {
     request(addr, &(head + body)).await
 }
 
-async fn request(addr: SocketAddr, raw_request: &str) -> Response {
+pub async fn request(addr: SocketAddr, raw_request: &str) -> Response {
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         stream.write_all(raw_request.as_bytes()).await.expect("send request");
