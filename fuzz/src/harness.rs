@@ -39,20 +39,36 @@ const CLOCK_START_AFTER_GENESIS_S: u64 = 100_000;
 /// One thing that happens to the node.
 #[derive(Arbitrary, Debug)]
 pub enum Action {
-    Connect { peer: u8 },
-    Disconnect { peer: u8 },
+    Connect {
+        peer: u8,
+    },
+    Disconnect {
+        peer: u8,
+    },
     /// A message built from parts of the world.
-    Send { peer: u8, part: Part },
+    Send {
+        peer: u8,
+        part: Part,
+    },
     /// A frame of any bytes.
-    Raw { peer: u8, bytes: Vec<u8> },
+    Raw {
+        peer: u8,
+        bytes: Vec<u8>,
+    },
     /// The peer answers what the node last asked it (blocks, transactions, headers), from the
     /// world, as an honest peer would.
-    Answer { peer: u8 },
-    Tick { advance_s: u8 },
+    Answer {
+        peer: u8,
+    },
+    Tick {
+        advance_s: u8,
+    },
     /// Ten minutes pass, then a tick: orphan expiry, ping and request timeouts.
     Wait,
     /// The peers' world mines `n` empty blocks on its best tip (not shown to the node).
-    Grow { n: u8 },
+    Grow {
+        n: u8,
+    },
     /// The peers' world mines one block (not shown to the node).
     Mine(BlockRecipe),
     /// The node's user submits a block.
@@ -67,16 +83,28 @@ pub enum Action {
 /// which is its newest element.
 #[derive(Arbitrary, Debug)]
 pub enum Part {
-    Hello { version: Option<u32>, other_genesis: bool, best_height: u16 },
+    Hello {
+        version: Option<u32>,
+        other_genesis: bool,
+        best_height: u16,
+    },
     Ping(u64),
     /// A pong; `answer` echoes the node's last ping to this peer.
-    Pong { answer: bool, nonce: u64 },
+    Pong {
+        answer: bool,
+        nonce: u64,
+    },
     Inv(Vec<Item>),
     GetData(Vec<Item>),
     NotFound(Vec<Item>),
-    GetHeaders { locator: Vec<u16> },
+    GetHeaders {
+        locator: Vec<u16>,
+    },
     /// `n` headers of one branch ending at the picked stored block, oldest first.
-    Headers { to: u16, n: u8 },
+    Headers {
+        to: u16,
+        n: u8,
+    },
     Block(u16),
     Tx(u16),
     /// A block mined on the spot.
@@ -203,12 +231,8 @@ impl World {
         let parent_hash = if on_tip { self.chain.tip_hash() } else { *pick(&self.stored, recipe.parent)? };
         let parent = self.chain.entry(&parent_hash)?;
         let height = parent.height + 1;
-        let txs: Vec<Transaction> = recipe
-            .txs
-            .iter()
-            .take(BLOCK_TXS_PICKED_MAX)
-            .filter_map(|&i| pick(&self.txs, i).cloned())
-            .collect();
+        let txs: Vec<Transaction> =
+            recipe.txs.iter().take(BLOCK_TXS_PICKED_MAX).filter_map(|&i| pick(&self.txs, i).cloned()).collect();
         let fees = Amount::checked_sum(txs.iter().map(|tx| self.fee(tx))).unwrap_or(Amount::ZERO);
         let due = self.chain.params().subsidy(height).checked_add(fees).unwrap_or(Amount::MAX_MONEY);
         let claim = match recipe.overclaim {
@@ -327,9 +351,9 @@ impl World {
             Part::Inv(list) => Message::Inv(items(self, list)),
             Part::GetData(list) => Message::GetData(items(self, list)),
             Part::NotFound(list) => Message::NotFound(items(self, list)),
-            Part::GetHeaders { locator } => {
-                Message::GetHeaders { locator: locator.iter().filter_map(|&i| pick(&self.stored, i).copied()).collect() }
-            }
+            Part::GetHeaders { locator } => Message::GetHeaders {
+                locator: locator.iter().filter_map(|&i| pick(&self.stored, i).copied()).collect(),
+            },
             Part::Headers { to, n } => Message::Headers(self.headers(*pick(&self.stored, *to)?, *n)),
             Part::Block(i) => Message::Block(pick(&self.blocks, *i)?.clone()),
             Part::Tx(i) => Message::Tx(pick(&self.txs, *i)?.clone()),
@@ -370,7 +394,9 @@ impl World {
 /// The header with a nonce that misses its target, if one is found.
 fn unmined(header: &Header) -> Option<Header> {
     let target = header.bits.to_target().ok()?;
-    (0..NONCE_TRIES).map(|i| Header { nonce: header.nonce.wrapping_add(i), ..*header }).find(|h| !target.is_met_by(h.block_hash()))
+    (0..NONCE_TRIES)
+        .map(|i| Header { nonce: header.nonce.wrapping_add(i), ..*header })
+        .find(|h| !target.is_met_by(h.block_hash()))
 }
 
 /// The node under test, the world its peers share, and what the harness saw of its outputs.
@@ -469,7 +495,8 @@ impl Harness {
                 self.node.handle_tick(self.now);
             }
             Action::Grow { n } => {
-                let recipe = BlockRecipe { parent: 0, txs: vec![], unclaimed: 0, overclaim: false, time_step: 9, flaw: None };
+                let recipe =
+                    BlockRecipe { parent: 0, txs: vec![], unclaimed: 0, overclaim: false, time_step: 9, flaw: None };
                 for _ in 0..(*n % GROW_BLOCKS_MAX + 1) {
                     self.world.make_block(&recipe, true);
                 }
@@ -508,8 +535,18 @@ impl Harness {
                 Output::Send { peer, message } => {
                     assert!(open_before.contains(&peer), "sent {} to peer {peer}, not connected", message.kind());
                     let bytes = message.to_bytes();
-                    assert!(bytes.len() <= MESSAGE_BYTES_MAX, "the node sent a {}-byte {}", bytes.len(), message.kind());
-                    assert_eq!(Message::from_bytes(&bytes).as_ref(), Ok(&message), "the node's {} decodes", message.kind());
+                    assert!(
+                        bytes.len() <= MESSAGE_BYTES_MAX,
+                        "the node sent a {}-byte {}",
+                        bytes.len(),
+                        message.kind()
+                    );
+                    assert_eq!(
+                        Message::from_bytes(&bytes).as_ref(),
+                        Ok(&message),
+                        "the node's {} decodes",
+                        message.kind()
+                    );
                     self.remember_sent(peer, message);
                 }
                 Output::Disconnect { peer, .. } => {
@@ -553,7 +590,12 @@ impl Harness {
         let downloads = node.downloads();
         assert!(downloads.pending <= PENDING_BLOCKS_MAX, "{} blocks pending", downloads.pending);
         let in_flight_max = BLOCKS_IN_FLIGHT_PER_PEER_MAX * peers.len();
-        assert!(downloads.in_flight <= in_flight_max, "{} blocks in flight, {} peers", downloads.in_flight, peers.len());
+        assert!(
+            downloads.in_flight <= in_flight_max,
+            "{} blocks in flight, {} peers",
+            downloads.in_flight,
+            peers.len()
+        );
         assert!(node.branch_switches().count() <= BRANCH_SWITCHES_MAX, "branch switches");
     }
 

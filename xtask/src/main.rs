@@ -5,6 +5,7 @@
 //! - `cargo xtask test` runs every check CI runs: native tests, the no_std
 //!   build of `core`, and the wasm tests in headless Chromium.
 //! - `cargo xtask bench` runs the benchmarks.
+//! - `cargo xtask fuzz [TARGET] [--seconds N]` runs the fuzz targets of `fuzz/`.
 //!
 //! Each task installs what it needs (see [`toolchain`] for what, how, and the
 //! environment variables that override it) and never asks a question, so it
@@ -16,6 +17,7 @@ mod bench_browser;
 mod bench_page;
 mod cmd;
 mod forge;
+mod fuzz;
 mod manifest;
 mod playwright;
 mod run;
@@ -37,7 +39,10 @@ tasks:
   run [--listen ADDR]   build the wasm bundle and serve the page (default 127.0.0.1:8080)
   test [FILTER]         run all tests (native, no_std build, wasm and end to end in headless
                         Chromium), or only the steps whose name contains FILTER
-  bench [FILTER]        run the benchmarks (those whose name contains FILTER)";
+  bench [FILTER]        run the benchmarks (those whose name contains FILTER)
+  fuzz [TARGET] [--seconds N]
+                        fuzz each target (or one) for N seconds (default 60); `fuzz seeds`
+                        rewrites the seed corpora in fuzz/corpus";
 
 /// Prints a failure as one `xtask: error:` line with its causes, not as
 /// `Error: …` plus a backtrace (which `RUST_BACKTRACE` would add): the
@@ -63,6 +68,7 @@ fn try_main() -> anyhow::Result<()> {
             more => bail!("unexpected arguments {more:?}\n\n{USAGE}"),
         },
         Some("bench") => bench::bench(&root, args.get(1).map(String::as_str)),
+        Some("fuzz") => fuzz::fuzz(&root, &args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
