@@ -6,8 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tabchain_fuzz::harness::{Action, Harness};
+use tabchain_fuzz::harness::{Harness, Input};
 
-fuzz_target!(|actions: Vec<Action>| {
-    Harness::run(&actions);
+fuzz_target!(|input: Input| {
+    Harness::run(&input);
 });

@@ -30,17 +30,30 @@ const TX_INPUTS_PICKED_MAX: usize = 3;
 const TX_OUTPUTS_MAX: u8 = 3;
 /// Requests remembered per peer for `Answer`.
 const ASKED_MAX: usize = 8;
+/// Blocks the world has mined before the actions start: twice coinbase maturity, so that
+/// about half its coins can be spent from the first action.
+pub const PROLOGUE_BLOCKS: usize = 20;
 /// Nonces tried to meet (or miss) a regtest target.
 const NONCE_TRIES: u32 = 10_000;
 /// The node's clock starts this long after the regtest genesis block, so that blocks dated on
 /// schedule are not "too new" for a while.
 const CLOCK_START_AFTER_GENESIS_S: u64 = 100_000;
 
+/// One fuzz input: how many of the world's prologue blocks the node's user submits first
+/// (`PROLOGUE_BLOCKS - node_blocks % (PROLOGUE_BLOCKS + 1)`), then what happens.
+#[derive(Arbitrary, Debug)]
+pub struct Input {
+    pub node_blocks: u8,
+    pub actions: Vec<Action>,
+}
+
 /// One thing that happens to the node.
 #[derive(Arbitrary, Debug)]
 pub enum Action {
+    /// A connection opens; with `greet`, the peer then says `hello` with the world's height.
     Connect {
         peer: u8,
+        greet: bool,
     },
     Disconnect {
         peer: u8,
@@ -59,6 +72,13 @@ pub enum Action {
     /// world, as an honest peer would.
     Answer {
         peer: u8,
+    },
+    /// The peer sends, unasked, up to `n` blocks of the branch ending at the picked stored
+    /// block, oldest first.
+    Relay {
+        peer: u8,
+        to: u16,
+        n: u8,
     },
     Tick {
         advance_s: u8,
@@ -160,6 +180,11 @@ pub struct TxRecipe {
     wrong_key: bool,
 }
 
+fn stats_wanted() -> bool {
+    static WANTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WANTED.get_or_init(|| std::env::var_os("TABCHAIN_FUZZ_STATS").is_some())
+}
+
 /// `list[i % len]`, or the newest element for 0.
 fn pick<T>(list: &[T], i: u16) -> Option<&T> {
     match (list.len(), i) {
@@ -174,6 +199,7 @@ fn units(n: u64) -> Amount {
 }
 
 /// What the fuzzer's peers know.
+#[derive(Clone)]
 struct World {
     chain: Chain,
     keys: [SecretKey; 2],
@@ -199,6 +225,23 @@ impl World {
             tx_index: BTreeMap::new(),
             extra_nonce: 0,
         }
+    }
+
+    /// A world that has mined `PROLOGUE_BLOCKS` empty blocks on genesis (so that the first
+    /// coinbases are mature), made once and cloned for each input.
+    fn with_prologue() -> Self {
+        static PROLOGUE: std::sync::OnceLock<World> = std::sync::OnceLock::new();
+        PROLOGUE
+            .get_or_init(|| {
+                let mut world = World::new();
+                let recipe =
+                    BlockRecipe { parent: 0, txs: vec![], unclaimed: 0, overclaim: false, time_step: 9, flaw: None };
+                for _ in 0..PROLOGUE_BLOCKS {
+                    world.make_block(&recipe, true).expect("regtest blocks are nearly free");
+                }
+                world
+            })
+            .clone()
     }
 
     fn genesis(&self) -> BlockHash {
@@ -280,7 +323,11 @@ impl World {
     fn coins(&self) -> Vec<(OutPoint, TxOut)> {
         let owners = [self.keys[0].public_key(), self.keys[1].public_key()];
         let unspent = self.chain.utxos().iter().filter(|(_, c)| owners.contains(&c.output.owner));
-        let mut coins: Vec<(OutPoint, TxOut)> = unspent.map(|(op, c)| (*op, c.output)).collect();
+        let mut unspent: Vec<(u32, OutPoint, TxOut)> = unspent.map(|(op, c)| (c.height, *op, c.output)).collect();
+        // Newest first, so that the oldest (mature) coin is the default pick when no
+        // transaction has been made yet.
+        unspent.sort_by_key(|(height, op, _)| (std::cmp::Reverse(*height), *op));
+        let mut coins: Vec<(OutPoint, TxOut)> = unspent.into_iter().map(|(_, op, o)| (op, o)).collect();
         for tx in &self.txs {
             let txid = tx.txid();
             coins.extend(tx.outputs.iter().enumerate().map(|(vout, o)| (OutPoint { txid, vout: vout as u32 }, *o)));
@@ -290,8 +337,15 @@ impl World {
 
     fn make_tx(&mut self, recipe: &TxRecipe) -> Option<Transaction> {
         let coins = self.coins();
-        let spent: Vec<(OutPoint, TxOut)> =
-            recipe.coins.iter().take(TX_INPUTS_PICKED_MAX).filter_map(|&i| pick(&coins, i).copied()).collect();
+        let mut spent: Vec<(OutPoint, TxOut)> = Vec::new();
+        for &i in recipe.coins.iter().take(TX_INPUTS_PICKED_MAX) {
+            // Each coin once: a duplicate input is refused before anything else is checked.
+            if let Some(coin) = pick(&coins, i)
+                && !spent.iter().any(|(op, _)| *op == coin.0)
+            {
+                spent.push(*coin);
+            }
+        }
         let (_, first) = spent.first()?;
         let owner_idx = usize::from(first.owner != self.keys[0].public_key());
         let key = self.keys[owner_idx ^ usize::from(recipe.wrong_key)].clone();
@@ -419,7 +473,7 @@ pub struct Harness {
 
 impl Harness {
     pub fn new() -> Self {
-        let world = World::new();
+        let world = World::with_prologue();
         let mut node = Node::new(Params::regtest(), "fuzz");
         node.set_wallet(world.keys[0].clone());
         let now = u64::from(node.chain().tip().header().time) + CLOCK_START_AFTER_GENESIS_S;
@@ -440,13 +494,41 @@ impl Harness {
 
     /// Runs the actions (at most `ACTIONS_MAX`), checking every invariant after each, and at
     /// the end that what the node asked to store rebuilds it.
-    pub fn run(actions: &[Action]) {
+    pub fn run(input: &Input) {
         let mut harness = Self::new();
-        for action in actions.iter().take(ACTIONS_MAX) {
+        let prologue = harness.world.stored[1..].to_vec();
+        // 0, where inputs run out, gives the node every prologue block: spends are then valid.
+        let n_blocks = PROLOGUE_BLOCKS - usize::from(input.node_blocks) % (PROLOGUE_BLOCKS + 1);
+        for hash in prologue.iter().take(n_blocks) {
+            let block = harness.world.block(hash).expect("stored in the world").clone();
+            harness.node.submit_block(block, harness.now).expect("the prologue's blocks are valid");
+        }
+        harness.check();
+        for action in input.actions.iter().take(ACTIONS_MAX) {
             harness.step(action);
             harness.check();
         }
         harness.check_restore();
+        if stats_wanted() {
+            harness.print_stats();
+        }
+    }
+
+    /// One line on how far the input got, for judging the harness's reach
+    /// (`TABCHAIN_FUZZ_STATS=1` with `-runs=0` over a corpus).
+    fn print_stats(&self) {
+        let chain = self.node.chain();
+        eprintln!(
+            "stats: height {} blocks {} world-blocks {} mempool {} orphans {} ready-peers {} switches {} change-sets {}",
+            chain.height(),
+            chain.n_blocks(),
+            self.world.blocks.len(),
+            self.node.mempool().len(),
+            self.node.mempool().n_orphans(),
+            self.node.n_ready_peers(),
+            self.node.branch_switches().count(),
+            self.stored.len(),
+        );
     }
 
     fn deliver(&mut self, peer: PeerId, message: &Message) {
@@ -456,9 +538,25 @@ impl Harness {
     pub fn step(&mut self, action: &Action) {
         let id = |peer: &u8| PeerId::from(*peer % PEERS);
         match action {
-            Action::Connect { peer } => {
+            Action::Connect { peer, greet } => {
                 if self.open.insert(id(peer)) {
                     self.node.handle_peer_connected(id(peer), self.now);
+                }
+                if *greet {
+                    let hello = Message::Hello {
+                        protocol_version: PROTOCOL_VERSION,
+                        genesis: self.world.genesis(),
+                        best_height: self.world.chain.height(),
+                        user_agent: "fuzz".into(),
+                    };
+                    self.deliver(id(peer), &hello);
+                }
+            }
+            Action::Relay { peer, to, n } => {
+                let Some(&to) = pick(&self.world.stored, *to) else { return };
+                for header in self.world.headers(to, *n) {
+                    let block = self.world.block(&header.block_hash()).expect("stored in the world").clone();
+                    self.deliver(id(peer), &Message::Block(block));
                 }
             }
             Action::Disconnect { peer } => {
@@ -514,7 +612,10 @@ impl Harness {
             }
             Action::SubmitTx(recipe) => {
                 if let Some(tx) = self.world.make_tx(recipe) {
-                    let _ = self.node.submit_transaction(tx, self.now);
+                    let result = self.node.submit_transaction(tx, self.now);
+                    if stats_wanted() {
+                        eprintln!("submit tx: {result:?}");
+                    }
                 }
             }
         }
