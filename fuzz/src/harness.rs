@@ -89,6 +89,12 @@ pub enum Action {
     Grow {
         n: u8,
     },
+    /// The peers' world mines `n` empty blocks on the block `depth` below its best tip (not
+    /// shown to the node): a competing branch, for reorgs.
+    Fork {
+        depth: u8,
+        n: u8,
+    },
     /// The peers' world mines one block (not shown to the node).
     Mine(BlockRecipe),
     /// The node's user submits a block.
@@ -156,6 +162,7 @@ pub struct BlockRecipe {
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
+#[repr(u8)]
 pub enum Flaw {
     MerkleRoot,
     /// A nonce that misses the target.
@@ -234,11 +241,10 @@ impl World {
         PROLOGUE
             .get_or_init(|| {
                 let mut world = World::new();
-                let recipe =
-                    BlockRecipe { parent: 0, txs: vec![], unclaimed: 0, overclaim: false, time_step: 9, flaw: None };
                 for _ in 0..PROLOGUE_BLOCKS {
-                    world.make_block(&recipe, true).expect("regtest blocks are nearly free");
+                    world.grow(None, 0);
                 }
+                assert_eq!(world.chain.height() as usize, PROLOGUE_BLOCKS, "regtest blocks are nearly free");
                 world
             })
             .clone()
@@ -268,10 +274,14 @@ impl World {
         sum(&mut { inputs }).checked_sub(sum(&mut { outputs })).unwrap_or(Amount::ZERO)
     }
 
-    /// Makes a block by `recipe` (on the best tip when `on_tip`), stores it if valid, and
-    /// returns it. `None` when no block can be made (a mutated merkle tree, no nonce found).
-    fn make_block(&mut self, recipe: &BlockRecipe, on_tip: bool) -> Option<Block> {
-        let parent_hash = if on_tip { self.chain.tip_hash() } else { *pick(&self.stored, recipe.parent)? };
+    /// Makes a block by `recipe` on the picked stored block, stores it if valid, and returns it.
+    /// `None` when no block can be made (a mutated merkle tree, no nonce found).
+    fn make_block(&mut self, recipe: &BlockRecipe) -> Option<Block> {
+        let parent_hash = *pick(&self.stored, recipe.parent)?;
+        self.make_block_on(parent_hash, recipe)
+    }
+
+    fn make_block_on(&mut self, parent_hash: BlockHash, recipe: &BlockRecipe) -> Option<Block> {
         let parent = self.chain.entry(&parent_hash)?;
         let height = parent.height + 1;
         let txs: Vec<Transaction> =
@@ -305,6 +315,16 @@ impl World {
         };
         self.store(block.clone());
         Some(block)
+    }
+
+    /// Mines `n % GROW_BLOCKS_MAX + 1` empty blocks in a row, on `parent` or the best tip.
+    fn grow(&mut self, parent: Option<BlockHash>, n: u8) {
+        let mut parent = parent.unwrap_or(self.chain.tip_hash());
+        let recipe = BlockRecipe { parent: 0, txs: vec![], unclaimed: 0, overclaim: false, time_step: 9, flaw: None };
+        for _ in 0..(n % GROW_BLOCKS_MAX + 1) {
+            let Some(block) = self.make_block_on(parent, &recipe) else { return };
+            parent = block.block_hash();
+        }
     }
 
     fn store(&mut self, block: Block) {
@@ -411,7 +431,7 @@ impl World {
             Part::Headers { to, n } => Message::Headers(self.headers(*pick(&self.stored, *to)?, *n)),
             Part::Block(i) => Message::Block(pick(&self.blocks, *i)?.clone()),
             Part::Tx(i) => Message::Tx(pick(&self.txs, *i)?.clone()),
-            Part::NewBlock(recipe) => Message::Block(self.make_block(recipe, false)?),
+            Part::NewBlock(recipe) => Message::Block(self.make_block(recipe)?),
             Part::NewTx(recipe) => Message::Tx(self.make_tx(recipe)?),
             Part::GetAddrs => Message::GetAddrs,
             Part::Addrs(addrs) => Message::Addrs(addrs.clone()),
@@ -495,6 +515,13 @@ impl Harness {
     /// Runs the actions (at most `ACTIONS_MAX`), checking every invariant after each, and at
     /// the end that what the node asked to store rebuilds it.
     pub fn run(input: &Input) {
+        let harness = Self::run_to_end(input);
+        if stats_wanted() {
+            harness.print_stats();
+        }
+    }
+
+    fn run_to_end(input: &Input) -> Self {
         let mut harness = Self::new();
         let prologue = harness.world.stored[1..].to_vec();
         // 0, where inputs run out, gives the node every prologue block: spends are then valid.
@@ -509,9 +536,7 @@ impl Harness {
             harness.check();
         }
         harness.check_restore();
-        if stats_wanted() {
-            harness.print_stats();
-        }
+        harness
     }
 
     /// One line on how far the input got, for judging the harness's reach
@@ -592,18 +617,16 @@ impl Harness {
                 self.now += 600;
                 self.node.handle_tick(self.now);
             }
-            Action::Grow { n } => {
-                let recipe =
-                    BlockRecipe { parent: 0, txs: vec![], unclaimed: 0, overclaim: false, time_step: 9, flaw: None };
-                for _ in 0..(*n % GROW_BLOCKS_MAX + 1) {
-                    self.world.make_block(&recipe, true);
-                }
+            Action::Grow { n } => self.world.grow(None, *n),
+            Action::Fork { depth, n } => {
+                let height = self.world.chain.height().saturating_sub(u32::from(*depth));
+                self.world.grow(self.world.chain.hash_at(height), *n);
             }
             Action::Mine(recipe) => {
-                self.world.make_block(recipe, false);
+                self.world.make_block(recipe);
             }
             Action::SubmitBlock(recipe) => {
-                if let Some(block) = self.world.make_block(recipe, false) {
+                if let Some(block) = self.world.make_block(recipe) {
                     let _ = self.node.submit_block(block, self.now);
                 }
             }
@@ -779,7 +802,19 @@ pub fn assert_money_conserved(chain: &Chain) {
         let block = &chain.entry(&hash).expect("active blocks are stored").block;
         let undo = chain.undo(&hash).expect("active blocks have undo data");
         let spent: u64 = undo.spent.iter().map(|(_, coin)| coin.output.amount.to_units()).sum();
-        let created: u64 = block.txs[1..].iter().flat_map(|tx| &tx.outputs).map(|o| o.amount.to_units()).sum();
+        // Outputs a later transaction of the same block spends are in no undo data: count
+        // only what the block's transactions leave unspent.
+        let mut created: BTreeMap<OutPoint, u64> = BTreeMap::new();
+        for tx in &block.txs[1..] {
+            for input in &tx.inputs {
+                created.remove(&input.prev_out);
+            }
+            let txid = tx.txid();
+            for (vout, output) in tx.outputs.iter().enumerate() {
+                created.insert(OutPoint { txid, vout: vout as u32 }, output.amount.to_units());
+            }
+        }
+        let created: u64 = created.values().sum();
         let claimed: u64 = block.txs[0].outputs.iter().map(|o| o.amount.to_units()).sum();
         let fees = spent.checked_sub(created).expect("a block's transactions create no more than they spend");
         let subsidy = chain.params().subsidy(height).to_units();
@@ -791,3 +826,6 @@ pub fn assert_money_conserved(chain: &Chain) {
     let expected = subsidy_total.checked_sub(unclaimed_total).expect("unclaimed within subsidy");
     assert_eq!(chain.utxos().total_value().to_units(), expected, "unspent total at height {}", chain.height());
 }
+
+#[cfg(test)]
+mod seeds;

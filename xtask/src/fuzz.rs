@@ -4,10 +4,13 @@
 //!   (default 60), growing a working corpus in `fuzz/target/corpus/TARGET` from the seeds in
 //!   `fuzz/corpus/TARGET`, and reports per target the runs and whether it found a crash (then
 //!   the task fails, naming the crashing input libFuzzer wrote under `fuzz/artifacts/`).
-//! - `cargo xtask fuzz seeds` writes the seed corpora `fuzz/corpus/*` from real encodings
-//!   (regtest's genesis block, a short chain with spends, a message of each kind, change sets,
-//!   undo data); a test checks that the committed seeds are exactly what it writes.
-//! - `cargo xtask test`'s step "fuzz corpora" ([`corpora`]) runs every target once over its
+//! - `cargo xtask fuzz seeds` writes the seed corpora `fuzz/corpus/*`: the decoders' from real
+//!   encodings (regtest's genesis block, a short chain with spends, a message of each kind,
+//!   change sets, undo data), the node target's from scripted scenarios (`fuzz/src/harness/
+//!   seeds.rs`, through the fuzz crate's tests). Tests check that the committed seeds are
+//!   exactly what it writes.
+//! - `cargo xtask test`'s step "fuzz corpora" ([`corpora`]) runs the fuzz crate's tests (the
+//!   harness reaches the states its scenarios are named for) and every target once over its
 //!   seeds, as a regression test.
 //!
 //! cargo-fuzz instruments with `-Z` flags (`-Zsanitizer=address`, sancov), which a stable
@@ -50,7 +53,9 @@ pub(crate) fn fuzz(root: &Path, args: &[String]) -> anyhow::Result<()> {
     if let [only] = args
         && only == "seeds"
     {
-        return write_seeds(&root.join("fuzz/corpus"));
+        write_seeds(&root.join("fuzz/corpus"))?;
+        say("writing the node target's seeds (fuzz/src/harness/seeds.rs)");
+        return cmd::run(harness_tests(root).env("TABCHAIN_WRITE_SEEDS", "1"));
     }
     let (targets, seconds) = parse_args(args)?;
     ensure_cargo_fuzz()?;
@@ -116,6 +121,14 @@ fn cargo_fuzz(root: &Path, subcommand: &[&str]) -> Command {
         "fuzz",
         "--debug-assertions",
     ]);
+    command
+}
+
+/// The fuzz crate's own tests (an ordinary build, without instrumentation): the harness's
+/// scenarios and the node target's committed seeds.
+fn harness_tests(root: &Path) -> Command {
+    let mut command = native_cargo();
+    command.current_dir(root).args(["test", "--manifest-path", "fuzz/Cargo.toml", "--lib"]);
     command
 }
 
@@ -194,8 +207,15 @@ fn run_logged(root: &Path, target: &str, command: &mut Command) -> anyhow::Resul
 /// nothing else), one `test fuzz::TARGET ... ok` line each, failing if any fails.
 pub(crate) fn corpora(root: &Path) -> anyhow::Result<()> {
     ensure_cargo_fuzz()?;
-    cmd::run(&mut cargo_fuzz(root, &["build"]))?;
     let mut failed = Vec::new();
+    match cmd::run(&mut harness_tests(root)) {
+        Ok(()) => println!("test fuzz::harness ... ok"),
+        Err(err) => {
+            println!("test fuzz::harness ... FAILED ({err:#})");
+            failed.push("harness");
+        }
+    }
+    cmd::run(&mut cargo_fuzz(root, &["build"]))?;
     for target in TARGETS {
         let seeds = root.join("fuzz/corpus").join(target);
         let mut command = cargo_fuzz(root, &["run", target]);
@@ -209,7 +229,7 @@ pub(crate) fn corpora(root: &Path) -> anyhow::Result<()> {
             }
         }
     }
-    println!("fuzz: {} passed, {} failed", TARGETS.len() - failed.len(), failed.len());
+    println!("fuzz: {} passed, {} failed", TARGETS.len() + 1 - failed.len(), failed.len());
     if !failed.is_empty() {
         bail!("fuzz targets failed on their seed corpora: {}", failed.join(", "));
     }
@@ -304,7 +324,8 @@ fn units(n: u64) -> Amount {
     Amount::from_units(n).expect("seed amounts are small")
 }
 
-/// Every target's seeds, by file name.
+/// Every decoder target's seeds, by file name (the node target's are scripted in the fuzz
+/// crate).
 fn seeds() -> Seeds {
     let seed = SeedChain::new();
     let genesis = seed.chain.params().genesis_block().expect("regtest has a genesis block");
@@ -327,13 +348,6 @@ fn seeds() -> Seeds {
         ("decode_transaction", named("tx", txs.iter().map(encode).collect())),
         ("decode_change_set", named("set", change_sets(&seed).iter().map(encode).collect())),
         ("decode_block_undo", named("undo", undos.iter().map(encode).collect())),
-        (
-            "node",
-            named(
-                "bytes",
-                [64, 256, 1024, 4096].iter().flat_map(|&n| [pseudo_random(n, 1), pseudo_random(n, 2)]).collect(),
-            ),
-        ),
     ]
 }
 
@@ -387,20 +401,6 @@ fn change_sets(seed: &SeedChain) -> Vec<ChangeSet> {
             height,
         },
     ]
-}
-
-/// `n` bytes from a fixed xorshift stream: seeds for the node target, whose input is a
-/// sequence of actions read by `arbitrary` (any bytes are some sequence).
-fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64 ^ seed;
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state.to_le_bytes()[0]
-        })
-        .collect()
 }
 
 #[cfg(test)]
