@@ -560,30 +560,42 @@ impl Harness {
         self.node.handle_message(peer, &message.to_bytes(), self.now);
     }
 
+    fn connect(&mut self, peer: PeerId, greet: bool) {
+        if self.open.insert(peer) {
+            self.node.handle_peer_connected(peer, self.now);
+        }
+        if greet {
+            let hello = Message::Hello {
+                protocol_version: PROTOCOL_VERSION,
+                genesis: self.world.genesis(),
+                best_height: self.world.chain.height(),
+                user_agent: "fuzz".into(),
+            };
+            self.deliver(peer, &hello);
+        }
+    }
+
+    fn relay(&mut self, peer: PeerId, to: u16, n: u8) {
+        let Some(&to) = pick(&self.world.stored, to) else { return };
+        for header in self.world.headers(to, n) {
+            let block = self.world.block(&header.block_hash()).expect("stored in the world").clone();
+            self.deliver(peer, &Message::Block(block));
+        }
+    }
+
+    fn answer(&mut self, peer: PeerId) {
+        for request in self.asked.remove(&peer).unwrap_or_default() {
+            for answer in self.world.answer(&request) {
+                self.deliver(peer, &answer);
+            }
+        }
+    }
+
     pub fn step(&mut self, action: &Action) {
         let id = |peer: &u8| PeerId::from(*peer % PEERS);
         match action {
-            Action::Connect { peer, greet } => {
-                if self.open.insert(id(peer)) {
-                    self.node.handle_peer_connected(id(peer), self.now);
-                }
-                if *greet {
-                    let hello = Message::Hello {
-                        protocol_version: PROTOCOL_VERSION,
-                        genesis: self.world.genesis(),
-                        best_height: self.world.chain.height(),
-                        user_agent: "fuzz".into(),
-                    };
-                    self.deliver(id(peer), &hello);
-                }
-            }
-            Action::Relay { peer, to, n } => {
-                let Some(&to) = pick(&self.world.stored, *to) else { return };
-                for header in self.world.headers(to, *n) {
-                    let block = self.world.block(&header.block_hash()).expect("stored in the world").clone();
-                    self.deliver(id(peer), &Message::Block(block));
-                }
-            }
+            Action::Connect { peer, greet } => self.connect(id(peer), *greet),
+            Action::Relay { peer, to, n } => self.relay(id(peer), *to, *n),
             Action::Disconnect { peer } => {
                 if self.open.remove(&id(peer)) {
                     self.node.handle_peer_disconnected(id(peer));
@@ -601,14 +613,7 @@ impl Harness {
                 }
             }
             Action::Raw { peer, bytes } => self.node.handle_message(id(peer), bytes, self.now),
-            Action::Answer { peer } => {
-                let requests = self.asked.remove(&id(peer)).unwrap_or_default();
-                for request in &requests {
-                    for answer in self.world.answer(request) {
-                        self.deliver(id(peer), &answer);
-                    }
-                }
-            }
+            Action::Answer { peer } => self.answer(id(peer)),
             Action::Tick { advance_s } => {
                 self.now += u64::from(*advance_s);
                 self.node.handle_tick(self.now);
@@ -635,10 +640,7 @@ impl Harness {
             }
             Action::SubmitTx(recipe) => {
                 if let Some(tx) = self.world.make_tx(recipe) {
-                    let result = self.node.submit_transaction(tx, self.now);
-                    if stats_wanted() {
-                        eprintln!("submit tx: {result:?}");
-                    }
+                    let _ = self.node.submit_transaction(tx, self.now);
                 }
             }
         }

@@ -17,7 +17,7 @@ trait Script {
 }
 
 fn variant(out: &mut Vec<u8>, index: u64, count: u64) {
-    let tag = ((index << 32) + count - 1) / count;
+    let tag = (index << 32).div_ceil(count);
     out.extend_from_slice(&u32::try_from(tag).expect("index < count").to_le_bytes());
 }
 
@@ -68,22 +68,65 @@ impl Script for Action {
     fn script(&self, out: &mut Vec<u8>) {
         const COUNT: u64 = 14;
         match self {
-            Action::Connect { peer, greet } => (variant(out, 0, COUNT), peer.script(out), greet.script(out)).0,
-            Action::Disconnect { peer } => (variant(out, 1, COUNT), peer.script(out)).0,
-            Action::Send { peer, part } => (variant(out, 2, COUNT), peer.script(out), part.script(out)).0,
-            Action::Raw { peer, bytes } => (variant(out, 3, COUNT), peer.script(out), bytes.script(out)).0,
-            Action::Answer { peer } => (variant(out, 4, COUNT), peer.script(out)).0,
-            Action::Relay { peer, to, n } => {
-                (variant(out, 5, COUNT), peer.script(out), to.script(out), n.script(out)).0
+            Action::Connect { peer, greet } => {
+                variant(out, 0, COUNT);
+                peer.script(out);
+                greet.script(out);
             }
-            Action::Tick { advance_s } => (variant(out, 6, COUNT), advance_s.script(out)).0,
+            Action::Disconnect { peer } => {
+                variant(out, 1, COUNT);
+                peer.script(out);
+            }
+            Action::Send { peer, part } => {
+                variant(out, 2, COUNT);
+                peer.script(out);
+                part.script(out);
+            }
+            Action::Raw { peer, bytes } => {
+                variant(out, 3, COUNT);
+                peer.script(out);
+                bytes.script(out);
+            }
+            Action::Answer { peer } => {
+                variant(out, 4, COUNT);
+                peer.script(out);
+            }
+            Action::Relay { peer, to, n } => {
+                variant(out, 5, COUNT);
+                peer.script(out);
+                to.script(out);
+                n.script(out);
+            }
+            Action::Tick { advance_s } => {
+                variant(out, 6, COUNT);
+                advance_s.script(out);
+            }
             Action::Wait => variant(out, 7, COUNT),
-            Action::Grow { n } => (variant(out, 8, COUNT), n.script(out)).0,
-            Action::Fork { depth, n } => (variant(out, 9, COUNT), depth.script(out), n.script(out)).0,
-            Action::Mine(recipe) => (variant(out, 10, COUNT), recipe.script(out)).0,
-            Action::SubmitBlock(recipe) => (variant(out, 11, COUNT), recipe.script(out)).0,
-            Action::MakeTx(recipe) => (variant(out, 12, COUNT), recipe.script(out)).0,
-            Action::SubmitTx(recipe) => (variant(out, 13, COUNT), recipe.script(out)).0,
+            Action::Grow { n } => {
+                variant(out, 8, COUNT);
+                n.script(out);
+            }
+            Action::Fork { depth, n } => {
+                variant(out, 9, COUNT);
+                depth.script(out);
+                n.script(out);
+            }
+            Action::Mine(recipe) => {
+                variant(out, 10, COUNT);
+                recipe.script(out);
+            }
+            Action::SubmitBlock(recipe) => {
+                variant(out, 11, COUNT);
+                recipe.script(out);
+            }
+            Action::MakeTx(recipe) => {
+                variant(out, 12, COUNT);
+                recipe.script(out);
+            }
+            Action::SubmitTx(recipe) => {
+                variant(out, 13, COUNT);
+                recipe.script(out);
+            }
         }
     }
 }
@@ -93,23 +136,64 @@ impl Script for Part {
         const COUNT: u64 = 14;
         match self {
             Part::Hello { version, other_genesis, best_height } => {
-                (variant(out, 0, COUNT), version.script(out), other_genesis.script(out), best_height.script(out)).0
+                variant(out, 0, COUNT);
+                version.script(out);
+                other_genesis.script(out);
+                best_height.script(out);
             }
-            Part::Ping(nonce) => (variant(out, 1, COUNT), nonce.script(out)).0,
-            Part::Pong { answer, nonce } => (variant(out, 2, COUNT), answer.script(out), nonce.script(out)).0,
-            Part::Inv(items) => (variant(out, 3, COUNT), items.script(out)).0,
-            Part::GetData(items) => (variant(out, 4, COUNT), items.script(out)).0,
-            Part::NotFound(items) => (variant(out, 5, COUNT), items.script(out)).0,
-            Part::GetHeaders { locator } => (variant(out, 6, COUNT), locator.script(out)).0,
-            Part::Headers { to, n } => (variant(out, 7, COUNT), to.script(out), n.script(out)).0,
-            Part::Block(i) => (variant(out, 8, COUNT), i.script(out)).0,
-            Part::Tx(i) => (variant(out, 9, COUNT), i.script(out)).0,
-            Part::NewBlock(recipe) => (variant(out, 10, COUNT), recipe.script(out)).0,
-            Part::NewTx(recipe) => (variant(out, 11, COUNT), recipe.script(out)).0,
+            Part::Ping(nonce) => {
+                variant(out, 1, COUNT);
+                nonce.script(out);
+            }
+            Part::Pong { answer, nonce } => {
+                variant(out, 2, COUNT);
+                answer.script(out);
+                nonce.script(out);
+            }
+            Part::Inv(items) => {
+                variant(out, 3, COUNT);
+                items.script(out);
+            }
+            Part::GetData(items) => {
+                variant(out, 4, COUNT);
+                items.script(out);
+            }
+            Part::NotFound(items) => {
+                variant(out, 5, COUNT);
+                items.script(out);
+            }
+            Part::GetHeaders { locator } => {
+                variant(out, 6, COUNT);
+                locator.script(out);
+            }
+            Part::Headers { to, n } => {
+                variant(out, 7, COUNT);
+                to.script(out);
+                n.script(out);
+            }
+            Part::Block(i) => {
+                variant(out, 8, COUNT);
+                i.script(out);
+            }
+            Part::Tx(i) => {
+                variant(out, 9, COUNT);
+                i.script(out);
+            }
+            Part::NewBlock(recipe) => {
+                variant(out, 10, COUNT);
+                recipe.script(out);
+            }
+            Part::NewTx(recipe) => {
+                variant(out, 11, COUNT);
+                recipe.script(out);
+            }
             Part::GetAddrs => variant(out, 12, COUNT),
             Part::Addrs(addrs) => {
                 assert!(addrs.is_empty(), "scripts send no address text");
-                (variant(out, 13, COUNT), addrs.len().eq(&0).then_some(()).map(|()| false.script(out))).0
+                {
+                    variant(out, 13, COUNT);
+                    false.script(out);
+                }
             }
         }
     }
@@ -118,10 +202,22 @@ impl Script for Part {
 impl Script for Item {
     fn script(&self, out: &mut Vec<u8>) {
         match self {
-            Item::Block(i) => (variant(out, 0, 4), i.script(out)).0,
-            Item::Tx(i) => (variant(out, 1, 4), i.script(out)).0,
-            Item::UnknownBlock(b) => (variant(out, 2, 4), b.script(out)).0,
-            Item::UnknownTx(b) => (variant(out, 3, 4), b.script(out)).0,
+            Item::Block(i) => {
+                variant(out, 0, 4);
+                i.script(out);
+            }
+            Item::Tx(i) => {
+                variant(out, 1, 4);
+                i.script(out);
+            }
+            Item::UnknownBlock(b) => {
+                variant(out, 2, 4);
+                b.script(out);
+            }
+            Item::UnknownTx(b) => {
+                variant(out, 3, 4);
+                b.script(out);
+            }
         }
     }
 }
