@@ -8,6 +8,7 @@
 //! - `cargo xtask bench` runs the benchmarks.
 //! - `cargo xtask build` builds what `run` serves (both wasm bundles and the
 //!   relay, in release) without starting anything.
+//! - `cargo xtask fuzz [TARGET] [--seconds N]` runs the fuzz targets of `fuzz/`.
 //!
 //! Each task installs what it needs (see [`toolchain`] for what, how, and the
 //! environment variables that override it) and never asks a question, so it
@@ -18,6 +19,7 @@ mod bench;
 mod bench_page;
 mod cmd;
 mod forge;
+mod fuzz;
 mod manifest;
 mod playwright;
 mod run;
@@ -39,7 +41,10 @@ tasks:
   test [FILTER]         run all tests (native, no_std build, wasm and end to end in headless
                         Chromium), or only the steps whose name contains FILTER
   bench [FILTER]        run the benchmarks (those whose name contains FILTER)
-  build                 build both wasm bundles and the relay (release) without starting anything";
+  build                 build both wasm bundles and the relay (release) without starting anything
+  fuzz [TARGET] [--seconds N]
+                        fuzz each target (or one) for N seconds (default 60); `fuzz seeds`
+                        rewrites the seed corpora in fuzz/corpus";
 
 /// Prints a failure as one `xtask: error:` line with its causes, not as
 /// `Error: …` plus a backtrace (which `RUST_BACKTRACE` would add): the
@@ -69,6 +74,7 @@ fn try_main() -> anyhow::Result<()> {
             [] => run::build(&root).map(|_| ()),
             more => bail!("`build` takes no arguments, got {more:?}\n\n{USAGE}"),
         },
+        Some("fuzz") => fuzz::fuzz(&root, &args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())

@@ -8,7 +8,8 @@
 //! 4. the page's bundle (`www/pkg`) builds, as `cargo xtask run` builds it;
 //! 5. the miner's worker pool self-tests (`www/dev/selftest.html`) in headless Chromium,
 //!    through Playwright;
-//! 6. the end-to-end tests of the page's node (`e2e/`), Playwright over Debian's Chromium.
+//! 6. the end-to-end tests of the page's node (`e2e/`), Playwright over Debian's Chromium;
+//! 7. the fuzz crate's tests, and every fuzz target (`fuzz/`) run once over its seed corpus.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -32,13 +33,14 @@ struct Step {
     run: fn(&Path, &anyhow::Result<Tools>) -> anyhow::Result<()>,
 }
 
-const STEPS: [Step; 6] = [
+const STEPS: [Step; 7] = [
     Step { name: "native tests", run: native_tests },
     Step { name: "no_std build of tabchain-core", run: no_std_build },
     Step { name: "wasm tests in headless Chromium", run: browser_tests },
     Step { name: "wasm bundle for the page", run: bundle },
     Step { name: "miner workers in headless Chromium", run: miner_selftest },
     Step { name: "the page's node end to end (Playwright)", run: end_to_end },
+    Step { name: "fuzz corpora", run: |root, _| crate::fuzz::corpora(root) },
 ];
 
 pub(crate) fn test(root: &Path, filter: Option<&str>) -> anyhow::Result<()> {
