@@ -321,6 +321,16 @@ impl Chain {
         BestHeader { hash, height: self.headers[&hash].height }
     }
 
+    /// How many headers are known (on every branch, with or without their blocks).
+    pub fn n_headers(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// The work of the chain from genesis up to and including the known header `hash`.
+    pub fn chain_work(&self, hash: &BlockHash) -> Option<Work> {
+        self.headers.get(hash).map(|n| n.chain_work)
+    }
+
     /// The known, not invalid, header with this hash.
     pub fn header(&self, hash: &BlockHash) -> Option<KnownHeader> {
         self.headers.get(hash).filter(|n| !n.invalid).map(|n| KnownHeader { header: n.header, height: n.height })

@@ -181,6 +181,14 @@ impl Work {
         Self(self.0.saturating_add(other.0))
     }
 
+    /// `self · n`, or the largest work when that does not fit.
+    pub fn saturating_mul(self, n: u64) -> Self {
+        match self.0.mul_u64(n) {
+            (product, 0) => Self(product),
+            _ => Self(U256::MAX),
+        }
+    }
+
     /// An approximation for display, such as hash-rate estimates.
     pub fn to_f64(self) -> f64 {
         u256_to_f64(self.0)

@@ -90,6 +90,26 @@ pub enum BlockError {
         tx_idx: usize,
         error: TxError,
     },
+    /// Not a rule of the chain but of what a node keeps: a block on a branch with less work
+    /// than the active tip, deeper than `SIDE_BLOCK_DEPTH_MAX` below it, that the node did not
+    /// ask for.
+    LowWorkSideBlock {
+        height: u32,
+        tip_height: u32,
+    },
+    /// Likewise: a header whose branch has less work than the tip by more than the margin
+    /// (`HEADER_WORK_MARGIN_BLOCKS`), so it cannot catch up.
+    LowWorkHeader {
+        height: u32,
+    },
+    /// Likewise: the header tree holds `SIDE_HEADERS_MAX` headers off the best header chain.
+    HeaderTreeFull,
+    /// Likewise, for now: the header is more than `HEADERS_AHEAD_MAX` above the active tip;
+    /// it is asked for again once blocks catch up.
+    HeaderTooFarAhead {
+        height: u32,
+        tip_height: u32,
+    },
 }
 
 /// Why a transaction is invalid.
@@ -156,6 +176,17 @@ impl fmt::Display for BlockError {
                 write!(f, "output {}:{} spent twice in the block", outpoint.txid, outpoint.vout)
             }
             Self::Tx { tx_idx, error } => write!(f, "transaction {tx_idx}: {error}"),
+            Self::LowWorkSideBlock { height, tip_height } => write!(
+                f,
+                "a side block at height {height} with less work than the tip at {tip_height}: not kept"
+            ),
+            Self::LowWorkHeader { height } => {
+                write!(f, "a header at height {height} on a branch too far behind the tip to catch up: not kept")
+            }
+            Self::HeaderTreeFull => f.write_str("too many headers off the best chain: not kept"),
+            Self::HeaderTooFarAhead { height, tip_height } => {
+                write!(f, "a header at height {height}, too far above the tip at {tip_height}: not kept yet")
+            }
         }
     }
 }
@@ -200,6 +231,10 @@ impl BlockError {
                 | Self::MerkleMutated
                 | Self::TimeTooNew { .. }
                 | Self::UnknownParent { .. }
+                | Self::LowWorkSideBlock { .. }
+                | Self::LowWorkHeader { .. }
+                | Self::HeaderTreeFull
+                | Self::HeaderTooFarAhead { .. }
         )
     }
 }

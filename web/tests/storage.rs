@@ -53,7 +53,7 @@ fn change_sets_handed_out_restore_the_same_node() {
         // The page stores a copy of the bytes and reads back a fresh array.
         stored.push(&Uint8Array::from(set.to_vec().as_slice()));
     }
-    let restored = TabNode::restore("regtest", SEED, stored).expect("restores");
+    let restored = TabNode::restore("regtest", SEED, stored.clone()).expect("restores");
     assert_eq!(status(&restored), status(&tab));
     assert_eq!(status(&restored).0, BLOCKS as u32);
 

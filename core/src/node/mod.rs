@@ -12,6 +12,7 @@ mod change_set;
 mod inventory;
 mod output;
 mod peer;
+mod store_policy;
 mod sync;
 
 pub use change_set::{
@@ -20,6 +21,7 @@ pub use change_set::{
 pub use inventory::{ADDRS_KNOWN_MAX, REJECTED_TXS_MAX};
 pub use output::{DisconnectReason, Event, Output};
 pub use peer::{KNOWN_INV_MAX, MESSAGE_BURST_MAX, MESSAGES_PER_S_MAX, PeerView, RateLimit};
+pub use store_policy::{HEADER_WORK_MARGIN_BLOCKS, HEADERS_AHEAD_MAX, SIDE_BLOCK_DEPTH_MAX, SIDE_HEADERS_MAX};
 pub use sync::{
     BLOCK_REQUEST_TIMEOUT_S, BLOCKS_IN_FLIGHT_PER_PEER_MAX, Downloads, HEADERS_REQUEST_TIMEOUT_S, PENDING_BLOCKS_MAX,
     REQUEST_BATCH_MIN, SYNC_INTERVAL_S,
@@ -382,7 +384,7 @@ impl Node {
     /// why it was refused.
     pub fn submit_block(&mut self, block: Block, now: u64) -> Result<ChainUpdate, BlockError> {
         self.advance_clock(now);
-        let result = self.accept_and_follow(block, None, now);
+        let result = self.accept_and_follow(block, None, false, now);
         self.flush_persist();
         result
     }
@@ -409,8 +411,18 @@ impl Node {
     }
 
     /// Accepts a block into the chain and brings the mempool, wallet, events, persistence and
-    /// announcements up to date.
-    fn accept_and_follow(&mut self, block: Block, from: Option<PeerId>, now: u64) -> Result<ChainUpdate, BlockError> {
+    /// announcements up to date. A block the node did not ask for (`requested`) must also pass
+    /// the side-block policy (`store_policy`).
+    fn accept_and_follow(
+        &mut self,
+        block: Block,
+        from: Option<PeerId>,
+        requested: bool,
+        now: u64,
+    ) -> Result<ChainUpdate, BlockError> {
+        if !requested {
+            store_policy::check_side_block(&self.chain, &block.header)?;
+        }
         let hash = block.block_hash();
         let was_stored = self.chain.has_block(&hash);
         let update = self.chain.accept_block(block, now)?;

@@ -80,12 +80,22 @@ impl Node {
 
     pub(super) fn on_headers(&mut self, peer: PeerId, headers: Vec<Header>, now: u64) {
         let n = headers.len();
+        if let Err(error) = super::store_policy::check_headers(&self.chain, &headers) {
+            return self.disconnect(peer, DisconnectReason::InvalidHeaders(error));
+        }
         let mut last_height = None;
+        let mut window_full = false;
         for header in headers {
             self.peer_mut(peer).known.insert(InvItem::Block(header.block_hash()));
-            match self.chain.accept_header(header, now) {
+            let checked = super::store_policy::check_header(&self.chain, &header);
+            match checked.and_then(|()| self.chain.accept_header(header, now)) {
                 Ok(_) => last_height = self.chain.header(&header.block_hash()).map(|known| known.height),
                 Err(BlockError::TimeTooNew { .. }) => break,
+                Err(BlockError::HeaderTooFarAhead { .. }) => {
+                    // Asked for again once the blocks catch up (`on_block`).
+                    window_full = true;
+                    break;
+                }
                 Err(error) => return self.disconnect(peer, DisconnectReason::InvalidHeaders(error)),
             }
         }
@@ -94,7 +104,7 @@ impl Node {
         if let Some(height) = last_height {
             state.note_height(height);
         }
-        if n == HEADERS_MAX {
+        if n == HEADERS_MAX && !window_full {
             self.ask_headers(peer, now);
         }
         self.request_blocks(now);
@@ -158,19 +168,25 @@ impl Node {
 
     pub(super) fn on_block(&mut self, peer: PeerId, block: Block, now: u64) {
         let hash = block.block_hash();
-        self.in_flight.remove(&hash);
+        let requested = self.in_flight.remove(&hash).is_some();
         self.peer_mut(peer).known.insert(InvItem::Block(hash));
-        self.process_block(block, Some(peer), now);
+        self.process_block(block, Some(peer), requested, now);
+        let headers_ahead = self.chain.best_header().height.saturating_sub(self.chain.height());
+        if headers_ahead < super::store_policy::HEADERS_AHEAD_MAX / 2 {
+            // The blocks caught up with the headers' window: ask peers ahead for the next one.
+            self.sync_with_peers_ahead(now);
+        }
         self.request_blocks(now);
     }
 
     /// Accepts a block and then any pending children it unblocks. A block whose parent is
     /// missing waits (when its header is known) or makes us ask the sender for headers.
-    pub(super) fn process_block(&mut self, block: Block, peer: Option<PeerId>, now: u64) {
-        let mut queue = alloc::vec![(block, peer)];
-        while let Some((block, from)) = queue.pop() {
+    /// Pending blocks count as asked for: their headers were kept, so their branch may matter.
+    pub(super) fn process_block(&mut self, block: Block, peer: Option<PeerId>, requested: bool, now: u64) {
+        let mut queue = alloc::vec![(block, peer, requested)];
+        while let Some((block, from, requested)) = queue.pop() {
             let hash = block.block_hash();
-            match self.accept_and_follow(block.clone(), from, now) {
+            match self.accept_and_follow(block.clone(), from, requested, now) {
                 Ok(_) => {
                     let children: Vec<BlockHash> = self
                         .pending_blocks
@@ -178,8 +194,8 @@ impl Node {
                         .filter(|(_, b)| b.header.prev_blockhash == hash)
                         .map(|(h, _)| *h)
                         .collect();
-                    queue
-                        .extend(children.into_iter().filter_map(|h| self.pending_blocks.remove(&h)).map(|b| (b, None)));
+                    let unblocked = children.into_iter().filter_map(|h| self.pending_blocks.remove(&h));
+                    queue.extend(unblocked.map(|b| (b, None, true)));
                 }
                 Err(BlockError::UnknownParent { .. }) if self.chain.header(&hash).is_some() => {
                     if self.pending_blocks.len() < PENDING_BLOCKS_MAX {
