@@ -95,8 +95,8 @@ mod tests {
     use super::*;
     use crate::hash::MerkleRoot;
     use crate::message::{HEADERS_MAX, Message};
-    use crate::node::tests::ready_node;
-    use crate::node::{DisconnectReason, Node, Output, PeerId};
+    use crate::node::tests::{disconnects, ready_node};
+    use crate::node::{DisconnectReason, Node, PeerId};
     use crate::template::search_nonce;
     use crate::testkit::{Builder, NOW};
     use alloc::vec::Vec;
@@ -113,15 +113,6 @@ mod tests {
         }
         while node.poll_output().is_some() {}
         (node, builder)
-    }
-
-    fn disconnects(node: &mut Node) -> Vec<(PeerId, DisconnectReason)> {
-        core::iter::from_fn(|| node.poll_output())
-            .filter_map(|o| match o {
-                Output::Disconnect { peer, reason } => Some((peer, reason)),
-                _ => None,
-            })
-            .collect()
     }
 
     /// `n` headers with valid proof of work in a row on `parent`, one spacing apart: on regtest,
