@@ -96,7 +96,7 @@ mod tests {
     use crate::hash::MerkleRoot;
     use crate::message::{HEADERS_MAX, Message};
     use crate::node::tests::{disconnects, ready_node};
-    use crate::node::{DisconnectReason, Node, PeerId};
+    use crate::node::{DisconnectReason, Node};
     use crate::template::search_nonce;
     use crate::testkit::{Builder, NOW};
     use alloc::vec::Vec;

@@ -14,10 +14,12 @@ use crate::block::Block;
 use crate::hash::BlockHash;
 use crate::header::Header;
 use crate::params::{DifficultyRule, Params};
-use crate::pow::{MEDIAN_TIME_SPAN, check_proof_of_work, median_time_past};
-use crate::target::{CompactTarget, Work};
+use crate::pow::check_proof_of_work;
+use crate::target::Work;
 use crate::utxo::{BlockUndo, UtxoSet};
 use crate::validation::{BlockError, check_block, connect_block, disconnect_block};
+
+mod context;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::cmp::Reverse;
@@ -384,54 +386,6 @@ impl Chain {
         self.entries.get(hash)?.undo.as_ref()
     }
 
-    /// The `bits` a child of `parent` must carry: ASERT from the genesis anchor.
-    pub fn required_bits(&self, parent: &BlockEntry) -> CompactTarget {
-        self.bits_after(&self.headers[&parent.block_hash()])
-    }
-
-    /// The `bits` a child of the known header `parent` must carry.
-    pub fn required_bits_after(&self, parent: &BlockHash) -> Option<CompactTarget> {
-        self.headers.get(parent).map(|node| self.bits_after(node))
-    }
-
-    fn bits_after(&self, parent: &HeaderNode) -> CompactTarget {
-        let (height, time) = (parent.height, parent.header.time);
-        self.params.asert_next_bits(height, time, parent.block_one_time).expect("a chain's network uses ASERT")
-    }
-
-    /// Median-time-past of `entry`: a child's time must be above it.
-    pub fn median_time_past(&self, entry: &BlockEntry) -> u32 {
-        self.median_time_past_of(&entry.block_hash())
-    }
-
-    fn median_time_past_of(&self, hash: &BlockHash) -> u32 {
-        let mut times = [0u32; MEDIAN_TIME_SPAN];
-        let mut n = 0;
-        let mut current = self.headers.get(hash);
-        while let Some(node) = current.filter(|_| n < MEDIAN_TIME_SPAN) {
-            times[MEDIAN_TIME_SPAN - 1 - n] = node.header.time;
-            n += 1;
-            current = (node.height > 0).then(|| &self.headers[&node.header.prev_blockhash]);
-        }
-        median_time_past(&times[MEDIAN_TIME_SPAN - n..]).expect("at least the header itself")
-    }
-
-    fn check_header_context(&self, header: &Header, parent: &HeaderNode, now: u64) -> Result<(), BlockError> {
-        let expected = self.bits_after(parent);
-        if header.bits != expected {
-            return Err(BlockError::WrongBits { expected, found: header.bits });
-        }
-        let mtp = self.median_time_past_of(&header.prev_blockhash);
-        if header.time <= mtp {
-            return Err(BlockError::TimeTooOld { time: header.time, median_time_past: mtp });
-        }
-        let latest_allowed = now.saturating_add(u64::from(self.params.future_time_limit_s));
-        if u64::from(header.time) > latest_allowed {
-            return Err(BlockError::TimeTooNew { time: header.time, latest_allowed });
-        }
-        Ok(())
-    }
-
     /// Moves the active chain to the best valid candidate, marking blocks that fail to connect
     /// (and their descendants) invalid and trying again until the best candidate is the tip.
     fn activate_best_chain(&mut self) -> ChainUpdate {
@@ -537,5 +491,4 @@ impl Chain {
 }
 
 #[cfg(test)]
-#[path = "chain_tests.rs"]
 mod tests;

@@ -5,7 +5,7 @@ use crate::amount::Amount;
 use crate::hash::{MerkleRoot, Txid};
 use crate::limits::BLOCK_BYTES_MAX;
 use crate::signature::{PublicKey, Signature};
-use crate::target::Target;
+use crate::target::{CompactTarget, Target};
 use crate::template::{assemble_block, child_block, coinbase};
 use crate::testkit::*;
 use crate::transaction::{OutPoint, Transaction, TxIn, TxOut};
