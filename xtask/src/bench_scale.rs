@@ -5,7 +5,7 @@
 //! as `target/bench/scale-chain-N.bin`. `e2e/bench/scale.bench.mjs` then measures, per size:
 //! the relay's ingest of every block through `POST /api/block`, its memory, disk, restart and
 //! lookup times; and a fresh tab's sync from it, its reload, memory, IndexedDB use and longest
-//! main-thread task (only for the sizes in `TABCHAIN_SCALE_TAB_SIZES`, by default the 10,000 one).
+//! main-thread task (for the sizes in `TABCHAIN_SCALE_TAB_SIZES`, by default those up to 100,000).
 //! This module prints one table with a column per size and the growth factor from the smallest
 //! to the largest, and writes `target/bench/scale.json`.
 
@@ -21,9 +21,9 @@ use crate::{forge, playwright, toolchain, tools};
 
 /// Sizes run when `TABCHAIN_SCALE_SIZES` is not set.
 const SIZES_DEFAULT: [u32; 2] = [10_000, 100_000];
-/// Sizes whose tab part runs when `TABCHAIN_SCALE_TAB_SIZES` is not set: a tab syncs about a
-/// thousand blocks a second, so the 100,000-block sync alone would take minutes.
-const TAB_SIZES_DEFAULT: [u32; 1] = [10_000];
+/// The largest size whose tab part runs when `TABCHAIN_SCALE_TAB_SIZES` is not set: a tab
+/// syncs under a thousand blocks a second, so a million blocks would take most of an hour.
+const TAB_SIZE_MAX_DEFAULT: u32 = 100_000;
 /// The largest chain this benchmark forges (a million blocks is about 400 MB on disk).
 const SIZE_MAX: u32 = 1_000_000;
 /// First bytes of a cached chain; the version changes whenever the forged chain would.
@@ -71,7 +71,8 @@ const FIGURES: &[Figure] = &[
 
 pub(crate) fn scale(root: &Path) -> anyhow::Result<()> {
     let sizes = sizes_from_env("TABCHAIN_SCALE_SIZES", &SIZES_DEFAULT)?;
-    let tab_sizes = sizes_from_env("TABCHAIN_SCALE_TAB_SIZES", &TAB_SIZES_DEFAULT)?;
+    let tab_default: Vec<u32> = sizes.iter().copied().filter(|&n| n <= TAB_SIZE_MAX_DEFAULT).collect();
+    let tab_sizes = sizes_from_env("TABCHAIN_SCALE_TAB_SIZES", &tab_default)?;
     let dir = toolchain::target_dir(root).join("bench");
     let hrp = Params::regtest().address_hrp;
     let mut chains = Vec::new();
@@ -159,6 +160,9 @@ fn read_chain_header(path: &Path) -> anyhow::Result<u32> {
 /// For each figure, its value at the largest size over its value at the smallest.
 fn growth(runs: &[Value]) -> Value {
     let (Some(first), Some(last)) = (runs.first(), runs.last()) else { return json!({}) };
+    if runs.len() < 2 {
+        return json!({});
+    }
     let factors = FIGURES.iter().filter_map(|figure| {
         let (a, b) = (first[figure.key].as_f64()?, last[figure.key].as_f64()?);
         (a > 0.0).then(|| (figure.key.to_owned(), json!(b / a)))
@@ -198,8 +202,8 @@ fn shown(unit: Unit, value: &Value) -> String {
         Unit::PerSecond => format!("{x:.0}/s"),
         Unit::Seconds => format!("{x:.2} s"),
         Unit::Millis => format!("{x:.2} ms"),
-        Unit::Bytes if x >= 10.0 * 1024.0 * 1024.0 => format!("{:.1} MiB", x / (1024.0 * 1024.0)),
-        Unit::Bytes if x >= 10.0 * 1024.0 => format!("{:.1} KiB", x / 1024.0),
+        Unit::Bytes if x >= 1024.0 * 1024.0 => format!("{:.1} MiB", x / (1024.0 * 1024.0)),
+        Unit::Bytes if x >= 1024.0 => format!("{:.1} KiB", x / 1024.0),
         Unit::Bytes => format!("{x:.0} B"),
     }
 }
@@ -229,6 +233,7 @@ mod tests {
             json!({ "blocks": 100, "relay_ingest_s": 30.0, "tab_sync_s": null, "relay_disk_bytes": 5.0 }),
         ];
         assert_eq!(growth(&runs), json!({ "relay_ingest_s": 15.0 }));
+        assert_eq!(growth(&runs[..1]), json!({}));
         assert_eq!(growth(&[]), json!({}));
     }
 
