@@ -5,8 +5,10 @@
 // - relay: a fresh release relay on regtest ingests every block through `POST /api/block`, one
 //   request at a time (a miner's path; each answer comes after the block is validated and
 //   committed to redb); then its RSS (VmRSS, and VmHWM as the peak), its data folder's
-//   allocated size, the median time of a missed txid lookup and of two address lookups; then a
-//   SIGKILL and the time until a new process answers `/api/status` at the tip;
+//   allocated size, the median time of `/api/status` (the floor of any request), of a missed
+//   txid lookup and of two address lookups (the miner's, with a coinbase in every block, and
+//   the tip's payee, with one payment); then a SIGKILL and the time until a new process answers
+//   `/api/status` at the tip;
 // - tab (when `tab` is set): a fresh tab syncing from that relay, its JS heap (CDP
 //   `Runtime.getHeapUsage` after a collection), wasm memory (the `WebAssembly.Memory` the page
 //   instantiated, caught by an init script), storage (`navigator.storage.estimate()`); then a
@@ -107,6 +109,7 @@ async function relayPart(relay, chain, blocks, out) {
   out.relay_rss_bytes = procBytes(relay.process.pid, "VmRSS");
   out.relay_rss_peak_bytes = procBytes(relay.process.pid, "VmHWM");
   out.relay_disk_bytes = diskBytes(relay.dataDir);
+  out.relay_status_ms = await lookupMs(relay, "/status", 200);
   out.relay_missed_tx_ms = await lookupMs(relay, `/tx/${ABSENT_TXID}`, 404);
   out.relay_address_ms = await lookupMs(relay, `/address/${miner}`, 200);
   out.relay_payee_ms = await lookupMs(relay, `/address/${chain.payee}`, 200);

@@ -51,6 +51,7 @@ const FIGURES: &[Figure] = &[
     Figure { key: "relay_rss_bytes", label: "relay: RSS after ingest", unit: Unit::Bytes },
     Figure { key: "relay_rss_peak_bytes", label: "relay: peak RSS during ingest", unit: Unit::Bytes },
     Figure { key: "relay_disk_bytes", label: "relay: data dir on disk", unit: Unit::Bytes },
+    Figure { key: "relay_status_ms", label: "relay: GET /api/status, median", unit: Unit::Millis },
     Figure { key: "relay_missed_tx_ms", label: "relay: missed txid lookup, median", unit: Unit::Millis },
     Figure { key: "relay_address_ms", label: "relay: miner address lookup, median", unit: Unit::Millis },
     Figure { key: "relay_payee_ms", label: "relay: payee address lookup, median", unit: Unit::Millis },
@@ -201,6 +202,7 @@ fn shown(unit: Unit, value: &Value) -> String {
     match unit {
         Unit::PerSecond => format!("{x:.0}/s"),
         Unit::Seconds => format!("{x:.2} s"),
+        Unit::Millis if x >= 100.0 => format!("{x:.0} ms"),
         Unit::Millis => format!("{x:.2} ms"),
         Unit::Bytes if x >= 1024.0 * 1024.0 => format!("{:.1} MiB", x / (1024.0 * 1024.0)),
         Unit::Bytes if x >= 1024.0 => format!("{:.1} KiB", x / 1024.0),
