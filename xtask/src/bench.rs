@@ -22,6 +22,7 @@ const BENCHES: &[Bench] = &[
     Bench { name: "miner in headless Chromium vs native", run: crate::bench_page::miner },
     Bench { name: "page: wasm size, load, sync in a tab vs native", run: crate::bench_page::page },
     Bench { name: "relay: fan-out, idle connections, sync", run: relay },
+    Bench { name: "scale: relay and tab at 10k and 100k blocks", run: crate::bench_scale::scale },
 ];
 
 /// `core/benches/kernel.rs`: native hash rates; writes `target/bench/kernel.json`.

@@ -1,7 +1,8 @@
 //! Blocks made up front for the browser tests and benchmarks: for the end-to-end test "a tab
 //! never accepts a block the relay would reject", one valid block on regtest's genesis and a set
 //! that each break one consensus rule; for the sync benchmark, a long valid regtest chain. Both
-//! are written as JSON for the Playwright scripts.
+//! are written as JSON for the Playwright scripts. For the scale benchmark, a long chain whose
+//! blocks each carry one signed payment ([`payment_chain`]).
 
 use std::path::Path;
 
@@ -138,6 +139,62 @@ pub(crate) fn valid_chain(n: u32) -> Vec<String> {
     blocks
 }
 
+/// The key that mines every block of [`payment_chain`] and gets the change of its payments.
+pub(crate) fn payment_chain_miner() -> SecretKey {
+    SecretKey::from_bytes(&[11; 32])
+}
+
+/// The fresh key paid in the block at `height` of [`payment_chain`].
+pub(crate) fn payment_chain_payee(height: u32) -> SecretKey {
+    let mut seed = [12; 32];
+    seed[..4].copy_from_slice(&height.to_le_bytes());
+    SecretKey::from_bytes(&seed)
+}
+
+/// Units each payment of [`payment_chain`] leaves to its block's miner as a fee.
+const PAYMENT_FEE_UNITS: u64 = 1_000;
+
+/// A valid regtest chain of `n` blocks after genesis, dated at the target spacing from genesis
+/// on, handed to `each` in order. Every block past the first `coinbase_maturity` carries one
+/// payment: the coinbase of the block `coinbase_maturity` below it (just mature), spent with one
+/// signature to a fresh address (half) and back to the miner (the rest, less a fee).
+pub(crate) fn payment_chain(n: u32, mut each: impl FnMut(&Block) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let mut chain = Chain::new(Params::regtest());
+    let key = payment_chain_miner();
+    let miner = key.public_key();
+    let genesis = chain.params().genesis_hash();
+    let maturity = chain.params().coinbase_maturity;
+    let spacing = u32::try_from(tabchain_core::TABCHAIN_SPACING_S).expect("a small positive spacing");
+    let fee = Amount::from_units(PAYMENT_FEE_UNITS).expect("a small fee");
+    // The coinbase of each block so far (outpoint and value), by height - 1.
+    let mut coinbases: Vec<(OutPoint, Amount)> = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let height = i + 1;
+        let (txs, fees) = match height.checked_sub(maturity) {
+            Some(source) if source >= 1 => {
+                let (outpoint, value) = coinbases[source as usize - 1];
+                let paid = Amount::from_units(value.to_units() / 2).expect("below the coin's value");
+                let change = value.checked_sub(paid).and_then(|rest| rest.checked_sub(fee)).expect("a fee below half");
+                let outputs = vec![
+                    TxOut { amount: paid, owner: payment_chain_payee(height).public_key() },
+                    TxOut { amount: change, owner: miner },
+                ];
+                (vec![signed_transaction(&[outpoint], outputs, &key, genesis)], fee)
+            }
+            _ => (vec![], Amount::ZERO),
+        };
+        let tip = chain.tip();
+        let time = tip.header().time + spacing;
+        let block = mined(child_block(&chain, tip, miner, u64::from(i), time, txs, fees).context("a block template")?);
+        let coinbase = &block.txs[0];
+        coinbases.push((OutPoint { txid: coinbase.txid(), vout: 0 }, coinbase.outputs[0].amount));
+        each(&block)?;
+        chain.accept_block(block, u64::from(time)).map_err(|e| anyhow::anyhow!("forged block {height}: {e}"))?;
+        anyhow::ensure!(chain.height() == height, "forged block {height} did not extend the chain");
+    }
+    Ok(())
+}
+
 /// Writes `chain-<n>.json` (the hex of each block of `valid_chain(n)`) into `dir`.
 pub(crate) fn write_valid_chain(dir: &Path, n: u32) -> anyhow::Result<std::path::PathBuf> {
     std::fs::create_dir_all(dir)?;
@@ -170,5 +227,20 @@ mod tests {
             assert!(verdict.is_err(), "{name} was accepted");
         }
         assert!(invalid.len() >= 12);
+    }
+
+    /// The payment chain is valid (forging checks each block) and its blocks carry a payment
+    /// from just past the coinbase maturity on.
+    #[test]
+    fn payment_chain_pays_from_maturity_on() {
+        let maturity = Params::regtest().coinbase_maturity;
+        let mut n_txs = Vec::new();
+        payment_chain(maturity + 5, |block| {
+            n_txs.push(block.txs.len());
+            Ok(())
+        })
+        .expect("a valid chain");
+        let expected: Vec<usize> = (1..=maturity + 5).map(|h| if h > maturity { 2 } else { 1 }).collect();
+        assert_eq!(n_txs, expected);
     }
 }

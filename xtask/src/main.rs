@@ -17,6 +17,7 @@
 mod apt;
 mod bench;
 mod bench_page;
+mod bench_scale;
 mod cmd;
 mod forge;
 mod fuzz;
