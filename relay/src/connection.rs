@@ -6,7 +6,7 @@
 
 use crate::driver::{Driver, now};
 use crate::peers::{Outbound, PeerLink, Removal, close_code};
-use crate::limits::WRITE_TIMEOUT;
+use crate::limits::{CLOSE_LINGER, WRITE_TIMEOUT};
 use crate::metrics::Metrics;
 use futures_util::{Sink, SinkExt as _, Stream, StreamExt as _};
 use std::sync::Arc;
@@ -84,5 +84,9 @@ where
         }
     }
     driver.remove_peer(id, &Removal::Ended);
-    let _ = tokio::time::timeout(WRITE_TIMEOUT, writer).await;
+    // Keep reading, and discarding, while the close frame goes out and until the peer answers
+    // it or `CLOSE_LINGER` passes: a socket closed with unread data is reset by the kernel,
+    // and the reset makes the peer lose the close frame and its reason.
+    let linger = async { while !matches!(incoming.next().await, None | Some(Incoming::Closed)) {} };
+    let _ = tokio::join!(tokio::time::timeout(WRITE_TIMEOUT, writer), tokio::time::timeout(CLOSE_LINGER, linger));
 }

@@ -18,6 +18,8 @@ pub const CONNECTIONS_MAX: usize = 20_000;
 pub const SEND_QUEUE_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Frames queued for one client before it is dropped.
 pub const SEND_QUEUE_FRAMES_MAX: usize = 1024;
+/// How long a closed connection keeps reading (and discarding) so its close frame arrives.
+pub const CLOSE_LINGER: Duration = Duration::from_secs(2);
 /// How long one frame may take to write before the client is dropped.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Buffer sizes of each connection's socket, kept small so idle connections are cheap.
