@@ -33,6 +33,7 @@ mod message;
 mod node;
 mod params;
 mod pow;
+mod quota;
 mod retarget;
 mod sighash;
 mod signature;
@@ -61,7 +62,7 @@ pub use kernel::{MiningJob, SearchResult, search, search_portable, simd_availabl
 pub use limits::{BLOCK_BYTES_MAX, BLOCK_INPUTS_MAX, BLOCK_TXS_MAX, TX_BYTES_MAX, TX_INPUTS_MAX, TX_OUTPUTS_MAX};
 pub use mempool::{
     DUST_AMOUNT_MIN, FeeRate, MEMPOOL_BYTES_MAX, MIN_RELAY_FEE_RATE, Mempool, MempoolEntry, MempoolError, ORPHAN_TTL_S,
-    ORPHAN_TXS_MAX,
+    ORPHAN_TXS_MAX, ORPHAN_TXS_PER_PEER_MAX,
 };
 pub use merkle::{MERKLE_DEPTH_MAX, MerkleError, MerkleProof, merkle_root};
 pub use message::{
@@ -69,14 +70,17 @@ pub use message::{
     PROTOCOL_VERSION, USER_AGENT_BYTES_MAX,
 };
 pub use node::{
-    ADDRS_KNOWN_MAX, BLOCK_REQUEST_TIMEOUT_S, BLOCKS_IN_FLIGHT_PER_PEER_MAX, BRANCH_SWITCHES_MAX, BranchSwitch,
-    CHANGE_SET_BLOCKS_MAX, CHANGE_SET_OPS_MAX, CHANGE_SET_VERSION, ChainOp, ChangeSet, DisconnectReason, Downloads,
-    Event, HANDSHAKE_TIMEOUT_S, HEADERS_REQUEST_TIMEOUT_S, KNOWN_INV_MAX, MESSAGE_BURST_MAX, MESSAGES_PER_S_MAX, Node,
-    Output, PENDING_BLOCKS_MAX, PING_INTERVAL_S, PING_TIMEOUT_S, PeerId, PeerView, REJECTED_TXS_MAX,
-    REQUEST_BATCH_MIN, RateLimit, RestoreError, SYNC_INTERVAL_S, restore_blocks,
+    ADDR_TTL_S, ADDRS_KNOWN_MAX, ADDRS_PER_PEER_MAX, BLOCK_REQUEST_TIMEOUT_S, BLOCKS_IN_FLIGHT_PER_PEER_MAX,
+    BRANCH_SWITCHES_MAX, BranchSwitch, CHANGE_SET_BLOCKS_MAX, CHANGE_SET_OPS_MAX, CHANGE_SET_VERSION, ChainOp,
+    ChangeSet, DisconnectReason, Downloads, Event, GETDATA_REPLY_BYTES_MAX, HANDSHAKE_TIMEOUT_S,
+    HEADERS_REQUEST_TIMEOUT_S, KNOWN_INV_MAX, MESSAGE_BURST_MAX, MESSAGES_PER_S_MAX, MISBEHAVIOUR_THRESHOLD, Node,
+    Output, PENDING_BLOCK_TTL_S, PENDING_BLOCKS_MAX, PENDING_BLOCKS_PER_PEER_MAX, PING_INTERVAL_S, PING_TIMEOUT_S,
+    POLICY_VIOLATION_SCORE, PeerId, PeerView, REJECTED_TXS_MAX, REQUEST_BATCH_MIN, RateLimit, RestoreError,
+    SYNC_INTERVAL_S, restore_blocks,
 };
 pub use params::{
-    DifficultyRule, Network, Params, TABCHAIN_FUTURE_TIME_LIMIT_S, TABCHAIN_HALF_LIFE_S, TABCHAIN_SPACING_S, UnknownNetwork,
+    DifficultyRule, Network, Params, TABCHAIN_FUTURE_TIME_LIMIT_S, TABCHAIN_HALF_LIFE_S, TABCHAIN_SPACING_S,
+    UnknownNetwork,
 };
 pub use pow::{MEDIAN_TIME_SPAN, PowError, check_proof_of_work, median_time_past};
 pub use retarget::{RetargetParams, bitcoin_retarget, is_retarget_height};

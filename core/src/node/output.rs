@@ -34,6 +34,10 @@ pub enum DisconnectReason {
     Stalling,
     /// A ping went unanswered.
     PingTimeout,
+    /// Misbehaviour points (refused transactions, re-sends) reached `MISBEHAVIOUR_THRESHOLD`.
+    Misbehaving {
+        score: u32,
+    },
 }
 
 impl fmt::Display for DisconnectReason {
@@ -50,6 +54,7 @@ impl fmt::Display for DisconnectReason {
             Self::Flood => f.write_str("message flood"),
             Self::Stalling => f.write_str("requested blocks did not arrive"),
             Self::PingTimeout => f.write_str("ping timeout"),
+            Self::Misbehaving { score } => write!(f, "misbehaving (score {score})"),
         }
     }
 }
@@ -93,11 +98,20 @@ pub enum Event {
 /// Something the node wants its shell to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
-    Send { peer: PeerId, message: Message },
+    Send {
+        peer: PeerId,
+        message: Message,
+    },
     /// Send `peer` the active block `hash`, evicted from memory, from the shell's store as a
     /// `block` message; or `notfound` for it if the shell keeps no such block (a pruned tab).
-    SendStoredBlock { peer: PeerId, hash: BlockHash },
-    Disconnect { peer: PeerId, reason: DisconnectReason },
+    SendStoredBlock {
+        peer: PeerId,
+        hash: BlockHash,
+    },
+    Disconnect {
+        peer: PeerId,
+        reason: DisconnectReason,
+    },
     Event(Event),
     Persist(ChangeSet),
 }
