@@ -508,4 +508,6 @@ impl Node {
 }
 
 #[cfg(test)]
+mod defence_tests;
+#[cfg(test)]
 pub(crate) mod tests;

@@ -39,7 +39,7 @@ pub(crate) fn sent_to(node: &mut Node, peer: PeerId) -> Vec<Message> {
     sent
 }
 
-fn disconnects(node: &mut Node) -> Vec<(PeerId, DisconnectReason)> {
+pub(crate) fn disconnects(node: &mut Node) -> Vec<(PeerId, DisconnectReason)> {
     core::iter::from_fn(|| node.poll_output())
         .filter_map(|o| match o {
             Output::Disconnect { peer, reason } => Some((peer, reason)),
