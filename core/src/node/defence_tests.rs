@@ -209,9 +209,9 @@ fn getdata_answers_at_most_its_byte_budget_and_notfound_for_the_rest() {
 }
 
 #[test]
-fn announcements_go_out_batched_at_the_next_tick_or_when_an_inv_is_full() {
-    let (mut node, coins) = funded_node(&[1, 2], 3);
-    let txids: Vec<InvItem> = coins
+fn announcements_go_out_batched_at_the_next_tick_or_second_or_when_an_inv_is_full() {
+    let (mut node, coins) = funded_node(&[1, 2], 4);
+    let txids: Vec<InvItem> = coins[..3]
         .iter()
         .map(|&coin| InvItem::Tx(node.submit_transaction(to_self(coin, 1000), NOW).expect("valid")))
         .collect();
@@ -220,6 +220,12 @@ fn announcements_go_out_batched_at_the_next_tick_or_when_an_inv_is_full() {
     node.handle_tick(NOW + 1);
     assert_eq!(sent_to(&mut node, 1), [Message::Inv(txids.clone())]);
     assert_eq!(sent_to(&mut node, 2), [Message::Inv(txids)]);
+    // A busy node need not wait for its tick: the first input of a later second sends the batch.
+    let txid = node.submit_transaction(to_self(coins[3], 1000), NOW + 1).expect("valid");
+    node.handle_message(2, &Message::Ping { nonce: 1 }.to_bytes(), NOW + 1);
+    assert_eq!(sent_to(&mut node, 1), [], "same second");
+    node.handle_message(2, &Message::Ping { nonce: 2 }.to_bytes(), NOW + 2);
+    assert_eq!(sent_to(&mut node, 1), [Message::Inv(vec![InvItem::Tx(txid)])]);
 
     let items: Vec<InvItem> = (0..=INV_ITEMS_MAX as u32)
         .map(|i| {
@@ -232,7 +238,7 @@ fn announcements_go_out_batched_at_the_next_tick_or_when_an_inv_is_full() {
         node.announce(item);
     }
     assert_eq!(sent_to(&mut node, 1), [Message::Inv(items[..INV_ITEMS_MAX].to_vec())], "a full inv at once");
-    node.handle_tick(NOW + 2);
+    node.handle_tick(NOW + 3);
     assert_eq!(sent_to(&mut node, 1), [Message::Inv(items[INV_ITEMS_MAX..].to_vec())]);
 }
 

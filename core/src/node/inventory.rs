@@ -32,12 +32,14 @@ pub const GETDATA_REPLY_BYTES_MAX: usize = BLOCKS_IN_FLIGHT_PER_PEER_MAX * BLOCK
 const _: () = assert!(ADDRS_PER_PEER_MAX * 4 <= ADDRS_KNOWN_MAX, "four peers cannot fill the address book");
 
 impl Node {
-    /// Queues `item` for the next `inv` to every ready peer not known to have it; a queue that
-    /// reaches `INV_ITEMS_MAX` goes out at once.
+    /// Queues `item` for the next `inv` to every ready peer not known to have it: the batch goes
+    /// at the next tick, or with the first input of a later second; a queue that reaches
+    /// `INV_ITEMS_MAX` goes out at once.
     pub(super) fn announce(&mut self, item: InvItem) {
         let mut full = Vec::new();
         for (&id, peer) in self.peers.iter_mut().filter(|(_, p)| p.ready) {
             if peer.known.insert(item) {
+                self.inv_batch_since.get_or_insert(self.clock);
                 peer.inv_queue.push(item);
                 if peer.inv_queue.len() == INV_ITEMS_MAX {
                     full.push((id, core::mem::take(&mut peer.inv_queue)));
@@ -57,6 +59,7 @@ impl Node {
             .filter(|(_, p)| !p.inv_queue.is_empty())
             .map(|(&id, p)| (id, core::mem::take(&mut p.inv_queue)))
             .collect();
+        self.inv_batch_since = None;
         for (peer, items) in batches {
             self.send(peer, Message::Inv(items));
         }

@@ -87,6 +87,8 @@ pub struct Node {
     download: VecDeque<BlockHash>,
     download_for: BlockHash,
     rejected_txs: KnownSet,
+    /// When the oldest announcement waiting in a peer's `inv_queue` was queued.
+    inv_batch_since: Option<u64>,
     /// Relay addresses to share, by the peer that told us (`None`: this node's own).
     addrs: QuotaMap<String, ()>,
     user_agent: String,
@@ -116,6 +118,7 @@ impl Node {
             download: VecDeque::new(),
             download_for: genesis,
             rejected_txs: KnownSet::with_cap(REJECTED_TXS_MAX),
+            inv_batch_since: None,
             addrs: QuotaMap::new(ADDRS_KNOWN_MAX, ADDRS_PER_PEER_MAX),
             user_agent: user_agent.chars().take(USER_AGENT_BYTES_MAX / 4).collect(),
             next_nonce: 0,
@@ -290,6 +293,15 @@ impl Node {
             Ok(_) => {}
             Err(error) => self.disconnect(peer, DisconnectReason::Undecodable(error)),
         }
+        self.end_input(now);
+    }
+
+    /// After an input: sends announcements that have waited since an earlier second (so a busy
+    /// node batches per second without waiting for its tick) and emits change sets.
+    fn end_input(&mut self, now: u64) {
+        if self.inv_batch_since.is_some_and(|since| since < now) {
+            self.flush_announcements();
+        }
         self.flush_persist();
     }
 
@@ -416,14 +428,16 @@ impl Node {
     pub fn submit_block(&mut self, block: Block, now: u64) -> Result<ChainUpdate, BlockError> {
         self.advance_clock(now);
         let result = self.accept_and_follow(block, None, now);
-        self.flush_persist();
+        self.end_input(now);
         result
     }
 
     /// A transaction from this node's user (the wallet). Relayed if admitted.
     pub fn submit_transaction(&mut self, tx: Transaction, now: u64) -> Result<Txid, MempoolError> {
         self.advance_clock(now);
-        self.accept_tx(tx, None, now)
+        let result = self.accept_tx(tx, None, now);
+        self.end_input(now);
+        result
     }
 
     /// Remembers an address to share with peers (for example this node's own public URL),
