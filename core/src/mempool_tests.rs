@@ -264,8 +264,8 @@ fn peers_filling_the_orphan_pool_leave_room_for_the_next() {
     let g = b.genesis();
     let mut pool = Mempool::default();
     let n_full = ORPHAN_TXS_MAX / ORPHAN_TXS_PER_PEER_MAX;
-    for peer in 0..n_full {
-        for tx in orphan_chain(coins[peer], ORPHAN_TXS_PER_PEER_MAX, g) {
+    for (peer, &coin) in coins[..n_full].iter().enumerate() {
+        for tx in orphan_chain(coin, ORPHAN_TXS_PER_PEER_MAX, g) {
             let _ = pool.accept_from(tx, &b.chain, NOW, Some(peer as u64));
         }
     }
