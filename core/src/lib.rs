@@ -79,8 +79,7 @@ pub use node::{
     SYNC_INTERVAL_S, restore_blocks,
 };
 pub use params::{
-    DifficultyRule, Network, Params, TABCHAIN_FUTURE_TIME_LIMIT_S, TABCHAIN_HALF_LIFE_S, TABCHAIN_SPACING_S,
-    UnknownNetwork,
+    DifficultyRule, Network, Params, TABCHAIN_FUTURE_TIME_LIMIT_S, TABCHAIN_HALF_LIFE_S, TABCHAIN_SPACING_S, UnknownNetwork,
 };
 pub use pow::{MEDIAN_TIME_SPAN, PowError, check_proof_of_work, median_time_past};
 pub use retarget::{RetargetParams, bitcoin_retarget, is_retarget_height};

@@ -46,7 +46,7 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
 use change_set::Unpersisted;
-use peer::{KnownSet, Peer, PendingPing};
+use peer::{KnownSet, PendingPing, Peer};
 use sync::BlockRequest;
 
 /// A shell's name for a connection.
