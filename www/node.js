@@ -14,7 +14,7 @@ import { MinerPool } from "./miner.js";
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30000;
-const TICK_WAIT_MAX_MS = 5000;
+const TICK_WAIT_MAX_MS = 1000; // at least a tick a second: announcements go out in batches on ticks
 const RELAY_PEER = 1;
 /** How often, at most, subscribers to "status" hear from the driver. */
 const REPORT_INTERVAL_MS = 250;

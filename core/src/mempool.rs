@@ -1,6 +1,11 @@
 //! The mempool: valid unconfirmed transactions waiting for a block, ordered by fee rate and
 //! capped in size, plus a small pool of orphans whose parents have not arrived yet.
 //!
+//! Checks run cheapest first: structure, dust, conflicts, inputs, fee and room in the pool all
+//! come before any signature is verified, so a transaction that fails a cheap rule costs no
+//! signature check. Orphans are held per source (`QuotaMap`): one peer holds at most
+//! `ORPHAN_TXS_PER_PEER_MAX` of them, and each waits at most `ORPHAN_TTL_S`.
+//!
 //! Admission is first-seen: a transaction that spends an output some pooled transaction already
 //! spends is refused. When the pool is over `MEMPOOL_BYTES_MAX`, the lowest fee rate goes first,
 //! together with its descendants (which could not be mined without it).
@@ -10,6 +15,7 @@ use crate::block::Block;
 use crate::chain::{Chain, ChainUpdate};
 use crate::hash::Txid;
 use crate::limits::TX_BYTES_MAX;
+use crate::quota::{QuotaMap, Source};
 use crate::sighash::verify_input;
 use crate::signature::SignatureError;
 use crate::transaction::{OutPoint, Transaction, TxOut};
@@ -30,8 +36,13 @@ pub const DUST_AMOUNT_MIN: Amount = match Amount::from_units(1000) {
 };
 /// The most orphan transactions held.
 pub const ORPHAN_TXS_MAX: usize = 100;
+/// The most orphan transactions held from any one peer (the user's own are under the global
+/// cap only).
+pub const ORPHAN_TXS_PER_PEER_MAX: usize = 25;
 /// How long an orphan waits for its parent, in seconds.
 pub const ORPHAN_TTL_S: u64 = 600;
+
+const _: () = assert!(ORPHAN_TXS_PER_PEER_MAX * 4 <= ORPHAN_TXS_MAX, "four peers cannot fill the orphan pool");
 
 const _: () = assert!(TX_BYTES_MAX < MEMPOOL_BYTES_MAX, "the pool can hold any valid transaction");
 
@@ -128,12 +139,6 @@ impl MempoolEntry {
     }
 }
 
-#[derive(Debug, Clone)]
-struct Orphan {
-    tx: Transaction,
-    expires_at: u64,
-}
-
 /// Unconfirmed transactions.
 #[derive(Debug, Clone)]
 pub struct Mempool {
@@ -144,8 +149,12 @@ pub struct Mempool {
     /// Pooled transactions by ascending fee rate (then newest first), for eviction.
     by_fee_rate: BTreeSet<(FeeRate, Reverse<u64>, Txid)>,
     total_bytes: usize,
-    orphans: BTreeMap<Txid, Orphan>,
+    /// Transactions waiting for a parent, by the peer that sent them.
+    orphans: QuotaMap<Txid, Transaction>,
     next_seq: u64,
+    /// Signatures verified so far, so tests can see that a cheap refusal verified none.
+    #[cfg(test)]
+    signature_checks: core::cell::Cell<usize>,
 }
 
 impl Default for Mempool {
@@ -163,8 +172,10 @@ impl Mempool {
             spends: BTreeMap::new(),
             by_fee_rate: BTreeSet::new(),
             total_bytes: 0,
-            orphans: BTreeMap::new(),
+            orphans: QuotaMap::new(ORPHAN_TXS_MAX, ORPHAN_TXS_PER_PEER_MAX),
             next_seq: 0,
+            #[cfg(test)]
+            signature_checks: core::cell::Cell::new(0),
         }
     }
 
@@ -209,20 +220,36 @@ impl Mempool {
         self.orphans.len()
     }
 
-    /// Admits `tx` if valid on top of `chain` and the pool, then any orphans it unblocks.
-    /// Returns the txids admitted (`tx` first).
+    /// Orphans held from `peer`.
+    pub fn n_orphans_from(&self, peer: u64) -> usize {
+        self.orphans.count_from(Some(peer))
+    }
+
+    /// Admits `tx`, from this node's user, if valid on top of `chain` and the pool, then any
+    /// orphans it unblocks. Returns the txids admitted (`tx` first).
     pub fn accept(&mut self, tx: Transaction, chain: &Chain, now: u64) -> Result<Vec<Txid>, MempoolError> {
+        self.accept_from(tx, chain, now, None)
+    }
+
+    /// `accept` for a transaction from `source` (a peer, or `None` for the user): if it is an
+    /// orphan, it counts towards that peer's orphan quota.
+    pub fn accept_from(
+        &mut self,
+        tx: Transaction,
+        chain: &Chain,
+        now: u64,
+        source: Option<u64>,
+    ) -> Result<Vec<Txid>, MempoolError> {
         let txid = tx.txid();
-        self.admit(tx, txid, chain, now)?;
+        self.admit(tx, txid, chain, now, source)?;
         let mut admitted = alloc::vec![txid];
         let mut i = 0;
         while i < admitted.len() {
             let parent = admitted[i];
-            let children: Vec<Txid> =
-                self.orphans.iter().filter(|(_, o)| spends_from(&o.tx, parent)).map(|(id, _)| *id).collect();
-            for child in children {
+            for child in self.orphans.keys_where(|o| spends_from(o, parent)) {
+                let source = self.orphans.source_of(&child).expect("listed above");
                 let orphan = self.orphans.remove(&child).expect("listed above");
-                if self.admit(orphan.tx, child, chain, now).is_ok() {
+                if self.admit(orphan, child, chain, now, source).is_ok() {
                     admitted.push(child);
                 }
             }
@@ -231,13 +258,20 @@ impl Mempool {
         Ok(admitted)
     }
 
-    fn admit(&mut self, tx: Transaction, txid: Txid, chain: &Chain, now: u64) -> Result<(), MempoolError> {
+    fn admit(
+        &mut self,
+        tx: Transaction,
+        txid: Txid,
+        chain: &Chain,
+        now: u64,
+        source: Source,
+    ) -> Result<(), MempoolError> {
         if self.entries.contains_key(&txid) {
             return Err(MempoolError::AlreadyKnown);
         }
         let fee = self.check(&tx, chain).map_err(|error| match error {
             MempoolError::MissingInputs { .. } => {
-                MempoolError::MissingInputs { held_as_orphan: self.hold_orphan(&tx, txid, now) }
+                MempoolError::MissingInputs { held_as_orphan: self.hold_orphan(&tx, txid, now, source) }
             }
             other => other,
         })?;
@@ -246,7 +280,7 @@ impl Mempool {
         if self.entries.contains_key(&txid) { Ok(()) } else { Err(MempoolError::PoolFull) }
     }
 
-    /// Every admission rule; returns the fee.
+    /// Every admission rule, cheapest first; returns the fee.
     fn check(&self, tx: &Transaction, chain: &Chain) -> Result<Amount, MempoolError> {
         if tx.is_coinbase() {
             return Err(MempoolError::Coinbase);
@@ -260,9 +294,9 @@ impl Mempool {
             return Err(MempoolError::Dust { vout });
         }
         let next_height = chain.height() + 1;
-        let genesis = chain.params().genesis_hash();
         let mut inputs = Amount::ZERO;
-        for (input_idx, input) in tx.inputs.iter().enumerate() {
+        let mut spent = Vec::with_capacity(tx.inputs.len());
+        for input in &tx.inputs {
             let outpoint = input.prev_out;
             if let Some(&with) = self.spends.get(&outpoint) {
                 return Err(MempoolError::Conflict { outpoint, with });
@@ -278,9 +312,8 @@ impl Mempool {
                 (None, Some(output)) => *output,
                 (None, None) => return Err(MempoolError::MissingInputs { held_as_orphan: false }),
             };
-            verify_input(tx, input_idx, &output.owner.0, genesis)
-                .map_err(|error: SignatureError| MempoolError::Invalid(TxError::BadSignature { input_idx, error }))?;
             inputs = inputs.checked_add(output.amount).map_err(|_| MempoolError::Invalid(TxError::AmountOverflow))?;
+            spent.push(output);
         }
         let outputs = Amount::checked_sum(tx.outputs.iter().map(|o| o.amount)).expect("check_transaction: in range");
         let fee = inputs
@@ -290,7 +323,30 @@ impl Mempool {
         if fee_rate < MIN_RELAY_FEE_RATE {
             return Err(MempoolError::FeeTooLow { fee_rate, min: MIN_RELAY_FEE_RATE });
         }
+        if self.would_be_evicted(fee_rate, size_bytes) {
+            return Err(MempoolError::PoolFull);
+        }
+        self.verify_signatures(tx, &spent, chain)?;
         Ok(fee)
+    }
+
+    /// Whether a transaction paying `fee_rate` would be the first evicted to make room for its
+    /// own `size_bytes` (ties go to the newest), so admitting it is wasted work.
+    fn would_be_evicted(&self, fee_rate: FeeRate, size_bytes: usize) -> bool {
+        self.total_bytes + size_bytes > self.max_bytes
+            && self.by_fee_rate.first().is_none_or(|&(lowest, _, _)| fee_rate <= lowest)
+    }
+
+    /// The expensive rule, run last: each input signed by the owner of the output it spends.
+    fn verify_signatures(&self, tx: &Transaction, spent: &[TxOut], chain: &Chain) -> Result<(), MempoolError> {
+        let genesis = chain.params().genesis_hash();
+        for (input_idx, output) in spent.iter().enumerate() {
+            #[cfg(test)]
+            self.signature_checks.set(self.signature_checks.get() + 1);
+            verify_input(tx, input_idx, &output.owner.0, genesis)
+                .map_err(|error: SignatureError| MempoolError::Invalid(TxError::BadSignature { input_idx, error }))?;
+        }
+        Ok(())
     }
 
     fn insert(&mut self, tx: Transaction, txid: Txid, fee: Amount) {
@@ -304,22 +360,16 @@ impl Mempool {
         self.entries.insert(txid, entry);
     }
 
-    /// Keeps an orphan for later, evicting the one closest to expiry when full.
-    fn hold_orphan(&mut self, tx: &Transaction, txid: Txid, now: u64) -> bool {
-        if tx.size_bytes() > TX_BYTES_MAX || self.orphans.contains_key(&txid) {
-            return false;
-        }
-        if self.orphans.len() >= ORPHAN_TXS_MAX {
-            let oldest = self.orphans.iter().min_by_key(|(_, o)| o.expires_at).map(|(id, _)| *id);
-            self.orphans.remove(&oldest.expect("the pool is full, so not empty"));
-        }
-        self.orphans.insert(txid, Orphan { tx: tx.clone(), expires_at: now.saturating_add(ORPHAN_TTL_S) });
-        true
+    /// Keeps an orphan from `source` for later: a peer at its quota loses its own oldest
+    /// orphan, a full pool the oldest of the peer holding the most.
+    fn hold_orphan(&mut self, tx: &Transaction, txid: Txid, now: u64, source: Source) -> bool {
+        tx.size_bytes() <= TX_BYTES_MAX
+            && self.orphans.insert(txid, tx.clone(), source, now.saturating_add(ORPHAN_TTL_S))
     }
 
-    /// Drops expired orphans.
+    /// Drops orphans that waited `ORPHAN_TTL_S`.
     pub fn expire_orphans(&mut self, now: u64) {
-        self.orphans.retain(|_, o| o.expires_at > now);
+        self.orphans.expire(now);
     }
 
     /// Evicts the lowest fee rates (with descendants) until the pool fits.

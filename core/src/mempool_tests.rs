@@ -214,3 +214,99 @@ fn templates_put_high_fee_rates_and_parents_first_and_connect() {
     pool.apply_chain_update(&b.chain, &update, &[], NOW);
     assert!(pool.is_empty());
 }
+
+/// `n` distinct orphans: a chain of descendants of `coin`'s spend, none of whose parents the
+/// pool has.
+fn orphan_chain(coin: (OutPoint, Amount), n: usize, g: crate::hash::BlockHash) -> Vec<Transaction> {
+    let mut parent = to_self(coin, 1000, g);
+    (0..n)
+        .map(|_| {
+            parent = child_of(&parent, 1000, g);
+            parent.clone()
+        })
+        .collect()
+}
+
+#[test]
+fn a_peer_over_its_orphan_quota_displaces_only_its_own_and_orphans_expire() {
+    let (b, coins) = funded(2);
+    let g = b.genesis();
+    let mut pool = Mempool::default();
+    let flood = orphan_chain(coins[0], ORPHAN_TXS_PER_PEER_MAX + 5, g);
+    let honest = orphan_chain(coins[1], 1, g).remove(0);
+    pool.accept_from(honest.clone(), &b.chain, NOW, Some(2)).expect_err("an orphan");
+    for tx in &flood {
+        assert_eq!(
+            pool.accept_from(tx.clone(), &b.chain, NOW + 1, Some(1)),
+            Err(MempoolError::MissingInputs { held_as_orphan: true })
+        );
+    }
+    assert_eq!((pool.n_orphans_from(1), pool.n_orphans_from(2)), (ORPHAN_TXS_PER_PEER_MAX, 1));
+    assert!(pool.contains(&honest.txid()), "another peer's orphan stays");
+    assert!(!pool.contains(&flood[4].txid()) && pool.contains(&flood[5].txid()), "the flooder's oldest went");
+    // The user's own orphans are under the global cap only.
+    let mine = orphan_chain(coins[1], ORPHAN_TXS_PER_PEER_MAX + 1, g);
+    for tx in &mine[1..] {
+        let _ = pool.accept(tx.clone(), &b.chain, NOW + 1);
+    }
+    assert_eq!(pool.n_orphans(), 2 * ORPHAN_TXS_PER_PEER_MAX + 1);
+    pool.expire_orphans(NOW + ORPHAN_TTL_S - 1);
+    assert_eq!(pool.n_orphans_from(2), 1, "still within its time");
+    pool.expire_orphans(NOW + ORPHAN_TTL_S);
+    assert_eq!((pool.n_orphans_from(1), pool.n_orphans_from(2)), (ORPHAN_TXS_PER_PEER_MAX, 0));
+    pool.expire_orphans(NOW + 1 + ORPHAN_TTL_S);
+    assert_eq!(pool.n_orphans(), 0);
+}
+
+#[test]
+fn peers_filling_the_orphan_pool_leave_room_for_the_next() {
+    let (b, coins) = funded(5);
+    let g = b.genesis();
+    let mut pool = Mempool::default();
+    let n_full = ORPHAN_TXS_MAX / ORPHAN_TXS_PER_PEER_MAX;
+    for (peer, &coin) in coins[..n_full].iter().enumerate() {
+        for tx in orphan_chain(coin, ORPHAN_TXS_PER_PEER_MAX, g) {
+            let _ = pool.accept_from(tx, &b.chain, NOW, Some(peer as u64));
+        }
+    }
+    assert_eq!(pool.n_orphans(), ORPHAN_TXS_MAX);
+    let late = orphan_chain(coins[n_full], 1, g).remove(0);
+    assert_eq!(
+        pool.accept_from(late.clone(), &b.chain, NOW, Some(99)),
+        Err(MempoolError::MissingInputs { held_as_orphan: true })
+    );
+    assert!(pool.contains(&late.txid()));
+    assert_eq!((pool.n_orphans(), pool.n_orphans_from(0)), (ORPHAN_TXS_MAX, ORPHAN_TXS_PER_PEER_MAX - 1));
+}
+
+#[test]
+fn a_cheap_refusal_verifies_no_signature() {
+    let (b, coins) = funded(3);
+    let g = b.genesis();
+    let forge = |mut tx: Transaction| {
+        tx.outputs[0].owner = SecretKey::from_bytes(&[9; 32]).public_key();
+        tx
+    };
+    let mut pool = Mempool::default();
+    let pooled = to_self(coins[0], 1000, g);
+    pool.accept(pooled.clone(), &b.chain, NOW).expect("valid");
+    assert_eq!(pool.signature_checks.get(), 1);
+    let cheap = forge(to_self(coins[1], 10, g));
+    let size_bytes = cheap.size_bytes();
+    let cases = [
+        (cheap, MempoolError::FeeTooLow { fee_rate: FeeRate::of(units(10), size_bytes), min: MIN_RELAY_FEE_RATE }),
+        (forge(to_self(coins[0], 2000, g)), MempoolError::Conflict { outpoint: coins[0].0, with: pooled.txid() }),
+    ];
+    for (tx, error) in cases {
+        assert_eq!(pool.accept(tx, &b.chain, NOW), Err(error));
+    }
+    pool.max_bytes = pool.total_bytes() + 1; // full for anything paying no more than `pooled`
+    assert_eq!(pool.accept(forge(to_self(coins[1], 1000, g)), &b.chain, NOW), Err(MempoolError::PoolFull));
+    assert_eq!(pool.signature_checks.get(), 1, "no cheap refusal reached a signature");
+    let paying = forge(to_self(coins[2], 5000, g));
+    assert_eq!(
+        pool.accept(paying, &b.chain, NOW),
+        Err(MempoolError::Invalid(TxError::BadSignature { input_idx: 0, error: SignatureError::Invalid }))
+    );
+    assert_eq!(pool.signature_checks.get(), 2, "a transaction passing every cheap rule is verified");
+}

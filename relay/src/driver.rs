@@ -34,6 +34,9 @@ pub struct Driver {
     failure: OnceLock<String>,
 }
 
+/// The longest the driver waits between ticks, in seconds.
+const TICK_INTERVAL_MAX_S: u64 = 1;
+
 /// The node's clock: Unix seconds.
 pub fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
@@ -255,7 +258,8 @@ impl Driver {
     pub async fn run_ticker(self: Arc<Self>) {
         loop {
             let due = self.read(|node| node.poll_timeout(now()));
-            let wait = due.saturating_sub(now()).clamp(1, 5);
+            // At least a tick a second: the node sends its announcements in batches on ticks.
+            let wait = due.saturating_sub(now()).clamp(1, TICK_INTERVAL_MAX_S);
             tokio::select! {
                 () = tokio::time::sleep(std::time::Duration::from_secs(wait)) => {}
                 () = self.stopped() => return,

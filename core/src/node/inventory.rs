@@ -1,32 +1,67 @@
-//! Inventory relay: announcing new blocks and transactions (`inv`) to the peers not known to
-//! have them, answering `getdata` and `notfound`, admitting transactions from peers and the
-//! user, and remembering peer addresses to share.
+//! Inventory relay: announcing new blocks and transactions (`inv`, batched per peer) to the
+//! peers not known to have them, answering `getdata` (each item once, within a byte budget) and
+//! `notfound`, admitting transactions from peers and the user (scoring peers that send what no
+//! honest node relays), and remembering peer addresses to share, each peer's under a quota.
 
 use super::output::{DisconnectReason, Event, Output};
+use super::peer::POLICY_VIOLATION_SCORE;
+use super::sync::BLOCKS_IN_FLIGHT_PER_PEER_MAX;
 use super::{Node, PeerId};
 use crate::hash::Txid;
+use crate::limits::BLOCK_BYTES_MAX;
 use crate::mempool::MempoolError;
-use crate::message::{ADDR_BYTES_MAX, ADDRS_MAX, InvItem, Message};
+use crate::message::{ADDR_BYTES_MAX, ADDRS_MAX, INV_ITEMS_MAX, InvItem, Message};
 use crate::transaction::Transaction;
+use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 /// Peer addresses remembered.
 pub const ADDRS_KNOWN_MAX: usize = 1000;
-/// Transactions remembered as rejected, so they are not fetched again.
+/// Of those, the most remembered from one peer: past it the peer's own oldest goes.
+pub const ADDRS_PER_PEER_MAX: usize = ADDRS_MAX;
+/// Seconds a peer's address is remembered (this node's own, from `add_addr`, never expire).
+pub const ADDR_TTL_S: u64 = 24 * 60 * 60;
+/// Transactions remembered as rejected, so they are not fetched or validated again.
 pub const REJECTED_TXS_MAX: usize = 1000;
+/// Bytes of blocks and transactions sent in answer to one `getdata` (an evicted block, whose
+/// size the node does not know, counts as `BLOCK_BYTES_MAX`); what does not fit is answered
+/// with `notfound`. A request for a peer's whole share of blocks always fits.
+pub const GETDATA_REPLY_BYTES_MAX: usize = BLOCKS_IN_FLIGHT_PER_PEER_MAX * BLOCK_BYTES_MAX;
+
+const _: () = assert!(ADDRS_PER_PEER_MAX * 4 <= ADDRS_KNOWN_MAX, "four peers cannot fill the address book");
 
 impl Node {
-    /// Sends `inv` for `item` to every ready peer not known to have it.
+    /// Queues `item` for the next `inv` to every ready peer not known to have it: the batch goes
+    /// at the next tick, or with the first input of a later second; a queue that reaches
+    /// `INV_ITEMS_MAX` goes out at once.
     pub(super) fn announce(&mut self, item: InvItem) {
-        let targets: Vec<PeerId> = self
+        let mut full = Vec::new();
+        for (&id, peer) in self.peers.iter_mut().filter(|(_, p)| p.ready) {
+            if peer.known.insert(item) {
+                self.inv_batch_since.get_or_insert(self.clock);
+                peer.inv_queue.push(item);
+                if peer.inv_queue.len() == INV_ITEMS_MAX {
+                    full.push((id, core::mem::take(&mut peer.inv_queue)));
+                }
+            }
+        }
+        for (peer, items) in full {
+            self.send(peer, Message::Inv(items));
+        }
+    }
+
+    /// Sends every peer its queued announcements as one `inv`.
+    pub(super) fn flush_announcements(&mut self) {
+        let batches: Vec<(PeerId, Vec<InvItem>)> = self
             .peers
             .iter_mut()
-            .filter(|(_, p)| p.ready)
-            .filter_map(|(id, p)| p.known.insert(item).then_some(*id))
+            .filter(|(_, p)| !p.inv_queue.is_empty())
+            .map(|(&id, p)| (id, core::mem::take(&mut p.inv_queue)))
             .collect();
-        for peer in targets {
-            self.send(peer, Message::Inv(alloc::vec![item]));
+        self.inv_batch_since = None;
+        for (peer, items) in batches {
+            self.send(peer, Message::Inv(items));
         }
     }
 
@@ -52,31 +87,42 @@ impl Node {
             self.ask_headers(peer, now);
         }
         if !wanted.is_empty() {
+            let state = self.peer_mut(peer);
+            for &item in &wanted {
+                state.asked_txs.insert(item);
+            }
             self.send(peer, Message::GetData(wanted));
         }
     }
 
+    /// Answers each distinct item once, up to `GETDATA_REPLY_BYTES_MAX`; `notfound` for what we
+    /// lack and for what does not fit.
     pub(super) fn on_get_data(&mut self, peer: PeerId, items: Vec<InvItem>) {
         let mut not_found = Vec::new();
-        for item in items {
-            let message = match item {
-                InvItem::Block(hash) if self.chain.entry(&hash).is_none() && self.chain.is_active(&hash) => {
-                    // Evicted from memory: the shell sends it from its store.
+        let mut seen = BTreeSet::new();
+        let mut budget = GETDATA_REPLY_BYTES_MAX;
+        for item in items.into_iter().filter(|item| seen.insert(*item)) {
+            let answer =
+                match item {
+                    InvItem::Block(hash) if self.chain.entry(&hash).is_none() && self.chain.is_active(&hash) => {
+                        // Evicted from memory: the shell sends it from its store.
+                        Some((BLOCK_BYTES_MAX, Output::SendStoredBlock { peer, hash }))
+                    }
+                    InvItem::Block(hash) => self.chain.entry(&hash).filter(|e| !e.is_invalid()).map(|e| {
+                        (e.block.size_bytes(), Output::Send { peer, message: Message::Block(e.block.clone()) })
+                    }),
+                    InvItem::Tx(txid) => self
+                        .mempool
+                        .get(&txid)
+                        .map(|e| (e.size_bytes, Output::Send { peer, message: Message::Tx(e.tx.clone()) })),
+                };
+            match answer {
+                Some((size_bytes, output)) if size_bytes <= budget => {
+                    budget -= size_bytes;
                     self.peer_mut(peer).known.insert(item);
-                    self.outputs.push_back(Output::SendStoredBlock { peer, hash });
-                    continue;
+                    self.outputs.push_back(output);
                 }
-                InvItem::Block(hash) => {
-                    self.chain.entry(&hash).filter(|e| !e.is_invalid()).map(|e| Message::Block(e.block.clone()))
-                }
-                InvItem::Tx(txid) => self.mempool.get(&txid).map(|e| Message::Tx(e.tx.clone())),
-            };
-            match message {
-                Some(message) => {
-                    self.peer_mut(peer).known.insert(item);
-                    self.send(peer, message);
-                }
-                None => not_found.push(item),
+                _ => not_found.push(item),
             }
         }
         if !not_found.is_empty() {
@@ -86,7 +132,9 @@ impl Node {
 
     pub(super) fn on_not_found(&mut self, peer: PeerId, items: &[InvItem], now: u64) {
         for item in items {
-            self.peer_mut(peer).lacks.insert(*item);
+            let state = self.peer_mut(peer);
+            state.lacks.insert(*item);
+            state.asked_txs.remove(item);
             if let InvItem::Block(hash) = item
                 && self.in_flight.get(hash).is_some_and(|r| r.peer == peer)
             {
@@ -96,19 +144,42 @@ impl Node {
         self.request_blocks(now);
     }
 
+    /// A transaction from a peer. One refused before is not validated again (and sending it
+    /// unasked scores as misbehaviour); a consensus-invalid one drops the peer; one no node
+    /// following our policy would relay scores.
     pub(super) fn on_tx(&mut self, peer: PeerId, tx: Transaction, now: u64) {
-        self.peer_mut(peer).known.insert(InvItem::Tx(tx.txid()));
-        if let Err(reason) = self.accept_tx(tx, now)
-            && matches!(reason, MempoolError::Invalid(_) | MempoolError::Coinbase | MempoolError::TooLarge { .. })
-        {
-            self.disconnect(peer, DisconnectReason::InvalidTx(reason));
+        let item = InvItem::Tx(tx.txid());
+        let state = self.peer_mut(peer);
+        let asked = state.asked_txs.remove(&item);
+        state.known.insert(item);
+        if self.rejected_txs.contains(&item) {
+            if !asked {
+                self.misbehaving(peer, POLICY_VIOLATION_SCORE);
+            }
+            return;
+        }
+        match self.accept_tx(tx, Some(peer), now) {
+            Err(reason @ (MempoolError::Invalid(_) | MempoolError::Coinbase | MempoolError::TooLarge { .. })) => {
+                self.disconnect(peer, DisconnectReason::InvalidTx(reason));
+            }
+            Err(MempoolError::FeeTooLow { .. } | MempoolError::Dust { .. }) => {
+                self.misbehaving(peer, POLICY_VIOLATION_SCORE);
+            }
+            _ => {}
         }
     }
 
-    /// Admits a transaction to the mempool and announces it and any orphans it frees.
-    pub(super) fn accept_tx(&mut self, tx: Transaction, now: u64) -> Result<Txid, MempoolError> {
+    /// Admits a transaction from `source` (a peer, or `None` for the user) to the mempool and
+    /// announces it and any orphans it frees. A refusal other than missing inputs is remembered,
+    /// however the transaction came.
+    pub(super) fn accept_tx(
+        &mut self,
+        tx: Transaction,
+        source: Option<PeerId>,
+        now: u64,
+    ) -> Result<Txid, MempoolError> {
         let txid = tx.txid();
-        match self.mempool.accept(tx, &self.chain, now) {
+        match self.mempool.accept_from(tx, &self.chain, now, source) {
             Ok(admitted) => {
                 for id in admitted {
                     self.event(Event::TxAccepted { txid: id });
@@ -128,16 +199,18 @@ impl Node {
     }
 
     pub(super) fn on_get_addrs(&mut self, peer: PeerId) {
-        let addrs = self.addrs.iter().take(ADDRS_MAX).cloned().collect();
+        let addrs = self.addrs.iter().take(ADDRS_MAX).map(|(addr, _)| addr.clone()).collect();
         self.send(peer, Message::Addrs(addrs));
     }
 
-    /// Remembers plausible relay addresses (`ws://` or `wss://`, bounded), up to the cap.
-    pub(super) fn on_addrs(&mut self, addrs: Vec<String>) {
+    /// Remembers plausible relay addresses (`ws://` or `wss://`, bounded) from `source`: a peer's
+    /// for `ADDR_TTL_S` and under its quota, this node's own for good.
+    pub(super) fn on_addrs(&mut self, source: Option<PeerId>, addrs: Vec<String>, now: u64) {
+        let expires_at = if source.is_some() { now.saturating_add(ADDR_TTL_S) } else { u64::MAX };
         for addr in addrs {
             let plausible = (addr.starts_with("ws://") || addr.starts_with("wss://")) && addr.len() <= ADDR_BYTES_MAX;
-            if plausible && self.addrs.len() < ADDRS_KNOWN_MAX {
-                self.addrs.insert(addr);
+            if plausible {
+                self.addrs.insert(addr, (), source, expires_at);
             }
         }
     }
@@ -157,6 +230,7 @@ mod tests {
         node.peer_mut(2).known.insert(item);
         node.announce(item);
         node.announce(item);
+        node.flush_announcements();
         assert_eq!(sent_to(&mut node, 1), [Message::Inv(alloc::vec![item])]);
         assert_eq!(sent_to(&mut node, 2), []);
     }
@@ -169,10 +243,7 @@ mod tests {
         let tx = InvItem::Tx(Txid::from_byte_array([8; 32]));
         node.on_get_data(1, alloc::vec![InvItem::Block(genesis), missing, tx]);
         let genesis_block = node.chain().tip().block.clone();
-        assert_eq!(
-            sent_to(&mut node, 1),
-            [Message::Block(genesis_block), Message::NotFound(alloc::vec![missing, tx])]
-        );
+        assert_eq!(sent_to(&mut node, 1), [Message::Block(genesis_block), Message::NotFound(alloc::vec![missing, tx])]);
     }
 
     #[test]
@@ -193,9 +264,12 @@ mod tests {
     fn only_plausible_addresses_are_kept_up_to_the_cap() {
         let mut node = ready_node(&[], 0);
         let long = alloc::format!("ws://{}", "a".repeat(ADDR_BYTES_MAX));
-        node.on_addrs(alloc::vec!["ws://a.example/ws".into(), "http://b.example".into(), long]);
+        node.on_addrs(Some(1), alloc::vec!["ws://a.example/ws".into(), "http://b.example".into(), long], NOW);
         assert_eq!(node.known_addrs().collect::<Vec<_>>(), ["ws://a.example/ws"]);
-        node.on_addrs((0..2 * ADDRS_KNOWN_MAX).map(|i| alloc::format!("wss://{i}.example/ws")).collect());
+        for peer in 0..2 * ADDRS_KNOWN_MAX / ADDRS_PER_PEER_MAX {
+            let addrs = (0..ADDRS_PER_PEER_MAX).map(|i| alloc::format!("wss://{peer}-{i}.example/ws")).collect();
+            node.on_addrs(Some(peer as PeerId), addrs, NOW);
+        }
         assert_eq!(node.known_addrs().count(), ADDRS_KNOWN_MAX);
     }
 }

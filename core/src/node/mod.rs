@@ -18,13 +18,16 @@ mod sync;
 pub use change_set::{
     CHANGE_SET_BLOCKS_MAX, CHANGE_SET_OPS_MAX, CHANGE_SET_VERSION, ChainOp, ChangeSet, RestoreError, restore_blocks,
 };
-pub use inventory::{ADDRS_KNOWN_MAX, REJECTED_TXS_MAX};
+pub use inventory::{ADDR_TTL_S, ADDRS_KNOWN_MAX, ADDRS_PER_PEER_MAX, GETDATA_REPLY_BYTES_MAX, REJECTED_TXS_MAX};
 pub use output::{DisconnectReason, Event, Output};
-pub use peer::{KNOWN_INV_MAX, MESSAGE_BURST_MAX, MESSAGES_PER_S_MAX, PeerView, RateLimit};
+pub use peer::{
+    KNOWN_INV_MAX, MESSAGE_BURST_MAX, MESSAGES_PER_S_MAX, MISBEHAVIOUR_THRESHOLD, POLICY_VIOLATION_SCORE, PeerView,
+    RateLimit,
+};
 pub use store_policy::{HEADER_WORK_MARGIN_BLOCKS, HEADERS_AHEAD_MAX, SIDE_BLOCK_DEPTH_MAX, SIDE_HEADERS_MAX};
 pub use sync::{
-    BLOCK_REQUEST_TIMEOUT_S, BLOCKS_IN_FLIGHT_PER_PEER_MAX, Downloads, HEADERS_REQUEST_TIMEOUT_S, PENDING_BLOCKS_MAX,
-    REQUEST_BATCH_MIN, SYNC_INTERVAL_S,
+    BLOCK_REQUEST_TIMEOUT_S, BLOCKS_IN_FLIGHT_PER_PEER_MAX, Downloads, HEADERS_REQUEST_TIMEOUT_S, PENDING_BLOCK_TTL_S,
+    PENDING_BLOCKS_MAX, PENDING_BLOCKS_PER_PEER_MAX, REQUEST_BATCH_MIN, SYNC_INTERVAL_S,
 };
 
 use crate::block::Block;
@@ -35,12 +38,13 @@ use crate::limits::BLOCK_BYTES_MAX;
 use crate::mempool::{Mempool, MempoolError};
 use crate::message::{HEADERS_MAX, InvItem, Message, PROTOCOL_VERSION, USER_AGENT_BYTES_MAX};
 use crate::params::Params;
+use crate::quota::QuotaMap;
 use crate::signature::{PublicKey, SecretKey};
 use crate::template::child_block;
 use crate::transaction::Transaction;
 use crate::validation::BlockError;
 use crate::wallet::Wallet;
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
 use change_set::Unpersisted;
@@ -79,13 +83,16 @@ pub struct Node {
     outputs: VecDeque<Output>,
     /// Blocks requested, from whom, when.
     in_flight: BTreeMap<BlockHash, BlockRequest>,
-    /// Downloaded blocks whose parent is not stored yet.
-    pending_blocks: BTreeMap<BlockHash, Block>,
+    /// Downloaded blocks whose parent is not stored yet, by the peer that sent them.
+    pending_blocks: QuotaMap<BlockHash, Block>,
     /// Blocks of the best header chain still to fetch, oldest first, as of `download_for`.
     download: VecDeque<BlockHash>,
     download_for: BlockHash,
     rejected_txs: KnownSet,
-    addrs: BTreeSet<String>,
+    /// When the oldest announcement waiting in a peer's `inv_queue` was queued.
+    inv_batch_since: Option<u64>,
+    /// Relay addresses to share, by the peer that told us (`None`: this node's own).
+    addrs: QuotaMap<String, ()>,
     user_agent: String,
     next_nonce: u64,
     last_sync_at: u64,
@@ -109,11 +116,12 @@ impl Node {
             peers: BTreeMap::new(),
             outputs: VecDeque::new(),
             in_flight: BTreeMap::new(),
-            pending_blocks: BTreeMap::new(),
+            pending_blocks: QuotaMap::new(PENDING_BLOCKS_MAX, PENDING_BLOCKS_PER_PEER_MAX),
             download: VecDeque::new(),
             download_for: genesis,
             rejected_txs: KnownSet::with_cap(REJECTED_TXS_MAX),
-            addrs: BTreeSet::new(),
+            inv_batch_since: None,
+            addrs: QuotaMap::new(ADDRS_KNOWN_MAX, ADDRS_PER_PEER_MAX),
             user_agent: user_agent.chars().take(USER_AGENT_BYTES_MAX / 4).collect(),
             next_nonce: 0,
             last_sync_at: 0,
@@ -196,7 +204,7 @@ impl Node {
     }
 
     pub fn known_addrs(&self) -> impl Iterator<Item = &str> {
-        self.addrs.iter().map(String::as_str)
+        self.addrs.iter().map(|(addr, _)| addr.as_str())
     }
 
     /// The latest reorgs (at most `BRANCH_SWITCHES_MAX`), oldest first.
@@ -210,8 +218,12 @@ impl Node {
     }
 
     /// When `handle_tick` should next be called: the earliest handshake, ping or request
-    /// deadline, or the next periodic sync. Never earlier than `now + 1`: time is in seconds.
+    /// deadline, the next periodic sync, or the next second when announcements wait for their
+    /// batch. Never earlier than `now + 1`: time is in seconds.
     pub fn poll_timeout(&self, now: u64) -> u64 {
+        if self.peers.values().any(|p| !p.inv_queue.is_empty()) {
+            return now + 1;
+        }
         let peer_deadlines = self.peers.values().map(|p| match (p.ready, p.ping) {
             (false, _) => p.connected_at + HANDSHAKE_TIMEOUT_S,
             (true, Some(ping)) => ping.sent_at + PING_TIMEOUT_S,
@@ -283,14 +295,43 @@ impl Node {
             Ok(_) => {}
             Err(error) => self.disconnect(peer, DisconnectReason::Undecodable(error)),
         }
+        self.end_input(now);
+    }
+
+    /// After an input: sends announcements that have waited since an earlier second (so a busy
+    /// node batches per second without waiting for its tick) and emits change sets.
+    fn end_input(&mut self, now: u64) {
+        if self.inv_batch_since.is_some_and(|since| since < now) {
+            self.flush_announcements();
+        }
         self.flush_persist();
     }
 
+    /// Whether `message` answers one of our requests to `peer`: a block or transaction we asked
+    /// it for, headers, or `notfound` for something we asked it for. Each request excuses one
+    /// answer: handling the answer clears the request.
     fn was_requested(&self, peer: PeerId, message: &Message) -> bool {
+        let state = &self.peers[&peer];
+        let asked = |item: &InvItem| match item {
+            InvItem::Block(hash) => self.in_flight.get(hash).is_some_and(|r| r.peer == peer),
+            InvItem::Tx(_) => state.asked_txs.contains(item),
+        };
         match message {
-            Message::Block(block) => self.in_flight.get(&block.block_hash()).is_some_and(|r| r.peer == peer),
-            Message::Headers(_) => self.peers[&peer].headers_asked_at.is_some(),
+            Message::Block(block) => asked(&InvItem::Block(block.block_hash())),
+            Message::Tx(tx) => asked(&InvItem::Tx(tx.txid())),
+            Message::NotFound(items) => items.iter().any(asked),
+            Message::Headers(_) => state.headers_asked_at.is_some(),
             _ => false,
+        }
+    }
+
+    /// Adds `score` to the peer's misbehaviour; at `MISBEHAVIOUR_THRESHOLD` it is dropped.
+    fn misbehaving(&mut self, peer: PeerId, score: u32) {
+        let state = self.peer_mut(peer);
+        state.misbehaviour = state.misbehaviour.saturating_add(score);
+        let score = state.misbehaviour;
+        if score >= MISBEHAVIOUR_THRESHOLD {
+            self.disconnect(peer, DisconnectReason::Misbehaving { score });
         }
     }
 
@@ -324,7 +365,7 @@ impl Node {
             Message::Block(block) => self.on_block(peer, block, now),
             Message::Tx(tx) => self.on_tx(peer, tx, now),
             Message::GetAddrs => self.on_get_addrs(peer),
-            Message::Addrs(addrs) => self.on_addrs(addrs),
+            Message::Addrs(addrs) => self.on_addrs(Some(peer), addrs, now),
         }
     }
 
@@ -347,7 +388,8 @@ impl Node {
         }
     }
 
-    /// Time passes: handshake, ping and request timeouts, periodic sync, orphan expiry.
+    /// Time passes: handshake, ping and request timeouts, periodic sync, the batch of
+    /// announcements, and the expiry of orphans, pending blocks and addresses.
     pub fn handle_tick(&mut self, now: u64) {
         self.advance_clock(now);
         let mut drop = Vec::new();
@@ -376,7 +418,10 @@ impl Node {
             self.sync_with_peers_ahead(now);
         }
         self.mempool.expire_orphans(now);
+        self.pending_blocks.expire(now);
+        self.addrs.expire(now);
         self.request_blocks(now);
+        self.flush_announcements();
         self.flush_persist();
     }
 
@@ -385,19 +430,22 @@ impl Node {
     pub fn submit_block(&mut self, block: Block, now: u64) -> Result<ChainUpdate, BlockError> {
         self.advance_clock(now);
         let result = self.accept_and_follow(block, None, false, now);
-        self.flush_persist();
+        self.end_input(now);
         result
     }
 
     /// A transaction from this node's user (the wallet). Relayed if admitted.
     pub fn submit_transaction(&mut self, tx: Transaction, now: u64) -> Result<Txid, MempoolError> {
         self.advance_clock(now);
-        self.accept_tx(tx, now)
+        let result = self.accept_tx(tx, None, now);
+        self.end_input(now);
+        result
     }
 
-    /// Remembers an address to share with peers (for example this node's own public URL).
+    /// Remembers an address to share with peers (for example this node's own public URL),
+    /// under no peer's quota and with no expiry.
     pub fn add_addr(&mut self, addr: &str) {
-        self.on_addrs(alloc::vec![addr.into()]);
+        self.on_addrs(None, alloc::vec![addr.into()], self.clock);
     }
 
     /// A block for this node's miner: the tip's child, paying subsidy and fees to `owner`.
@@ -472,6 +520,8 @@ impl Node {
             first_connected: update.connected.first().copied(),
         });
         self.announce(InvItem::Block(tip));
+        // A new tip is announced at once, with whatever else waited for the batch.
+        self.flush_announcements();
         self.report_sync();
     }
 
@@ -483,5 +533,7 @@ impl Node {
     }
 }
 
+#[cfg(test)]
+mod defence_tests;
 #[cfg(test)]
 pub(crate) mod tests;

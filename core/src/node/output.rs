@@ -34,6 +34,8 @@ pub enum DisconnectReason {
     Stalling,
     /// A ping went unanswered.
     PingTimeout,
+    /// Misbehaviour points (refused transactions, re-sends) reached `MISBEHAVIOUR_THRESHOLD`.
+    Misbehaving { score: u32 },
 }
 
 impl fmt::Display for DisconnectReason {
@@ -50,6 +52,7 @@ impl fmt::Display for DisconnectReason {
             Self::Flood => f.write_str("message flood"),
             Self::Stalling => f.write_str("requested blocks did not arrive"),
             Self::PingTimeout => f.write_str("ping timeout"),
+            Self::Misbehaving { score } => write!(f, "misbehaving (score {score})"),
         }
     }
 }

@@ -1,44 +1,64 @@
 //! What the node keeps per peer: whether it said hello, the height it claims, what it is known
-//! to have (so nothing is announced twice) or to lack, its outstanding ping, and its message
-//! budget (a token bucket).
+//! to have (so nothing is announced twice) or to lack, the transactions asked of it, the
+//! announcements waiting for the next batch, its outstanding ping, its message budget (a token
+//! bucket) and its misbehaviour score.
 
 use crate::message::InvItem;
-use alloc::collections::{BTreeSet, VecDeque};
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
 
 /// Items remembered per peer as known to it, so nothing is announced twice.
 pub const KNOWN_INV_MAX: usize = 4096;
 /// Messages a peer may send in a burst, and per second sustained.
 pub const MESSAGE_BURST_MAX: u64 = 2000;
 pub const MESSAGES_PER_S_MAX: u64 = 200;
+/// Misbehaviour points at which a peer is disconnected.
+pub const MISBEHAVIOUR_THRESHOLD: u32 = 100;
+/// Points for a transaction no node following our policy relays (fee too low, dust), and for
+/// an unasked re-send of a transaction already refused: ten of them and the peer is dropped.
+pub const POLICY_VIOLATION_SCORE: u32 = 10;
+
+const _: () = assert!(POLICY_VIOLATION_SCORE < MISBEHAVIOUR_THRESHOLD, "one policy refusal is forgiven");
 
 /// A bounded set of items, oldest forgotten first.
 #[derive(Debug)]
 pub(crate) struct KnownSet {
-    items: BTreeSet<InvItem>,
-    order: VecDeque<InvItem>,
+    /// Each item with its arrival number.
+    items: BTreeMap<InvItem, u64>,
+    order: BTreeMap<u64, InvItem>,
+    next_seq: u64,
     cap: usize,
 }
 
 impl KnownSet {
     pub(crate) fn with_cap(cap: usize) -> Self {
-        Self { items: BTreeSet::new(), order: VecDeque::new(), cap }
+        Self { items: BTreeMap::new(), order: BTreeMap::new(), next_seq: 0, cap }
     }
 
     /// Remembers `item`; returns whether it was new.
     pub(crate) fn insert(&mut self, item: InvItem) -> bool {
-        if !self.items.insert(item) {
+        if self.items.contains_key(&item) {
             return false;
         }
-        self.order.push_back(item);
+        self.items.insert(item, self.next_seq);
+        self.order.insert(self.next_seq, item);
+        self.next_seq += 1;
         if self.order.len() > self.cap {
-            let oldest = self.order.pop_front().expect("over the cap, so not empty");
+            let (_, oldest) = self.order.pop_first().expect("over the cap, so not empty");
             self.items.remove(&oldest);
         }
         true
     }
 
+    /// Forgets `item`; returns whether it was there.
+    pub(crate) fn remove(&mut self, item: &InvItem) -> bool {
+        let Some(seq) = self.items.remove(item) else { return false };
+        self.order.remove(&seq);
+        true
+    }
+
     pub(crate) fn contains(&self, item: &InvItem) -> bool {
-        self.items.contains(item)
+        self.items.contains_key(item)
     }
 }
 
@@ -99,6 +119,13 @@ pub(crate) struct Peer {
     pub(crate) known: KnownSet,
     /// Items the peer answered `notfound` for: never asked of it again.
     pub(crate) lacks: KnownSet,
+    /// Transactions asked of the peer and not yet answered: their answer (`tx` or `notfound`)
+    /// does not count against its message budget.
+    pub(crate) asked_txs: KnownSet,
+    /// Announcements for the next `inv` to the peer (at most `INV_ITEMS_MAX`).
+    pub(crate) inv_queue: Vec<InvItem>,
+    /// Points for misbehaviour short of a disconnect; at `MISBEHAVIOUR_THRESHOLD` it goes.
+    pub(crate) misbehaviour: u32,
     pub(crate) ping: Option<PendingPing>,
     pub(crate) last_ping_at: u64,
     /// Seconds the last ping took to be answered.
@@ -116,6 +143,9 @@ impl Peer {
             best_height: 0,
             known: KnownSet::with_cap(KNOWN_INV_MAX),
             lacks: KnownSet::with_cap(KNOWN_INV_MAX),
+            asked_txs: KnownSet::with_cap(KNOWN_INV_MAX),
+            inv_queue: Vec::new(),
+            misbehaviour: 0,
             ping: None,
             last_ping_at: now,
             rtt_s: None,
@@ -167,6 +197,10 @@ mod tests {
         }
         assert!(!set.insert(item(4)), "a known item is not new");
         let kept: alloc::vec::Vec<bool> = (0..5).map(|n| set.contains(&item(n))).collect();
+        assert_eq!(kept, [false, false, true, true, true]);
+        assert!(set.remove(&item(3)) && !set.remove(&item(3)), "removed once");
+        assert!(set.insert(item(5)) && set.insert(item(6)), "a removal frees room");
+        let kept: alloc::vec::Vec<bool> = (2..7).map(|n| set.contains(&item(n))).collect();
         assert_eq!(kept, [false, false, true, true, true]);
     }
 

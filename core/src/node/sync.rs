@@ -1,8 +1,8 @@
 //! Headers-first sync and the block download scheduler. A peer that is ahead is asked for
 //! headers (with a block locator); the headers are checked and remembered; the blocks of the
 //! best header chain are then fetched from ready peers, a bounded number at a time per peer, in
-//! batches, each request with a timeout. Blocks that arrive before their parent wait, a bounded
-//! number of them, for it.
+//! batches, each request with a timeout. Blocks that arrive before their parent wait for it, a
+//! bounded number of them for a bounded time, each peer's under a quota.
 
 use super::output::{DisconnectReason, Event};
 use super::{Node, PeerId};
@@ -26,9 +26,16 @@ pub const BLOCKS_IN_FLIGHT_PER_PEER_MAX: usize = 32;
 pub const REQUEST_BATCH_MIN: usize = 8;
 /// Downloaded blocks held while their parent is still on its way.
 pub const PENDING_BLOCKS_MAX: usize = 64;
+/// Of those, the most held from one peer: past it the peer's own oldest goes (and is asked for
+/// again when its turn comes). Its whole in-flight share fits, so an honest peer answering out
+/// of order loses nothing.
+pub const PENDING_BLOCKS_PER_PEER_MAX: usize = BLOCKS_IN_FLIGHT_PER_PEER_MAX;
+/// Seconds a block waits for its parent before it is dropped (and may be asked for again).
+pub const PENDING_BLOCK_TTL_S: u64 = 4 * BLOCK_REQUEST_TIMEOUT_S;
 
 const _: () = assert!(INV_ITEMS_MAX >= BLOCKS_IN_FLIGHT_PER_PEER_MAX, "one getdata can ask a peer's whole share");
 const _: () = assert!(REQUEST_BATCH_MIN <= BLOCKS_IN_FLIGHT_PER_PEER_MAX, "a batch fits in a peer's share");
+const _: () = assert!(PENDING_BLOCKS_PER_PEER_MAX < PENDING_BLOCKS_MAX, "one peer cannot fill the pending blocks");
 
 /// A block asked of a peer, and when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,19 +195,13 @@ impl Node {
             let hash = block.block_hash();
             match self.accept_and_follow(block.clone(), from, requested, now) {
                 Ok(_) => {
-                    let children: Vec<BlockHash> = self
-                        .pending_blocks
-                        .iter()
-                        .filter(|(_, b)| b.header.prev_blockhash == hash)
-                        .map(|(h, _)| *h)
-                        .collect();
+                    let children = self.pending_blocks.keys_where(|b| b.header.prev_blockhash == hash);
                     let unblocked = children.into_iter().filter_map(|h| self.pending_blocks.remove(&h));
                     queue.extend(unblocked.map(|b| (b, None, true)));
                 }
                 Err(BlockError::UnknownParent { .. }) if self.chain.header(&hash).is_some() => {
-                    if self.pending_blocks.len() < PENDING_BLOCKS_MAX {
-                        self.pending_blocks.insert(hash, block);
-                    }
+                    // Under the sender's quota; the oldest of the fullest sender goes when full.
+                    self.pending_blocks.insert(hash, block, from, now.saturating_add(PENDING_BLOCK_TTL_S));
                 }
                 Err(BlockError::UnknownParent { .. }) => {
                     if let Some(peer) = from {

@@ -7,6 +7,7 @@ mod encoding;
 mod properties;
 mod protocol_doc;
 mod regressions;
+mod relay_load;
 mod scenarios;
 mod schedule;
 mod signature_vectors;

@@ -84,6 +84,8 @@ pub struct Sim {
     reconnects: Vec<(u64, usize, usize)>,
     next_tick_ms: u64,
     pub disconnects: Vec<(usize, usize, String)>,
+    /// Messages sent, by tag (their first byte).
+    pub sent_by_tag: BTreeMap<u8, usize>,
 }
 
 fn pair(a: usize, b: usize) -> (usize, usize) {
@@ -132,6 +134,7 @@ impl Sim {
             reconnects: Vec::new(),
             next_tick_ms: START_S * 1000,
             disconnects: Vec::new(),
+            sent_by_tag: BTreeMap::new(),
         }
     }
 
@@ -227,6 +230,7 @@ impl Sim {
         if !self.links.contains(&pair(from, to)) {
             return;
         }
+        *self.sent_by_tag.entry(bytes[0]).or_default() += 1;
         let latency = self.rng.range(self.latency_ms.0, self.latency_ms.1);
         let last = if self.reorder { 0 } else { self.link_clock.get(&(from, to)).copied().unwrap_or(0) };
         let at = (self.now_ms + latency).max(last);
