@@ -22,6 +22,11 @@ const UTXOS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("utxos");
 /// Named values: format version, network, tip.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
+/// Memory redb may use to cache pages. Its default (1 GiB) lets the cache grow with the
+/// database, so the relay's memory grew with the chain; lookups touch few pages beyond the
+/// B-trees' upper levels, which this holds many times over.
+const STORE_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 /// Version of this database layout.
 const STORE_VERSION: u8 = 1;
 
@@ -44,7 +49,10 @@ impl Store {
     pub fn open(dir: &Path, params: &Params) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
         let path = dir.join("chain.redb");
-        let db = Database::create(&path).with_context(|| format!("cannot open database {}", path.display()))?;
+        let db = redb::Builder::new()
+            .set_cache_size(STORE_CACHE_BYTES)
+            .create(&path)
+            .with_context(|| format!("cannot open database {}", path.display()))?;
         let store = Self { db };
         store.check_identity(params)?;
         Ok(store)
