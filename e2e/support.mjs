@@ -151,8 +151,15 @@ export async function launchBrowser() {
 
 /** One peer: a fresh browser context (its own storage) with the page open. */
 export class Tab {
-  static async open(browser, relay, { workers = 1, viewport = { width: 1200, height: 2000 } } = {}) {
+  static async open(browser, relay, { workers = 1, viewport = { width: 1200, height: 2000 }, clockOffsetS = 0 } = {}) {
     const context = await browser.newContext({ viewport });
+    if (clockOffsetS !== 0) {
+      // A computer whose clock is off: everything the page reads as "now" is shifted.
+      await context.addInitScript((offsetMs) => {
+        const realNow = Date.now;
+        Date.now = () => realNow() + offsetMs;
+      }, clockOffsetS * 1000);
+    }
     const tab = new Tab(context, await context.newPage(), relay);
     await tab.load(workers);
     return tab;

@@ -42,10 +42,26 @@ function workersAsked() {
   return Number.isInteger(asked) ? Math.min(Math.max(asked, 0), cores) : Math.max(1, Math.floor(cores / 2));
 }
 
+/**
+ * Warns when this computer's clock is far from the relay's (core's rule, `clock_skew_s`):
+ * blocks mined here would be refused as too far ahead, or the network's blocks look too new.
+ */
+function checkClock(wasm, network, relayTime) {
+  const skew = wasm.clock_skew_s(network, Date.now() / 1000, relayTime);
+  if (skew === undefined) return;
+  const minutes = Math.max(1, Math.round(Math.abs(skew) / 60));
+  const banner = $("clock-warning");
+  banner.textContent = skew > 0
+    ? `This computer's clock is about ${minutes} min ahead of the network's. Blocks mined here will be refused by other nodes as dated in the future. Set the clock right (automatic time), then reload.`
+    : `This computer's clock is about ${minutes} min behind the network's. New blocks from the network look dated in the future to this tab, so it falls behind. Set the clock right (automatic time), then reload.`;
+  banner.hidden = false;
+}
+
 async function startNode(wasm) {
   // The relay says which network it runs, by the name core gives it; the tab joins the same one.
   const relay = await (await fetch("./api/status")).json();
   const network = relay.network;
+  checkClock(wasm, network, relay.time);
   const { TabNodeDriver } = await import("./node.js");
   const { claimIdentity, setSeed } = await import("./identity.js");
   const identity = await claimIdentity();

@@ -60,6 +60,7 @@
  * @property {number} peers peers past their handshake
  * @property {number} mempool_txs
  * @property {number} mempool_bytes
+ * @property {number | null} time the relay's clock in `/api/status` (Unix seconds); null from a tab
  * @property {number} difficulty at the tip
  * @property {number} network_hashrate hashes per second, estimated from recent blocks
  * @property {number} block_work hashes one block takes on average at the tip's target

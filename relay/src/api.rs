@@ -58,7 +58,9 @@ fn not_found(reason: impl Into<String>) -> ApiError {
 }
 
 async fn status(State(driver): State<Arc<Driver>>) -> Json<StatusView> {
-    Json(driver.read(explorer::status))
+    let mut view = driver.read(explorer::status);
+    view.time = Some(now());
+    Json(view)
 }
 
 fn lookup_error(error: LookupError) -> ApiError {

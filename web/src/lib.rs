@@ -32,6 +32,16 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }
 
+/// How far this browser's clock (`local_now`) is from a relay's (`relay_now`), in seconds
+/// (positive: ahead), when far enough that blocks mined here, or there, would be refused on the
+/// other side; `undefined` when they agree well enough. The rule is core's.
+#[wasm_bindgen]
+pub fn clock_skew_s(network: &str, local_now: f64, relay_now: f64) -> Result<Option<f64>, JsError> {
+    let network: tabchain_core::Network = network.parse().map_err(|e| JsError::new(&format!("{e}")))?;
+    let skew = tabchain_core::explorer::clock_skew_s(&network.params(), local_now as u64, relay_now as u64);
+    Ok(skew.map(|s| s as f64))
+}
+
 /// The hash of tabchain's genesis block, in the usual reversed-hex form.
 #[wasm_bindgen]
 pub fn genesis_hash() -> String {

@@ -3,7 +3,7 @@
 //! branches, and the wallet's balance and history.
 
 use super::{address_of, difficulty, network_hashrate};
-use crate::{Node, PublicKey, encode_address};
+use crate::{Node, Params, PublicKey, encode_address};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
@@ -25,6 +25,9 @@ pub struct StatusView {
     pub peers: usize,
     pub mempool_txs: usize,
     pub mempool_bytes: usize,
+    /// The node's clock when the view was made (Unix seconds), if the shell tells it: the relay
+    /// does, so a tab can compare its own clock (`clock_skew_s`).
+    pub time: Option<u64>,
     /// The node's own wallet, if it has one (the tab's does; the relay's does not).
     #[cfg_attr(feature = "serde", serde(flatten))]
     pub wallet: Option<WalletView>,
@@ -73,6 +76,15 @@ pub struct TreeBlockView {
     pub switched_here: usize,
 }
 
+/// How far `local_now` is from `peer_now` (seconds, positive when local is ahead), when far
+/// enough to matter: beyond half the network's future-time limit, blocks one side mines risk
+/// being refused by the other as too far ahead, and blocks from the other as too new. `None`
+/// when the clocks agree well enough.
+pub fn clock_skew_s(params: &Params, local_now: u64, peer_now: u64) -> Option<i64> {
+    let skew = i64::try_from(local_now).ok()?.saturating_sub(i64::try_from(peer_now).ok()?);
+    (skew.unsigned_abs() > u64::from(params.future_time_limit_s / 2)).then_some(skew)
+}
+
 pub fn status(node: &Node) -> StatusView {
     let chain = node.chain();
     let tip = chain.tip();
@@ -88,6 +100,7 @@ pub fn status(node: &Node) -> StatusView {
         peers: node.n_ready_peers(),
         mempool_txs: node.mempool().len(),
         mempool_bytes: node.mempool().total_bytes(),
+        time: None,
         wallet: wallet(node),
     }
 }
@@ -185,6 +198,11 @@ mod tests {
         assert_eq!(row(long[1].block_hash()).switched_here, 0);
         assert!(row(long[1].block_hash()).mine && row(long[1].block_hash()).active);
         assert!(!row(genesis).mine);
+
+        let params = Params::tabchain();
+        assert_eq!(clock_skew_s(&params, 1_000, 1_060), None, "within half the 120 s limit");
+        assert_eq!(clock_skew_s(&params, 1_000, 1_061), Some(-61));
+        assert_eq!(clock_skew_s(&params, 2_000, 1_000), Some(1_000));
 
         let history = wallet_history(&node, 1);
         assert_eq!(history.len(), 1, "capped at the asked number");

@@ -1,6 +1,7 @@
 //! The HTTP API: status, blocks, transactions, addresses, mempool, submission, errors, schema.
 
 use crate::support::{RelayConfig, TestRelay, get, mine, post};
+use tabchain_relay::driver::now;
 use serde_json::json;
 use std::collections::BTreeSet;
 use tabchain_core::explorer;
@@ -26,7 +27,11 @@ async fn the_api_answers_about_chain_transactions_and_addresses() {
 
     // Blocks dated at the target spacing keep regtest at its easiest target: difficulty 1, and
     // about 2 hashes of work per block every 10 seconds.
-    let status = get(addr, "/api/status", "").await.json();
+    let before = now();
+    let mut status = get(addr, "/api/status", "").await.json();
+    // The relay's clock, for tabs to compare theirs with.
+    let time = status.as_object_mut().expect("an object").remove("time").and_then(|t| t.as_u64());
+    assert!(time.is_some_and(|t| (before..=now()).contains(&t)), "status time {time:?}");
     let block_work = relay.driver.read(|n| {
         n.chain().tip().header().bits.to_target().map(|t| t.work().to_f64()).expect("a valid target")
     });
