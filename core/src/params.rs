@@ -292,8 +292,8 @@ const REGTEST_GENESIS_NONCE: u32 = 2;
 mod tests {
     use super::*;
     use crate::pow::check_proof_of_work;
-    use core::ops::Shl as _;
     use alloc::string::ToString;
+    use core::ops::Shl as _;
 
     #[test]
     fn each_runnable_network_parses_from_its_one_name() {

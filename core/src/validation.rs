@@ -176,10 +176,9 @@ impl fmt::Display for BlockError {
                 write!(f, "output {}:{} spent twice in the block", outpoint.txid, outpoint.vout)
             }
             Self::Tx { tx_idx, error } => write!(f, "transaction {tx_idx}: {error}"),
-            Self::LowWorkSideBlock { height, tip_height } => write!(
-                f,
-                "a side block at height {height} with less work than the tip at {tip_height}: not kept"
-            ),
+            Self::LowWorkSideBlock { height, tip_height } => {
+                write!(f, "a side block at height {height} with less work than the tip at {tip_height}: not kept")
+            }
             Self::LowWorkHeader { height } => {
                 write!(f, "a header at height {height} on a branch too far behind the tip to catch up: not kept")
             }

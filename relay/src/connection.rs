@@ -5,9 +5,9 @@
 //! reading), and either side ending ends both.
 
 use crate::driver::{Driver, now};
-use crate::peers::{Outbound, PeerLink, Removal, close_code};
 use crate::limits::{CLOSE_LINGER, WRITE_TIMEOUT};
 use crate::metrics::Metrics;
+use crate::peers::{Outbound, PeerLink, Removal, close_code};
 use futures_util::{Sink, SinkExt as _, Stream, StreamExt as _};
 use std::sync::Arc;
 

@@ -14,7 +14,9 @@ use crate::store::Store;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use tabchain_core::{Block, BlockHash, DisconnectReason, Event, InvItem, Message, Node, Output, Params, PeerId, RateLimit};
+use tabchain_core::{
+    Block, BlockHash, DisconnectReason, Event, InvItem, Message, Node, Output, Params, PeerId, RateLimit,
+};
 use tokio::sync::watch;
 
 /// The native node.
@@ -227,10 +229,11 @@ impl Driver {
         let mut node = self.lock_node();
         let link = self.lock_peers().register(addr, inbound);
         if self.is_shut_down() {
-            self.remove_locked(&mut node, link.id, &Removal::Close {
-                code: close_code::NORMAL,
-                reason: "shutting down".into(),
-            });
+            self.remove_locked(
+                &mut node,
+                link.id,
+                &Removal::Close { code: close_code::NORMAL, reason: "shutting down".into() },
+            );
             return link;
         }
         node.handle_peer_connected(link.id, now());
@@ -240,8 +243,7 @@ impl Driver {
 
     pub fn peers(&self) -> Vec<PeerInfo> {
         let node = self.lock_node();
-        let heights: BTreeMap<PeerId, u32> =
-            node.peers().filter(|p| p.ready).map(|p| (p.id, p.best_height)).collect();
+        let heights: BTreeMap<PeerId, u32> = node.peers().filter(|p| p.ready).map(|p| (p.id, p.best_height)).collect();
         self.lock_peers().info(&heights)
     }
 

@@ -2,8 +2,8 @@
 //! `connection::run` with the message-size limits set so that an oversize message is refused
 //! without being buffered.
 
-use crate::connection::{self, Incoming};
 use crate::admission::Slot;
+use crate::connection::{self, Incoming};
 use crate::driver::Driver;
 use crate::peers::Outbound;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};

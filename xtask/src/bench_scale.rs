@@ -95,7 +95,8 @@ pub(crate) fn scale(root: &Path) -> anyhow::Result<()> {
             .env("TABCHAIN_SCALE_MINER", miner)
             .env("TABCHAIN_SCALE_OUT", &raw),
     )?;
-    let runs: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&raw).context("the scale script wrote nothing")?)?;
+    let runs: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&raw).context("the scale script wrote nothing")?)?;
     print_table(&runs);
     let doc = json!({ "sizes": runs, "growth": growth(&runs) });
     std::fs::write(dir.join("scale.json"), serde_json::to_string_pretty(&doc)? + "\n")?;

@@ -41,7 +41,12 @@ impl Chain {
         median_time_past(&times[MEDIAN_TIME_SPAN - n..]).expect("at least the header itself")
     }
 
-    pub(super) fn check_header_context(&self, header: &Header, parent: &HeaderNode, now: u64) -> Result<(), BlockError> {
+    pub(super) fn check_header_context(
+        &self,
+        header: &Header,
+        parent: &HeaderNode,
+        now: u64,
+    ) -> Result<(), BlockError> {
         let expected = self.bits_after(parent);
         if header.bits != expected {
             return Err(BlockError::WrongBits { expected, found: header.bits });

@@ -462,7 +462,8 @@ impl Chain {
             return;
         }
         self.kept_from_height = keep_from;
-        let old: Vec<(u32, BlockHash)> = self.entries_by_height.range(..(keep_from, BlockHash::ZERO)).copied().collect();
+        let old: Vec<(u32, BlockHash)> =
+            self.entries_by_height.range(..(keep_from, BlockHash::ZERO)).copied().collect();
         for (height, hash) in old {
             self.entries_by_height.remove(&(height, hash));
             let entry = self.entries.remove(&hash).expect("indexed by height");

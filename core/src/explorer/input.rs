@@ -11,9 +11,15 @@ use core::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HexInputError {
     /// More hex than the largest valid object could take.
-    TooLarge { what: &'static str, bytes_max: usize },
+    TooLarge {
+        what: &'static str,
+        bytes_max: usize,
+    },
     NotHex(HexError),
-    Undecodable { what: &'static str, error: DecodeError },
+    Undecodable {
+        what: &'static str,
+        error: DecodeError,
+    },
 }
 
 impl fmt::Display for HexInputError {
@@ -59,7 +65,10 @@ mod tests {
         let text = alloc::format!("  {}\n", hex::encode(&encode(&genesis)));
         assert_eq!(block_from_hex(&text), Ok(genesis.clone()));
         let too_long: String = "00".repeat(BLOCK_BYTES_MAX + 1);
-        assert_eq!(block_from_hex(&too_long), Err(HexInputError::TooLarge { what: "block", bytes_max: BLOCK_BYTES_MAX }));
+        assert_eq!(
+            block_from_hex(&too_long),
+            Err(HexInputError::TooLarge { what: "block", bytes_max: BLOCK_BYTES_MAX })
+        );
         assert!(matches!(block_from_hex("zz"), Err(HexInputError::NotHex(_))));
         assert_eq!(
             block_from_hex("00"),

@@ -11,9 +11,7 @@ mod input;
 mod node;
 
 pub use input::{HexInputError, block_from_hex, tx_from_hex};
-pub use node::{
-    StatusView, TreeBlockView, WalletTxView, WalletView, block_tree, clock_skew_s, status, wallet_history,
-};
+pub use node::{StatusView, TreeBlockView, WalletTxView, WalletView, block_tree, clock_skew_s, status, wallet_history};
 
 use crate::{
     Amount, BlockEntry, BlockHash, Chain, Mempool, OutPoint, PublicKey, Transaction, TxOut, Txid, decode_address,

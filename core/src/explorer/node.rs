@@ -145,8 +145,7 @@ pub fn block_tree(node: &Node, depth: u32, own: Option<PublicKey>) -> Vec<TreeBl
         .map(|entry| {
             let hash = entry.block_hash();
             let reward = &entry.block.txs[0].outputs[0];
-            let switched_here =
-                node.branch_switches().rev().find(|s| s.first_connected == hash).map_or(0, |s| s.depth);
+            let switched_here = node.branch_switches().rev().find(|s| s.first_connected == hash).map_or(0, |s| s.depth);
             TreeBlockView {
                 hash: hash.to_string(),
                 height: entry.height,

@@ -48,7 +48,7 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
 use change_set::Unpersisted;
-use peer::{KnownSet, PendingPing, Peer};
+use peer::{KnownSet, Peer, PendingPing};
 use sync::BlockRequest;
 
 /// A shell's name for a connection.

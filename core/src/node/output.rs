@@ -35,7 +35,9 @@ pub enum DisconnectReason {
     /// A ping went unanswered.
     PingTimeout,
     /// Misbehaviour points (refused transactions, re-sends) reached `MISBEHAVIOUR_THRESHOLD`.
-    Misbehaving { score: u32 },
+    Misbehaving {
+        score: u32,
+    },
 }
 
 impl fmt::Display for DisconnectReason {
@@ -96,11 +98,20 @@ pub enum Event {
 /// Something the node wants its shell to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
-    Send { peer: PeerId, message: Message },
+    Send {
+        peer: PeerId,
+        message: Message,
+    },
     /// Send `peer` the active block `hash`, evicted from memory, from the shell's store as a
     /// `block` message; or `notfound` for it if the shell keeps no such block (a pruned tab).
-    SendStoredBlock { peer: PeerId, hash: BlockHash },
-    Disconnect { peer: PeerId, reason: DisconnectReason },
+    SendStoredBlock {
+        peer: PeerId,
+        hash: BlockHash,
+    },
+    Disconnect {
+        peer: PeerId,
+        reason: DisconnectReason,
+    },
     Event(Event),
     Persist(ChangeSet),
 }

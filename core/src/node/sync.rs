@@ -272,7 +272,8 @@ mod tests {
         assert_eq!(to_2.len(), BLOCKS_IN_FLIGHT_PER_PEER_MAX);
         let mut asked: Vec<BlockHash> = to_1.into_iter().chain(to_2).collect();
         asked.sort();
-        let mut first: Vec<BlockHash> = blocks[..2 * BLOCKS_IN_FLIGHT_PER_PEER_MAX].iter().map(Block::block_hash).collect();
+        let mut first: Vec<BlockHash> =
+            blocks[..2 * BLOCKS_IN_FLIGHT_PER_PEER_MAX].iter().map(Block::block_hash).collect();
         first.sort();
         assert_eq!(asked, first, "the oldest missing blocks, each asked once");
         assert_eq!(node.downloads(), Downloads { in_flight: 2 * BLOCKS_IN_FLIGHT_PER_PEER_MAX, pending: 0 });
@@ -296,9 +297,8 @@ mod tests {
         let (mut node, _) = behind_by(3, &[1]);
         assert!(node.stalling_peers(NOW + BLOCK_REQUEST_TIMEOUT_S - 1).is_empty());
         node.handle_tick(NOW + BLOCK_REQUEST_TIMEOUT_S);
-        let dropped: Vec<Output> = core::iter::from_fn(|| node.poll_output())
-            .filter(|o| matches!(o, Output::Disconnect { .. }))
-            .collect();
+        let dropped: Vec<Output> =
+            core::iter::from_fn(|| node.poll_output()).filter(|o| matches!(o, Output::Disconnect { .. })).collect();
         assert_eq!(dropped, [Output::Disconnect { peer: 1, reason: DisconnectReason::Stalling }]);
     }
 

@@ -213,7 +213,8 @@ impl Sim {
                 }
                 Output::SendStoredBlock { peer, hash } => {
                     // The node's store is its change sets: it serves evicted blocks from them.
-                    let stored = self.nodes[i].stored.iter().flat_map(|set| &set.blocks).find(|b| b.block_hash() == hash);
+                    let stored =
+                        self.nodes[i].stored.iter().flat_map(|set| &set.blocks).find(|b| b.block_hash() == hash);
                     let message = match stored {
                         Some(block) => Message::Block(block.clone()),
                         None => Message::NotFound(vec![InvItem::Block(hash)]),

@@ -1,13 +1,13 @@
 //! The HTTP API: status, blocks, transactions, addresses, mempool, submission, errors, schema.
 
 use crate::support::{RelayConfig, TestRelay, get, mine, post};
-use tabchain_relay::driver::now;
 use serde_json::json;
 use std::collections::BTreeSet;
 use tabchain_core::explorer;
 use tabchain_core::{
     Amount, Block, COIN, FeeRate, Params, SecretKey, Wallet, encode, encode_address, hex, search_nonce,
 };
+use tabchain_relay::driver::now;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_answers_about_chain_transactions_and_addresses() {
@@ -32,9 +32,9 @@ async fn the_api_answers_about_chain_transactions_and_addresses() {
     // The relay's clock, for tabs to compare theirs with.
     let time = status.as_object_mut().expect("an object").remove("time").and_then(|t| t.as_u64());
     assert!(time.is_some_and(|t| (before..=now()).contains(&t)), "status time {time:?}");
-    let block_work = relay.driver.read(|n| {
-        n.chain().tip().header().bits.to_target().map(|t| t.work().to_f64()).expect("a valid target")
-    });
+    let block_work = relay
+        .driver
+        .read(|n| n.chain().tip().header().bits.to_target().map(|t| t.work().to_f64()).expect("a valid target"));
     let expected = json!({
         // The network by its one name (`Network::name`), as the page passes it to its node.
         "network": "regtest",
