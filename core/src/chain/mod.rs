@@ -102,8 +102,6 @@ struct HeaderNode {
     /// The time of block 1 on this header's branch, where ASERT measures the schedule from
     /// (0 for the genesis block, which has no schedule of its own).
     block_one_time: u32,
-    /// The block is stored: in memory (`entries`), or by the shell once evicted from memory.
-    has_block: bool,
 }
 
 /// Ordering of candidate tips: most work first, then first seen.
@@ -132,10 +130,8 @@ pub struct Chain {
     entries: BTreeMap<BlockHash, BlockEntry>,
     /// The same blocks by height, for eviction.
     entries_by_height: BTreeSet<(u32, BlockHash)>,
-    /// Active blocks below this height are evicted from memory.
+    /// Active blocks below this height are evicted from memory (and stored by the shell).
     kept_from_height: u32,
-    /// Blocks stored, in memory or evicted.
-    n_stored: usize,
     /// Every stored block not known to be invalid, ordered so the last is the best tip.
     candidates: BTreeSet<Candidate>,
     /// The active chain: `active[h]` is the block at height `h`.
@@ -159,7 +155,6 @@ impl Chain {
             invalid: false,
             seq: 0,
             block_one_time: 0,
-            has_block: true,
         };
         let entry = BlockEntry {
             block: genesis,
@@ -176,7 +171,6 @@ impl Chain {
             entries: BTreeMap::new(),
             entries_by_height: BTreeSet::from([(0, hash)]),
             kept_from_height: 0,
-            n_stored: 1,
             children: BTreeMap::new(),
             candidates: BTreeSet::new(),
             active: alloc::vec![hash],
@@ -216,7 +210,8 @@ impl Chain {
 
     /// Whether the block is stored, in memory or (evicted) by the shell.
     pub fn has_block(&self, hash: &BlockHash) -> bool {
-        self.headers.get(hash).is_some_and(|n| n.has_block)
+        self.entries.contains_key(hash)
+            || self.headers.get(hash).is_some_and(|n| n.height < self.kept_from_height && self.is_active(hash))
     }
 
     /// The lowest height whose active block is still in memory.
@@ -235,7 +230,8 @@ impl Chain {
 
     /// How many blocks are stored, on any branch, in memory or evicted.
     pub fn n_blocks(&self) -> usize {
-        self.n_stored
+        // Every active block below `kept_from_height` is evicted; everything else is in memory.
+        self.kept_from_height as usize + self.entries.len()
     }
 
     /// How many blocks are in memory.
@@ -265,7 +261,7 @@ impl Chain {
             if node.invalid {
                 return Err(BlockError::KnownInvalid { hash });
             }
-            if node.has_block {
+            if self.has_block(&hash) {
                 return Ok(ChainUpdate::default());
             }
         }
@@ -281,8 +277,6 @@ impl Chain {
         self.next_seq += 1;
         self.entries.insert(hash, BlockEntry { block, height, chain_work, undo: None, invalid: false, seq });
         self.entries_by_height.insert((height, hash));
-        self.headers.get_mut(&hash).expect("accepted above").has_block = true;
-        self.n_stored += 1;
         self.candidates.insert((chain_work, Reverse(seq), hash));
         let update = self.activate_best_chain();
         match update.invalid.iter().find(|(h, _)| *h == hash) {
@@ -310,7 +304,7 @@ impl Chain {
         let seq = self.next_seq;
         self.next_seq += 1;
         let block_one_time = if height == 1 { header.time } else { parent.block_one_time };
-        let node = HeaderNode { header, height, chain_work, invalid: false, seq, block_one_time, has_block: false };
+        let node = HeaderNode { header, height, chain_work, invalid: false, seq, block_one_time };
         self.headers.insert(hash, node);
         self.header_tips.insert((chain_work, Reverse(seq), hash));
         self.children.entry(parent_hash).or_default().push(hash);
@@ -343,7 +337,7 @@ impl Chain {
     pub fn missing_blocks(&self, max: usize) -> Vec<BlockHash> {
         let mut hash = self.best_header().hash;
         let mut missing = Vec::new();
-        while !self.headers[&hash].has_block {
+        while !self.has_block(&hash) {
             missing.push(hash);
             hash = self.headers[&hash].header.prev_blockhash;
         }
@@ -468,10 +462,6 @@ impl Chain {
             self.entries_by_height.remove(&(height, hash));
             let entry = self.entries.remove(&hash).expect("indexed by height");
             self.candidates.remove(&(entry.chain_work, Reverse(entry.seq), hash));
-            if self.hash_at(height) != Some(hash) {
-                self.headers.get_mut(&hash).expect("stored blocks have headers").has_block = false;
-                self.n_stored -= 1;
-            }
         }
     }
 

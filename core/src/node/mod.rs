@@ -102,6 +102,8 @@ pub struct Node {
     switches: VecDeque<BranchSwitch>,
     /// The latest time any input carried, for inputs that carry none (a closed connection).
     clock: u64,
+    /// Headers stopped at `HEADERS_AHEAD_MAX` above the tip; asked for again as blocks arrive.
+    headers_paused: bool,
 }
 
 impl Node {
@@ -129,6 +131,7 @@ impl Node {
             rate_limit: RateLimit::default(),
             switches: VecDeque::new(),
             clock: 0,
+            headers_paused: false,
         }
     }
 

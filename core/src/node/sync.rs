@@ -101,6 +101,7 @@ impl Node {
                 Err(BlockError::HeaderTooFarAhead { .. }) => {
                     // Asked for again once the blocks catch up (`on_block`).
                     window_full = true;
+                    self.headers_paused = true;
                     break;
                 }
                 Err(error) => return self.disconnect(peer, DisconnectReason::InvalidHeaders(error)),
@@ -179,8 +180,9 @@ impl Node {
         self.peer_mut(peer).known.insert(InvItem::Block(hash));
         self.process_block(block, Some(peer), requested, now);
         let headers_ahead = self.chain.best_header().height.saturating_sub(self.chain.height());
-        if headers_ahead < super::store_policy::HEADERS_AHEAD_MAX / 2 {
+        if self.headers_paused && headers_ahead < super::store_policy::HEADERS_AHEAD_MAX / 2 {
             // The blocks caught up with the headers' window: ask peers ahead for the next one.
+            self.headers_paused = false;
             self.sync_with_peers_ahead(now);
         }
         self.request_blocks(now);
