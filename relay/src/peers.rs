@@ -136,9 +136,11 @@ impl PeerRegistry {
     /// fullest peer if it holds more than `peer` (and at least the frame's size, so that it is
     /// enough).
     pub fn enqueue(&mut self, peer: PeerId, bytes: Vec<u8>) -> Enqueued {
-        let Some(own) = self.peers.get(&peer).map(|h| h.queued_bytes.peer()) else { return Enqueued::Gone };
+        let Some(handle) = self.peers.get(&peer) else { return Enqueued::Gone };
+        let own = handle.queued_bytes.peer();
         let len = bytes.len();
-        if own + len > self.queue_bytes_max {
+        // Full in bytes or in frames: checked before anyone is dropped to make room for it.
+        if own + len > self.queue_bytes_max || handle.tx.capacity() == 0 {
             return Enqueued::Full;
         }
         let mut dropped = None;
@@ -160,8 +162,9 @@ impl PeerRegistry {
             Err(mpsc::error::TrySendError::Closed(_)) => Enqueued::Gone,
         };
         handle.queued_bytes.release(len);
-        assert!(dropped.is_none(), "a frame that made room was queued");
-        refused
+        // Only a connection ending meanwhile refuses it now; the peer dropped for room is gone
+        // all the same, and the caller must still hear of it.
+        dropped.map_or(refused, Enqueued::QueuedDropping)
     }
 
     /// The peer holding the most queued bytes, and how many. Only looked for when the total is
