@@ -44,6 +44,7 @@ mod testkit;
 mod transaction;
 mod uint;
 mod utxo;
+mod utxo_checksum;
 mod validation;
 mod wallet;
 
@@ -52,7 +53,10 @@ pub use amount::{Amount, AmountError, COIN};
 pub use asert::{AsertAnchor, AsertParams, asert_next_target};
 pub use bech32::Bech32Error;
 pub use block::Block;
-pub use chain::{BestHeader, BlockEntry, Chain, ChainUpdate, KnownHeader};
+pub use chain::{
+    ACTIVE_BLOCKS_KEPT, BestHeader, BlockEntry, CHECKPOINT_RECORD_BYTES_MAX, CHECKPOINT_VERSION, Chain, ChainResume,
+    ChainUpdate, KnownHeader, ResumeError,
+};
 pub use encode::{
     Decode, DecodeError, Encode, Reader, decode, decode_bounded, encode, write_bytes, write_compact_size, write_list,
 };
@@ -91,6 +95,7 @@ pub use target::{CompactTarget, CompactTargetError, Target, Work};
 pub use template::{assemble_block, child_block, child_block_of, coinbase, search_nonce};
 pub use transaction::{OutPoint, TX_BYTES_MIN, TXIN_BYTES, TXOUT_BYTES, Transaction, TxIn, TxOut};
 pub use uint::U256;
-pub use utxo::{BlockUndo, Coin, UtxoSet};
+pub use utxo::{BlockUndo, Coin, CoinStore, UtxoSet, apply_connect, apply_disconnect};
+pub use utxo_checksum::UtxoChecksum;
 pub use validation::{BlockError, TxError, check_block, check_transaction, connect_block, disconnect_block};
 pub use wallet::{Balance, Wallet, WalletError, WalletTx};

@@ -1,11 +1,16 @@
-//! The set of unspent outputs (`UtxoSet`) and the undo data that lets a block be disconnected.
+//! The set of unspent outputs (`UtxoSet`), the undo data that lets a block be disconnected, and
+//! the one definition of what connecting or disconnecting a block does to a set of coins
+//! (`apply_connect`, `apply_disconnect`), whether the coins are in memory or in a shell's store.
 
 use crate::amount::Amount;
+use crate::block::Block;
 use crate::encode::{Decode, DecodeError, Encode, Reader, write_list};
 use crate::limits::BLOCK_INPUTS_MAX;
 use crate::transaction::{OutPoint, TxOut};
-use alloc::collections::BTreeMap;
+use crate::utxo_checksum::UtxoChecksum;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
+use core::convert::Infallible;
 
 /// An unspent output and where it was created.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -25,10 +30,11 @@ impl Coin {
     }
 }
 
-/// Every output of the active chain not yet spent, in a deterministic order.
+/// Every output of the active chain not yet spent, in a deterministic order, with its checksum.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct UtxoSet {
     coins: BTreeMap<OutPoint, Coin>,
+    checksum: UtxoChecksum,
 }
 
 impl UtxoSet {
@@ -59,14 +65,98 @@ impl UtxoSet {
             .expect("unspent value <= issued subsidy")
     }
 
+    /// The checksum of the coins in the set (see `UtxoChecksum`).
+    pub fn checksum(&self) -> UtxoChecksum {
+        self.checksum
+    }
+
     pub(crate) fn insert(&mut self, outpoint: OutPoint, coin: Coin) {
         let previous = self.coins.insert(outpoint, coin);
         assert!(previous.is_none(), "outpoints are unique: {outpoint:?}");
+        self.checksum.add(&outpoint, &coin);
     }
 
     pub(crate) fn remove(&mut self, outpoint: &OutPoint) -> Option<Coin> {
-        self.coins.remove(outpoint)
+        let coin = self.coins.remove(outpoint)?;
+        self.checksum.remove(outpoint, &coin);
+        Some(coin)
     }
+}
+
+impl FromIterator<(OutPoint, Coin)> for UtxoSet {
+    /// A set of stored coins; a repeated outpoint keeps its last coin.
+    fn from_iter<I: IntoIterator<Item = (OutPoint, Coin)>>(coins: I) -> Self {
+        let mut set = Self::default();
+        for (outpoint, coin) in coins {
+            set.remove(&outpoint);
+            set.insert(outpoint, coin);
+        }
+        set
+    }
+}
+
+/// Somewhere coins are kept: the node's `UtxoSet`, or a shell's table on disk.
+pub trait CoinStore {
+    type Error;
+    fn put(&mut self, outpoint: OutPoint, coin: Coin) -> Result<(), Self::Error>;
+    /// Removes a coin; removing one that is absent does nothing.
+    fn delete(&mut self, outpoint: &OutPoint) -> Result<(), Self::Error>;
+}
+
+impl CoinStore for UtxoSet {
+    type Error = Infallible;
+
+    fn put(&mut self, outpoint: OutPoint, coin: Coin) -> Result<(), Infallible> {
+        self.insert(outpoint, coin);
+        Ok(())
+    }
+
+    fn delete(&mut self, outpoint: &OutPoint) -> Result<(), Infallible> {
+        self.remove(outpoint);
+        Ok(())
+    }
+}
+
+/// What connecting `block` at `height` does to the coins, once it is known valid: the coins its
+/// `undo` lists leave, and every output it creates joins, except those a later transaction of
+/// the same block spends.
+pub fn apply_connect<S: CoinStore>(
+    block: &Block,
+    height: u32,
+    undo: &BlockUndo,
+    coins: &mut S,
+) -> Result<(), S::Error> {
+    for (outpoint, _) in &undo.spent {
+        coins.delete(outpoint)?;
+    }
+    let spent_in_block: BTreeSet<OutPoint> =
+        block.txs.iter().skip(1).flat_map(|tx| tx.inputs.iter().map(|input| input.prev_out)).collect();
+    for tx in &block.txs {
+        let txid = tx.txid();
+        for (vout, output) in tx.outputs.iter().enumerate() {
+            let outpoint = OutPoint { txid, vout: vout as u32 };
+            if !spent_in_block.contains(&outpoint) {
+                coins.put(outpoint, Coin { output: *output, height, is_coinbase: tx.is_coinbase() })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What disconnecting `block` (the tip) does to the coins: its outputs leave, and the coins its
+/// `undo` lists come back.
+pub fn apply_disconnect<S: CoinStore>(block: &Block, undo: &BlockUndo, coins: &mut S) -> Result<(), S::Error> {
+    for tx in &block.txs {
+        let txid = tx.txid();
+        for vout in 0..tx.outputs.len() as u32 {
+            // Absent when a later transaction of the same block spent it.
+            coins.delete(&OutPoint { txid, vout })?;
+        }
+    }
+    for (outpoint, coin) in &undo.spent {
+        coins.put(*outpoint, *coin)?;
+    }
+    Ok(())
 }
 
 /// What connecting a block spent, so that disconnecting it can put those coins back.

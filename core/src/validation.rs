@@ -16,7 +16,7 @@ use crate::sighash::verify_input;
 use crate::signature::SignatureError;
 use crate::target::CompactTarget;
 use crate::transaction::{OutPoint, Transaction};
-use crate::utxo::{BlockUndo, Coin, UtxoSet};
+use crate::utxo::{BlockUndo, Coin, UtxoSet, apply_connect, apply_disconnect};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::fmt;
@@ -300,7 +300,7 @@ pub fn connect_block(
     }
     let genesis = params.genesis_hash();
     let mut view =
-        View { base: utxos, created: BTreeMap::new(), spent: BTreeMap::new(), spent_created: BTreeSet::new() };
+        View { base: &*utxos, created: BTreeMap::new(), spent: BTreeMap::new(), spent_created: BTreeSet::new() };
     let mut fees = Amount::ZERO;
     for (tx_idx, tx) in block.txs.iter().enumerate().skip(1) {
         let fee = view.spend_inputs(tx, tx_idx, height, params, genesis)?;
@@ -312,27 +312,19 @@ pub fn connect_block(
     if paid > allowed {
         return Err(BlockError::CoinbaseTooLarge { paid, allowed });
     }
-    view.create_outputs(&block.txs[0], height);
-    Ok(view.commit())
+    let undo = view.undo();
+    let Ok(()) = apply_connect(block, height, &undo, utxos);
+    Ok(undo)
 }
 
 /// Reverses `connect_block`: removes the block's outputs and restores the coins it spent.
 pub fn disconnect_block(block: &Block, undo: &BlockUndo, utxos: &mut UtxoSet) {
-    for tx in &block.txs {
-        let txid = tx.txid();
-        for vout in 0..tx.outputs.len() as u32 {
-            // Absent when a later transaction of the same block spent it.
-            utxos.remove(&OutPoint { txid, vout });
-        }
-    }
-    for (outpoint, coin) in &undo.spent {
-        utxos.insert(*outpoint, *coin);
-    }
+    let Ok(()) = apply_disconnect(block, undo, utxos);
 }
 
-/// A block's changes on top of the UTXO set, applied only when the whole block is valid.
+/// A block's spending on top of the UTXO set, which changes only once the whole block is valid.
 struct View<'a> {
-    base: &'a mut UtxoSet,
+    base: &'a UtxoSet,
     /// Outputs created by earlier transactions of this block and not yet spent.
     created: BTreeMap<OutPoint, Coin>,
     /// Coins of the base set spent by this block, in order of spending.
@@ -392,16 +384,11 @@ impl View<'_> {
         }
     }
 
-    fn commit(self) -> BlockUndo {
+    /// The coins of the base set this block spent, in the order it spent them.
+    fn undo(self) -> BlockUndo {
         let mut spent: Vec<(usize, OutPoint, Coin)> =
             self.spent.into_iter().map(|(op, (order, coin))| (order, op, coin)).collect();
         spent.sort_unstable_by_key(|&(order, ..)| order);
-        for (_, outpoint, _) in &spent {
-            self.base.remove(outpoint).expect("the view only spends coins of the base set");
-        }
-        for (outpoint, coin) in self.created {
-            self.base.insert(outpoint, coin);
-        }
         BlockUndo { spent: spent.into_iter().map(|(_, op, coin)| (op, coin)).collect() }
     }
 }

@@ -20,9 +20,11 @@ use crate::utxo::{BlockUndo, UtxoSet};
 use crate::validation::{BlockError, check_block, connect_block, disconnect_block};
 
 mod context;
+mod resume;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::cmp::Reverse;
+pub use resume::{CHECKPOINT_RECORD_BYTES_MAX, CHECKPOINT_VERSION, ChainResume, ResumeError};
 
 /// The tip of the header chain with the most work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +124,9 @@ pub struct Chain {
     params: Params,
     /// Every header known valid so far, stored blocks' included.
     headers: BTreeMap<BlockHash, HeaderNode>,
-    /// Every header not known invalid, ordered so the last is the best header chain's tip.
+    /// The leaves of the valid header tree (valid headers without a valid child), ordered so the
+    /// last is the best header chain's tip: the most-work valid header is always a leaf, and
+    /// keeping only leaves keeps this small however long the chain.
     header_tips: BTreeSet<Candidate>,
     /// Children of each known header.
     children: BTreeMap<BlockHash, Vec<BlockHash>>,
@@ -300,15 +304,24 @@ impl Chain {
             return Err(BlockError::InvalidParent { parent: parent_hash });
         }
         self.check_header_context(&header, parent, now)?;
-        let (height, chain_work) = (parent.height + 1, parent.chain_work.saturating_add(target.work()));
+        self.insert_header(header, hash, target.work());
+        Ok(true)
+    }
+
+    /// Remembers a header whose parent is known and valid, as a leaf of the header tree.
+    fn insert_header(&mut self, header: Header, hash: BlockHash, work: Work) -> &HeaderNode {
+        let parent_hash = header.prev_blockhash;
+        let parent = &self.headers[&parent_hash];
+        let (height, chain_work) = (parent.height + 1, parent.chain_work.saturating_add(work));
         let seq = self.next_seq;
         self.next_seq += 1;
         let block_one_time = if height == 1 { header.time } else { parent.block_one_time };
-        let node = HeaderNode { header, height, chain_work, invalid: false, seq, block_one_time };
-        self.headers.insert(hash, node);
+        // The parent is no longer a leaf of the header tree.
+        self.header_tips.remove(&(parent.chain_work, Reverse(parent.seq), parent_hash));
         self.header_tips.insert((chain_work, Reverse(seq), hash));
         self.children.entry(parent_hash).or_default().push(hash);
-        Ok(true)
+        let node = HeaderNode { header, height, chain_work, invalid: false, seq, block_one_time };
+        self.headers.entry(hash).or_insert(node)
     }
 
     /// The tip of the valid header chain with the most work.
@@ -465,8 +478,19 @@ impl Chain {
         }
     }
 
-    /// Marks `hash` and every known descendant, header or block, invalid (iteratively).
+    /// Marks `hash` and every known descendant, header or block, invalid (iteratively); its
+    /// parent becomes a leaf of the valid header tree again when no valid child is left.
     fn mark_invalid(&mut self, hash: BlockHash) {
+        let parent_hash = self.headers[&hash].header.prev_blockhash;
+        self.mark_invalid_from(hash);
+        let Some(parent) = self.headers.get(&parent_hash).filter(|p| !p.invalid) else { return };
+        let valid_child = self.children.get(&parent_hash).into_iter().flatten().any(|c| !self.headers[c].invalid);
+        if !valid_child {
+            self.header_tips.insert((parent.chain_work, Reverse(parent.seq), parent_hash));
+        }
+    }
+
+    fn mark_invalid_from(&mut self, hash: BlockHash) {
         let mut pending = alloc::vec![hash];
         while let Some(h) = pending.pop() {
             let node = self.headers.get_mut(&h).expect("known header");

@@ -359,6 +359,12 @@ fn an_invalid_block_midway_leaves_the_best_valid_chain() {
     assert!(b.chain.entry(&bad_hash).expect("stored").is_invalid());
     assert_eq!(b.chain.accept_block(after_bad, NOW), Err(BlockError::InvalidParent { parent: bad_hash }));
     assert_eq!(b.chain.accept_block(side[2].clone(), NOW), Err(BlockError::KnownInvalid { hash: bad_hash }));
+    // The best header is the best valid one again: the header tree's leaves are the two tips,
+    // side[1] having become a leaf when its only child turned out invalid.
+    assert_eq!(b.chain.best_header().hash, old[1]);
+    let leaves: Vec<BlockHash> = b.chain.header_tips.iter().map(|&(_, _, hash)| hash).collect();
+    assert_eq!(leaves.len(), 2, "{leaves:?}");
+    assert!(leaves.contains(&old[1]) && leaves.contains(&side[1].block_hash()));
 }
 
 fn parent_height(chain: &Chain, side: &[Block]) -> u32 {

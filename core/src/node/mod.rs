@@ -151,6 +151,16 @@ impl Node {
         Ok(node)
     }
 
+    /// A node around a chain resumed from storage (`ChainResume`), with an empty mempool and
+    /// no peers; everything the chain holds counts as stored.
+    pub fn resume(user_agent: &str, chain: Chain) -> Self {
+        let mut node = Self::new(chain.params().clone(), user_agent);
+        node.download_for = chain.tip_hash();
+        node.unpersisted = Unpersisted::new(chain.tip_hash());
+        node.chain = chain;
+        node
+    }
+
     /// Rebuilds a node from stored change sets, each the encoding of one `Output::Persist`, in
     /// the order they came. Fails, naming the culprit, when the store is corrupt.
     pub fn restore_from_change_sets<'a>(

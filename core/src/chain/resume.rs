@@ -1,0 +1,396 @@
+//! Resuming a `Chain` from what a shell stored, without validating again what its node validated
+//! before storing it: the active chain's headers, its newest blocks with their undo data, the
+//! UTXO set at the tip and that set's checksum.
+//!
+//! Resuming checks that the pieces fit: each header builds on the one before and carries its
+//! proof of work, each kept block matches its header (merkle root) and passes the checks that
+//! need no chain, the coins add up to the stored checksum, and the tip is the stored tip. That
+//! catches a corrupt or half-written store; it is not a defence against a hostile one (a shell
+//! only stores what its node validated). Signatures and difficulty are not checked again.
+//!
+//! Two shells use it. The relay loads its tables (`push_header`, `push_block`, `push_coins`,
+//! `check_state`). The tab stores a checkpoint (`Chain::checkpoint_records`, bounded records)
+//! and the change sets written since, which `apply_change_set` replays: a connect takes the
+//! stored undo data instead of validating the block again.
+
+use super::{BlockEntry, Chain, Reverse};
+use crate::block::Block;
+use crate::encode::{Decode, DecodeError, Encode, Reader, decode};
+use crate::hash::BlockHash;
+use crate::header::{HEADER_BYTES, Header};
+use crate::node::ChainOp;
+use crate::node::ChangeSet;
+use crate::params::Params;
+use crate::pow::check_proof_of_work;
+use crate::transaction::OutPoint;
+use crate::utxo::{BlockUndo, Coin, apply_connect, apply_disconnect};
+use crate::utxo_checksum::UtxoChecksum;
+use crate::validation::{BlockError, check_block};
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// Version of the checkpoint record format.
+pub const CHECKPOINT_VERSION: u8 = 1;
+/// Bytes of one checkpoint record, about: a shell stores each as one row. Records stop growing
+/// at the first item past this, so one may exceed it by one item (a block, at most
+/// `BLOCK_BYTES_MAX` with its undo data).
+pub const CHECKPOINT_RECORD_BYTES_MAX: usize = 1 << 20;
+
+/// Smallest encodings, for bounding the lists a record decodes.
+const COIN_ENTRY_BYTES: usize = 36 + 40 + 4 + 1;
+const KEPT_BLOCK_BYTES_MIN: usize = HEADER_BYTES + 2;
+
+/// Why stored state cannot be resumed: the store is corrupt or incomplete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResumeError {
+    /// The header (or kept block) at `height` does not build on the one below it.
+    BrokenLink { height: u32 },
+    /// The header at `height` lacks its proof of work.
+    BadProofOfWork { height: u32 },
+    /// The kept block at `height` fails a check that needs no chain (its body does not match
+    /// its header, for one).
+    BadBlock { height: u32, error: BlockError },
+    /// A bare header came after a kept block: headers come first, then the newest blocks.
+    HeaderAfterBlock { height: u32 },
+    /// The newest active block is missing: its body and undo data must be kept.
+    TipBlockMissing { height: u32 },
+    /// The stored tip is not where the stored headers and blocks end.
+    TipMismatch { stored: BlockHash, loaded: BlockHash },
+    /// The coins loaded do not add up to the checksum stored with the tip.
+    ChecksumMismatch { stored: UtxoChecksum, loaded: UtxoChecksum },
+    /// A stored undo entry names a coin the set does not hold, as stored.
+    MissingCoin { outpoint: OutPoint },
+    /// A stored chain step names a block the store does not hold, or disconnects one that is
+    /// not the tip.
+    StepOutOfPlace { hash: BlockHash },
+    /// A record or stored change set does not decode.
+    Corrupt { what: &'static str, error: DecodeError },
+}
+
+impl fmt::Display for ResumeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BrokenLink { height } => {
+                write!(f, "the stored header at height {height} does not follow the one below")
+            }
+            Self::BadProofOfWork { height } => {
+                write!(f, "the stored header at height {height} lacks its proof of work")
+            }
+            Self::BadBlock { height, error } => write!(f, "the stored block at height {height} is damaged: {error}"),
+            Self::HeaderAfterBlock { height } => {
+                write!(f, "a bare header (height {height}) is stored after full blocks")
+            }
+            Self::TipBlockMissing { height } => write!(f, "the tip's block (height {height}) is not stored"),
+            Self::TipMismatch { stored, loaded } => {
+                write!(f, "the stored tip {stored} is not the last stored block {loaded}")
+            }
+            Self::ChecksumMismatch { stored, loaded } => {
+                write!(f, "the stored coins add up to checksum {loaded}, not the {stored} stored with the tip")
+            }
+            Self::MissingCoin { outpoint } => {
+                write!(f, "stored undo data names coin {outpoint:?}, which is not in the set")
+            }
+            Self::StepOutOfPlace { hash } => write!(f, "a stored chain step for block {hash} does not fit the chain"),
+            Self::Corrupt { what, error } => write!(f, "a stored {what} is corrupt: {error}"),
+        }
+    }
+}
+
+/// A chain being resumed from storage: push the pieces, then `finish`.
+#[derive(Debug)]
+pub struct ChainResume {
+    chain: Chain,
+    /// Blocks a replayed change set stored, not (or no longer) on the active chain.
+    side_blocks: BTreeMap<BlockHash, Block>,
+}
+
+impl ChainResume {
+    /// Starts from the genesis block of `params` (see `Chain::new`).
+    pub fn new(params: Params) -> Self {
+        Self { chain: Chain::new(params), side_blocks: BTreeMap::new() }
+    }
+
+    /// The chain so far (its coins as pushed, its tip as the last header or block pushed).
+    pub fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    /// Appends the next active header whose block is not kept in memory (the shell serves it from
+    /// its store, or a pruned shell no longer has it).
+    pub fn push_header(&mut self, header: Header) -> Result<(), ResumeError> {
+        let height = self.chain.height() + 1;
+        if self.chain.kept_from_height < self.chain.height() || self.chain.entries.len() > 1 {
+            return Err(ResumeError::HeaderAfterBlock { height });
+        }
+        let hash = self.extend(header)?;
+        self.chain.active.push(hash);
+        self.chain.kept_from_height = height + 1;
+        Ok(())
+    }
+
+    /// Appends the next active block, kept in memory with its undo data. The coins are not
+    /// touched: pushed coins are the set at the tip.
+    pub fn push_block(&mut self, block: Block, undo: BlockUndo) -> Result<(), ResumeError> {
+        let height = self.chain.height() + 1;
+        check_block(&block, &self.chain.params).map_err(|error| ResumeError::BadBlock { height, error })?;
+        let hash = self.extend(block.header)?;
+        let node = &self.chain.headers[&hash];
+        let (chain_work, seq) = (node.chain_work, node.seq);
+        let entry = BlockEntry { block, height, chain_work, undo: Some(undo), invalid: false, seq };
+        self.chain.entries.insert(hash, entry);
+        self.chain.entries_by_height.insert((height, hash));
+        self.chain.candidates.insert((chain_work, Reverse(seq), hash));
+        self.chain.active.push(hash);
+        Ok(())
+    }
+
+    /// Adds stored coins of the UTXO set at the tip.
+    pub fn push_coins(&mut self, coins: impl IntoIterator<Item = (OutPoint, Coin)>) {
+        for (outpoint, coin) in coins {
+            self.chain.utxos.remove(&outpoint);
+            self.chain.utxos.insert(outpoint, coin);
+        }
+    }
+
+    /// Checks what was pushed against the tip and checksum stored with it.
+    pub fn check_state(&self, tip: BlockHash, checksum: UtxoChecksum) -> Result<(), ResumeError> {
+        let loaded = self.chain.tip_hash();
+        if loaded != tip {
+            return Err(ResumeError::TipMismatch { stored: tip, loaded });
+        }
+        let height = self.chain.height();
+        if !self.chain.entries.contains_key(&loaded) {
+            return Err(ResumeError::TipBlockMissing { height });
+        }
+        let sum = self.chain.utxos.checksum();
+        if sum != checksum {
+            return Err(ResumeError::ChecksumMismatch { stored: checksum, loaded: sum });
+        }
+        Ok(())
+    }
+
+    /// Replays one stored change set written after the state pushed so far: its blocks are
+    /// kept aside, its connects apply the stored undo data, its disconnects reverse them.
+    pub fn apply_change_set(&mut self, bytes: &[u8]) -> Result<(), ResumeError> {
+        let set: ChangeSet = decode(bytes).map_err(|error| ResumeError::Corrupt { what: "change set", error })?;
+        for block in set.blocks {
+            let hash = block.block_hash();
+            if !self.chain.entries.contains_key(&hash) {
+                self.side_blocks.insert(hash, block);
+            }
+        }
+        for op in set.ops {
+            match op {
+                ChainOp::Connect { hash, undo } => self.connect_stored(hash, undo)?,
+                ChainOp::Disconnect { hash } => self.disconnect_stored(hash)?,
+            }
+        }
+        let loaded = self.chain.tip_hash();
+        if loaded != set.tip {
+            return Err(ResumeError::TipMismatch { stored: set.tip, loaded });
+        }
+        Ok(())
+    }
+
+    /// Applies one checkpoint record (see `Chain::checkpoint_records`).
+    pub fn push_record(&mut self, bytes: &[u8]) -> Result<(), ResumeError> {
+        let record: Record =
+            decode(bytes).map_err(|error| ResumeError::Corrupt { what: "checkpoint record", error })?;
+        match record {
+            Record::Headers(headers) => headers.into_iter().try_for_each(|h| self.push_header(h)),
+            Record::Blocks(blocks) => blocks.into_iter().try_for_each(|k| self.push_block(k.block, k.undo)),
+            Record::Coins(coins) => {
+                self.push_coins(coins);
+                Ok(())
+            }
+            Record::End { tip, checksum } => self.check_state(tip, checksum),
+        }
+    }
+
+    /// The resumed chain. It holds in memory the blocks pushed (and replayed); the next block it
+    /// accepts trims them to the newest `ACTIVE_BLOCKS_KEPT`, as always.
+    pub fn finish(mut self) -> Chain {
+        let kept_from = self.chain.kept_from_height;
+        let below: Vec<(u32, BlockHash)> =
+            self.chain.entries_by_height.range(..(kept_from, BlockHash::ZERO)).copied().collect();
+        for (height, hash) in below {
+            self.chain.entries_by_height.remove(&(height, hash));
+            let entry = self.chain.entries.remove(&hash).expect("indexed by height");
+            self.chain.candidates.remove(&(entry.chain_work, Reverse(entry.seq), hash));
+        }
+        self.chain
+    }
+
+    /// Checks that `header` builds on the tip with its proof of work, and remembers it.
+    fn extend(&mut self, header: Header) -> Result<BlockHash, ResumeError> {
+        let height = self.chain.height() + 1;
+        if header.prev_blockhash != self.chain.tip_hash() {
+            return Err(ResumeError::BrokenLink { height });
+        }
+        let target = check_proof_of_work(&header, self.chain.params.pow_limit)
+            .map_err(|_| ResumeError::BadProofOfWork { height })?;
+        let hash = header.block_hash();
+        if self.chain.headers.contains_key(&hash) {
+            // Back on a branch a replayed disconnect left: the header is known.
+            return Ok(hash);
+        }
+        self.chain.insert_header(header, hash, target.work());
+        Ok(hash)
+    }
+
+    fn connect_stored(&mut self, hash: BlockHash, undo: BlockUndo) -> Result<(), ResumeError> {
+        let block = self.side_blocks.remove(&hash).ok_or(ResumeError::StepOutOfPlace { hash })?;
+        for (outpoint, coin) in &undo.spent {
+            if self.chain.utxos.get(outpoint) != Some(coin) {
+                return Err(ResumeError::MissingCoin { outpoint: *outpoint });
+            }
+        }
+        let height = self.chain.height() + 1;
+        let Ok(()) = apply_connect(&block, height, &undo, &mut self.chain.utxos);
+        self.push_block(block, undo)
+    }
+
+    fn disconnect_stored(&mut self, hash: BlockHash) -> Result<(), ResumeError> {
+        let height = self.chain.height();
+        if hash != self.chain.tip_hash() || height == 0 {
+            return Err(ResumeError::StepOutOfPlace { hash });
+        }
+        let entry = self.chain.entries.remove(&hash).ok_or(ResumeError::StepOutOfPlace { hash })?;
+        let undo = entry.undo.expect("active blocks in memory have undo data");
+        let Ok(()) = apply_disconnect(&entry.block, &undo, &mut self.chain.utxos);
+        self.chain.entries_by_height.remove(&(height, hash));
+        self.chain.candidates.remove(&(entry.chain_work, Reverse(entry.seq), hash));
+        self.chain.active.pop();
+        self.chain.kept_from_height = self.chain.kept_from_height.min(height);
+        self.side_blocks.insert(hash, entry.block);
+        Ok(())
+    }
+}
+
+impl Chain {
+    /// The chain's state as checkpoint records of about `CHECKPOINT_RECORD_BYTES_MAX` each, in
+    /// the order `ChainResume::push_record` takes them: the headers of active blocks not in
+    /// memory, the active blocks in memory with their undo data, the coins, and an end record
+    /// naming the tip and the coins' checksum. Side branches are not kept (peers have them).
+    pub fn checkpoint_records(&self) -> Vec<Vec<u8>> {
+        let mut records = RecordWriter::default();
+        for height in 1..self.kept_from_height.min(self.height() + 1) {
+            records.push(KIND_HEADERS, &self.headers[&self.active[height as usize]].header);
+        }
+        records.flush();
+        for height in self.kept_from_height.max(1)..=self.height() {
+            let entry = &self.entries[&self.active[height as usize]];
+            let undo = entry.undo.as_ref().expect("active blocks in memory have undo data");
+            records.push(KIND_BLOCKS, &KeptBlockRef { block: &entry.block, undo });
+        }
+        records.flush();
+        for (outpoint, coin) in self.utxos.iter() {
+            records.push(KIND_COINS, &(*outpoint, *coin));
+        }
+        records.flush();
+        let mut end = Vec::new();
+        Record::write_head(&mut end, KIND_END);
+        self.tip_hash().encode_to(&mut end);
+        self.utxos.checksum().encode_to(&mut end);
+        records.done.push(end);
+        records.done
+    }
+}
+
+const KIND_HEADERS: u8 = 0;
+const KIND_BLOCKS: u8 = 1;
+const KIND_COINS: u8 = 2;
+const KIND_END: u8 = 3;
+
+/// One checkpoint record, decoded.
+enum Record {
+    Headers(Vec<Header>),
+    Blocks(Vec<KeptBlock>),
+    Coins(Vec<(OutPoint, Coin)>),
+    End { tip: BlockHash, checksum: UtxoChecksum },
+}
+
+impl Record {
+    fn write_head(out: &mut Vec<u8>, kind: u8) {
+        out.push(CHECKPOINT_VERSION);
+        out.push(kind);
+    }
+}
+
+/// A kept block and its undo data.
+struct KeptBlock {
+    block: Block,
+    undo: BlockUndo,
+}
+
+struct KeptBlockRef<'a> {
+    block: &'a Block,
+    undo: &'a BlockUndo,
+}
+
+impl Encode for KeptBlockRef<'_> {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.block.encode_to(out);
+        self.undo.encode_to(out);
+    }
+}
+
+impl Decode for KeptBlock {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self { block: Block::decode_from(r)?, undo: BlockUndo::decode_from(r)? })
+    }
+}
+
+impl Decode for Record {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        if r.u8()? != CHECKPOINT_VERSION {
+            return Err(DecodeError::Invalid { what: "checkpoint version" });
+        }
+        let max = CHECKPOINT_RECORD_BYTES_MAX * 2;
+        match r.u8()? {
+            KIND_HEADERS => Ok(Self::Headers(r.list("checkpoint headers", max / HEADER_BYTES, HEADER_BYTES)?)),
+            KIND_BLOCKS => {
+                Ok(Self::Blocks(r.list("checkpoint blocks", max / KEPT_BLOCK_BYTES_MIN, KEPT_BLOCK_BYTES_MIN)?))
+            }
+            KIND_COINS => Ok(Self::Coins(r.list("checkpoint coins", max / COIN_ENTRY_BYTES, COIN_ENTRY_BYTES)?)),
+            KIND_END => Ok(Self::End { tip: BlockHash::decode_from(r)?, checksum: UtxoChecksum::decode_from(r)? }),
+            _ => Err(DecodeError::Invalid { what: "checkpoint record kind" }),
+        }
+    }
+}
+
+/// Gathers items of one kind into records of about `CHECKPOINT_RECORD_BYTES_MAX`.
+#[derive(Default)]
+struct RecordWriter {
+    done: Vec<Vec<u8>>,
+    kind: u8,
+    items: Vec<u8>,
+    count: usize,
+}
+
+impl RecordWriter {
+    fn push(&mut self, kind: u8, item: &impl Encode) {
+        if self.count > 0 && (self.kind != kind || self.items.len() >= CHECKPOINT_RECORD_BYTES_MAX) {
+            self.flush();
+        }
+        self.kind = kind;
+        item.encode_to(&mut self.items);
+        self.count += 1;
+    }
+
+    fn flush(&mut self) {
+        if self.count == 0 {
+            return;
+        }
+        let mut record = Vec::with_capacity(self.items.len() + 12);
+        Record::write_head(&mut record, self.kind);
+        crate::encode::write_compact_size(&mut record, self.count as u64);
+        record.append(&mut self.items);
+        self.done.push(record);
+        self.count = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests;
