@@ -10,7 +10,7 @@ use crate::admission::Admission;
 use crate::limits::{Limits, SEND_QUEUE_FRAMES_MAX};
 use crate::metrics::Metrics;
 use crate::peers::{Enqueued, PeerInfo, PeerLink, PeerRegistry, Removal, close_code};
-use crate::store::Store;
+use crate::store::{LoadError, Store};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -24,7 +24,7 @@ use tokio::sync::watch;
 pub struct Driver {
     node: Mutex<Node>,
     peers: Mutex<PeerRegistry>,
-    store: Option<Store>,
+    store: Store,
     pub admission: Arc<Admission>,
     pub metrics: Metrics,
     pub limits: Limits,
@@ -53,10 +53,10 @@ impl Driver {
         user_agent: &str,
     ) -> anyhow::Result<Arc<Self>> {
         let (mut node, store) = match data_dir {
-            None => (Node::new(params, user_agent), None),
+            None => (Node::new(params.clone(), user_agent), Store::in_memory(&params)?),
             Some(dir) => {
                 let store = Store::open(dir, &params)?;
-                (restore(&store, dir, params, user_agent)?, Some(store))
+                (resume(&store, dir, params, user_agent)?, store)
             }
         };
         node.set_message_rate_limit(RateLimit {
@@ -138,7 +138,7 @@ impl Driver {
     /// committed, so nothing acknowledged is lost, but memory and disk would diverge. The driver
     /// stops and the relay restarts from disk.
     fn persist(&self, set: &tabchain_core::ChangeSet) {
-        let Some(store) = &self.store else { return };
+        let store = &self.store;
         if self.failure.get().is_some() {
             return;
         }
@@ -152,8 +152,7 @@ impl Driver {
 
     /// A block evicted from the node's memory, read back from the store.
     fn stored_block(&self, hash: &BlockHash) -> Option<Block> {
-        let store = self.store.as_ref()?;
-        match blocking(|| store.block(hash)) {
+        match blocking(|| self.store.block(hash)) {
             Ok(block) => block,
             Err(error) => {
                 tracing::error!(%hash, "cannot read a stored block: {error:#}");
@@ -297,22 +296,26 @@ impl Driver {
     }
 }
 
-/// Rebuilds the node from the store, and brings the stored UTXO table in line with it.
-fn restore(store: &Store, dir: &Path, params: Params, user_agent: &str) -> anyhow::Result<Node> {
-    let loaded = store.load()?;
-    let n_blocks = loaded.blocks.len();
-    let node = Node::restore(params, user_agent, loaded.blocks)
-        .map_err(|e| anyhow::anyhow!("the stored chain is invalid ({e}); remove {} to start over", dir.display()))?;
-    if loaded.tip.is_some_and(|tip| tip != node.chain().tip_hash()) {
-        tracing::warn!("stored tip differs from the replayed one; using the replayed chain");
-    }
-    let stored: BTreeMap<_, _> = store.utxos()?.into_iter().collect();
-    let replayed: BTreeMap<_, _> = node.chain().utxos().iter().map(|(o, c)| (*o, *c)).collect();
-    if stored != replayed {
-        tracing::warn!("stored UTXO table differs from the replayed chain; rewriting it");
-        store.rewrite_utxos(node.chain().utxos())?;
-    }
-    tracing::info!(blocks = n_blocks, height = node.chain().height(), "restored the chain from {}", dir.display());
+/// Resumes the node from the store without validating its blocks again. A store whose pieces
+/// do not fit is refused with one sentence saying so and how to repair it.
+fn resume(store: &Store, dir: &Path, params: Params, user_agent: &str) -> anyhow::Result<Node> {
+    let started = std::time::Instant::now();
+    let resumed = store.load(params).map_err(|error| match error {
+        LoadError::Damaged(reason) => anyhow::anyhow!(
+            "the chain store in {dir} is damaged ({reason}); run `tabchain reindex --data {dir}` to rebuild it from its stored blocks",
+            dir = dir.display()
+        ),
+        LoadError::Io(error) => error.context(format!("cannot read the chain store in {}", dir.display())),
+    })?;
+    let node = Node::resume(user_agent, resumed.finish());
+    let chain = node.chain();
+    tracing::info!(
+        height = chain.height(),
+        coins = chain.utxos().len(),
+        ms = started.elapsed().as_millis() as u64,
+        "resumed the chain from {}",
+        dir.display()
+    );
     Ok(node)
 }
 

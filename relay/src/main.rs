@@ -32,6 +32,19 @@ enum Command {
     Serve(ServeArgs),
     /// Run a headless full node (and miner) connected to a relay.
     Node(NodeArgs),
+    /// Rebuild the chain store in DATA from its stored blocks, validating each again from
+    /// genesis (after the relay reported a damaged store, or to convert an older layout).
+    Reindex(ReindexArgs),
+}
+
+#[derive(Debug, Args)]
+struct ReindexArgs {
+    /// Folder holding the chain database.
+    #[arg(long, env = "TABCHAIN_DATA", default_value = "data")]
+    data: PathBuf,
+    /// Network the database belongs to.
+    #[arg(long, env = "TABCHAIN_NETWORK", default_value_t = Network::Tabchain, value_parser = parse_network)]
+    network: Network,
 }
 
 #[derive(Debug, Args)]
@@ -150,7 +163,23 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve(args).await,
         None => serve(cli.serve).await,
         Some(Command::Node(args)) => node(args).await,
+        Some(Command::Reindex(args)) => reindex(&args),
     }
+}
+
+fn reindex(args: &ReindexArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let report = tabchain_relay::store::reindex(&args.data, args.network.params())?;
+    println!(
+        "reindexed {}: {} blocks validated, {} refused, {} unreadable; height {} ({:.1} s)",
+        args.data.display(),
+        report.blocks,
+        report.refused,
+        report.unreadable,
+        report.height,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -1,25 +1,30 @@
-//! The relay's chain on disk, in redb: every stored block (in the order stored), undo data of
-//! the active chain, the UTXO set and the tip, each change set written in one transaction.
+//! The relay's chain on disk, in redb: every stored block, the active chain's headers by height,
+//! its undo data, the UTXO set with its checksum, and the tip; each change set is written in one
+//! transaction, so a crash at any moment leaves the database at the end of some committed set.
 //!
-//! A crash at any moment leaves the database at the end of some committed change set; restart
-//! replays the stored blocks through `core` (`Node::restore`) and checks the UTXO table against
-//! the result.
+//! A restart resumes from these tables (`load`) without validating the blocks again; a store
+//! whose pieces do not fit is refused with a sentence naming the damage, and `reindex` rebuilds
+//! the tables by validating the stored blocks from genesis.
 
 use anyhow::{Context as _, bail};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use std::collections::BTreeSet;
-use std::path::Path;
-use tabchain_core::{Block, BlockHash, ChainOp, ChangeSet, Coin, OutPoint, Params, UtxoSet, decode, encode};
+use std::path::{Path, PathBuf};
+use tabchain_core::{
+    ACTIVE_BLOCKS_KEPT, Block, BlockHash, BlockUndo, ChainOp, ChainResume, ChangeSet, Coin, CoinStore, Header,
+    OutPoint, Params, ResumeError, UtxoChecksum, apply_connect, apply_disconnect, decode, encode,
+};
 
-/// Block hash → encoded block.
+/// Block hash → encoded block, for every block stored, on any branch.
 const BLOCKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blocks");
-/// Storage sequence → block hash: blocks are replayed in this order, parents first.
+/// Storage sequence → block hash: every stored block, parents first (what `reindex` replays).
 const ORDER: TableDefinition<u64, &[u8]> = TableDefinition::new("order");
+/// Height → encoded header of the active chain's block there (genesis at 0).
+pub(crate) const ACTIVE: TableDefinition<u32, &[u8]> = TableDefinition::new("active");
 /// Block hash → encoded undo data, for blocks on the active chain.
 const UNDO: TableDefinition<&[u8], &[u8]> = TableDefinition::new("undo");
-/// Encoded outpoint → encoded coin.
+/// Encoded outpoint → encoded coin: the UTXO set at the tip.
 const UTXOS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("utxos");
-/// Named values: format version, network, tip.
+/// Named values: format version, network, tip, height, UTXO checksum.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 /// Memory redb may use to cache pages. Its default (1 GiB) lets the cache grow with the
@@ -27,8 +32,14 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// B-trees' upper levels, which this holds many times over.
 const STORE_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
-/// Version of this database layout.
-const STORE_VERSION: u8 = 1;
+/// Version of this database layout. Layout 1 kept no headers by height nor a UTXO checksum, and
+/// was restored by validating every block again; `reindex` converts it.
+const STORE_VERSION: u8 = 2;
+
+/// The database file in a data directory.
+const DB_FILE: &str = "chain.redb";
+/// Where `reindex` builds the new database before it replaces the old one.
+const REINDEX_FILE: &str = "chain.redb.reindex";
 
 /// The relay's database.
 #[derive(Debug)]
@@ -36,30 +47,70 @@ pub struct Store {
     db: Database,
 }
 
-/// What a restart needs.
+/// Why a store cannot be resumed.
 #[derive(Debug)]
-pub struct Loaded {
-    pub blocks: Vec<Block>,
-    pub tip: Option<BlockHash>,
+pub enum LoadError {
+    /// The tables do not fit together: the store was damaged. `reindex` repairs it.
+    Damaged(String),
+    /// The database itself cannot be read.
+    Io(anyhow::Error),
+}
+
+impl From<redb::Error> for LoadError {
+    fn from(error: redb::Error) -> Self {
+        Self::Io(error.into())
+    }
+}
+
+macro_rules! io_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for LoadError {
+            fn from(error: $t) -> Self {
+                Self::Io(error.into())
+            }
+        }
+    )*};
+}
+io_errors!(redb::TransactionError, redb::TableError, redb::StorageError);
+
+impl From<ResumeError> for LoadError {
+    fn from(error: ResumeError) -> Self {
+        Self::Damaged(error.to_string())
+    }
 }
 
 impl Store {
     /// Opens (or creates) `dir/chain.redb` for the network `params`, refusing one made for
-    /// another network or by an unknown layout version.
+    /// another network or by another layout version.
     pub fn open(dir: &Path, params: &Params) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
-        let path = dir.join("chain.redb");
-        let db = redb::Builder::new()
-            .set_cache_size(STORE_CACHE_BYTES)
-            .create(&path)
-            .with_context(|| format!("cannot open database {}", path.display()))?;
-        let store = Self { db };
-        store.check_identity(params)?;
+        let store = Self::open_file(&dir.join(DB_FILE))?;
+        store.check_identity(params, dir)?;
         Ok(store)
     }
 
-    fn check_identity(&self, params: &Params) -> anyhow::Result<()> {
-        let genesis = params.genesis_hash();
+    /// A store in memory, for a node run without a data directory.
+    pub fn in_memory(params: &Params) -> anyhow::Result<Self> {
+        let db = redb::Builder::new().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        let store = Self { db };
+        store.check_identity(params, Path::new("(memory)"))?;
+        Ok(store)
+    }
+
+    fn open_file(path: &Path) -> anyhow::Result<Self> {
+        let db = redb::Builder::new()
+            .set_cache_size(STORE_CACHE_BYTES)
+            .create(path)
+            .with_context(|| format!("cannot open database {}", path.display()))?;
+        Ok(Self { db })
+    }
+
+    pub(crate) fn db(&self) -> &Database {
+        &self.db
+    }
+
+    fn check_identity(&self, params: &Params, dir: &Path) -> anyhow::Result<()> {
+        let genesis = params.genesis_block().context("a relay needs a network with a genesis block")?;
         let txn = self.db.begin_write()?;
         {
             let mut meta = txn.open_table(META)?;
@@ -68,43 +119,77 @@ impl Store {
             match (version, network) {
                 (None, None) => {
                     meta.insert("version", [STORE_VERSION].as_slice())?;
-                    meta.insert("network", genesis.as_byte_array().as_slice())?;
+                    meta.insert("network", genesis.block_hash().as_byte_array().as_slice())?;
+                    meta.insert("tip", genesis.block_hash().as_byte_array().as_slice())?;
+                    meta.insert("utxo_checksum", UtxoChecksum::default().to_bytes().as_slice())?;
+                    txn.open_table(ACTIVE)?.insert(0, encode(&genesis.header).as_slice())?;
                 }
-                (Some(v), _) if v != [STORE_VERSION] => bail!("database layout version {v:?} is not {STORE_VERSION}"),
-                (_, Some(n)) if n != genesis.as_byte_array() => {
+                (_, Some(n)) if n != genesis.block_hash().as_byte_array() => {
                     bail!("the data directory holds another network's chain")
                 }
+                (Some(v), _) if v != [STORE_VERSION] => bail!(
+                    "the database in {} has layout version {v:?}, not {STORE_VERSION}: run `tabchain reindex --data {}` to rebuild it from its blocks",
+                    dir.display(),
+                    dir.display()
+                ),
                 _ => {}
             }
-            for table in [BLOCKS, UNDO, UTXOS] {
-                txn.open_table(table)?;
-            }
+            txn.open_table(BLOCKS)?;
+            txn.open_table(UNDO)?;
+            txn.open_table(UTXOS)?;
             txn.open_table(ORDER)?;
+            txn.open_table(ACTIVE)?;
         }
         txn.commit()?;
         Ok(())
     }
 
-    /// Every stored block in storage order, and the stored tip.
-    pub fn load(&self) -> anyhow::Result<Loaded> {
+    /// The stored chain, resumed without validating its blocks again: the active headers, the
+    /// newest `ACTIVE_BLOCKS_KEPT` blocks with undo data, the coins, checked against the tip
+    /// and the UTXO checksum stored with it.
+    pub fn load(&self, params: Params) -> Result<ChainResume, LoadError> {
         let txn = self.db.begin_read()?;
-        let order = txn.open_table(ORDER)?;
-        let blocks_table = txn.open_table(BLOCKS)?;
-        let mut blocks = Vec::new();
-        for row in order.iter()? {
-            let (seq, hash) = row?;
-            let bytes =
-                blocks_table.get(hash.value())?.with_context(|| format!("block #{} is missing", seq.value()))?;
-            let block =
-                Block::from_bytes(bytes.value()).with_context(|| format!("block #{} is corrupt", seq.value()))?;
-            blocks.push(block);
-        }
         let meta = txn.open_table(META)?;
-        let tip = match meta.get("tip")? {
-            Some(bytes) => Some(decode::<BlockHash>(bytes.value()).context("stored tip is corrupt")?),
-            None => None,
-        };
-        Ok(Loaded { blocks, tip })
+        let tip = read_meta::<BlockHash>(&meta, "tip")?;
+        let checksum = UtxoChecksum::from_bytes(read_meta::<[u8; 32]>(&meta, "utxo_checksum")?);
+        let active = txn.open_table(ACTIVE)?;
+        let blocks = txn.open_table(BLOCKS)?;
+        let undo = txn.open_table(UNDO)?;
+        let top = active.last()?.map_or(0, |(height, _)| height.value());
+        let kept_from = top.saturating_sub(ACTIVE_BLOCKS_KEPT).max(1);
+        let mut resume = ChainResume::new(params);
+        for (expected, row) in (1..).zip(active.range(1..)?) {
+            let (height, bytes) = row?;
+            let height = height.value();
+            if height != expected {
+                return Err(damaged(format!("no header is stored at height {expected}")));
+            }
+            let header: Header = decode(bytes.value()).map_err(|e| damaged(format!("header {height}: {e}")))?;
+            if height < kept_from {
+                resume.push_header(header)?;
+                continue;
+            }
+            let hash = header.block_hash();
+            let key = hash.as_byte_array().as_slice();
+            let block = blocks.get(key)?.ok_or_else(|| damaged(format!("block {height} ({hash}) is missing")))?;
+            let block = Block::from_bytes(block.value()).map_err(|e| damaged(format!("block {height}: {e}")))?;
+            let block_undo =
+                undo.get(key)?.ok_or_else(|| damaged(format!("undo data of block {height} is missing")))?;
+            let block_undo: BlockUndo =
+                decode(block_undo.value()).map_err(|e| damaged(format!("undo data of block {height}: {e}")))?;
+            resume.push_block(block, block_undo)?;
+        }
+        let utxos = txn.open_table(UTXOS)?;
+        let mut coins = Vec::new();
+        for row in utxos.iter()? {
+            let (k, v) = row?;
+            let outpoint: OutPoint = decode(k.value()).map_err(|e| damaged(format!("a coin's outpoint: {e}")))?;
+            let coin: Coin = decode(v.value()).map_err(|e| damaged(format!("coin {outpoint:?}: {e}")))?;
+            coins.push((outpoint, coin));
+        }
+        resume.push_coins(coins);
+        resume.check_state(tip, checksum)?;
+        Ok(resume)
     }
 
     /// Writes one change set atomically.
@@ -121,14 +206,19 @@ impl Store {
                     next_seq += 1;
                 }
             }
-            let mut undo = txn.open_table(UNDO)?;
-            let mut utxos = txn.open_table(UTXOS)?;
-            for op in &set.ops {
-                apply_op(op, &blocks, &mut undo, &mut utxos)?;
-            }
             let mut meta = txn.open_table(META)?;
+            let stored_sum = meta.get("utxo_checksum")?.context("no UTXO checksum stored")?.value().to_vec();
+            let mut coins = CoinTable {
+                table: txn.open_table(UTXOS)?,
+                checksum: UtxoChecksum::from_bytes(stored_sum.try_into().map_err(|_| anyhow::anyhow!("bad checksum"))?),
+            };
+            let mut active = txn.open_table(ACTIVE)?;
+            let mut undo = txn.open_table(UNDO)?;
+            for op in &set.ops {
+                apply_op(op, &blocks, &mut active, &mut undo, &mut coins)?;
+            }
             meta.insert("tip", set.tip.as_byte_array().as_slice())?;
-            meta.insert("height", set.height.to_le_bytes().as_slice())?;
+            meta.insert("utxo_checksum", coins.checksum.to_bytes().as_slice())?;
         }
         txn.commit().context("cannot commit to the database")?;
         Ok(())
@@ -142,83 +232,138 @@ impl Store {
         Ok(Some(Block::from_bytes(bytes.value()).with_context(|| format!("stored block {hash} is corrupt"))?))
     }
 
-    /// The stored UTXO set.
-    pub fn utxos(&self) -> anyhow::Result<UtxoSetRows> {
+    /// Every stored block's hash, parents first.
+    fn stored_order(&self) -> anyhow::Result<Vec<BlockHash>> {
         let txn = self.db.begin_read()?;
-        let table = txn.open_table(UTXOS)?;
-        let mut rows = Vec::new();
-        for row in table.iter()? {
-            let (k, v) = row?;
-            rows.push((decode::<OutPoint>(k.value())?, decode::<Coin>(v.value())?));
+        let order = txn.open_table(ORDER)?;
+        let mut hashes = Vec::new();
+        for row in order.iter()? {
+            hashes.push(decode(row?.1.value())?);
         }
-        Ok(rows)
+        Ok(hashes)
+    }
+}
+
+fn damaged(reason: String) -> LoadError {
+    LoadError::Damaged(reason)
+}
+
+fn read_meta<T: tabchain_core::Decode>(
+    meta: &redb::ReadOnlyTable<&str, &[u8]>,
+    key: &'static str,
+) -> Result<T, LoadError> {
+    let value = meta.get(key)?.ok_or_else(|| damaged(format!("no {key} is stored")))?;
+    decode(value.value()).map_err(|e| damaged(format!("the stored {key}: {e}")))
+}
+
+/// The UTXO table, with the checksum of what it holds kept in step.
+struct CoinTable<'txn> {
+    table: redb::Table<'txn, &'static [u8], &'static [u8]>,
+    checksum: UtxoChecksum,
+}
+
+impl CoinStore for CoinTable<'_> {
+    type Error = anyhow::Error;
+
+    fn put(&mut self, outpoint: OutPoint, coin: Coin) -> anyhow::Result<()> {
+        if let Some(old) = self.table.insert(encode(&outpoint).as_slice(), encode(&coin).as_slice())? {
+            self.checksum.remove(&outpoint, &decode(old.value())?);
+        }
+        self.checksum.add(&outpoint, &coin);
+        Ok(())
     }
 
-    /// Replaces the stored UTXO set and undo data with `utxos` (repair after a mismatch).
-    pub fn rewrite_utxos(&self, utxos: &UtxoSet) -> anyhow::Result<()> {
-        let txn = self.db.begin_write()?;
-        txn.delete_table(UTXOS)?;
-        {
-            let mut table = txn.open_table(UTXOS)?;
-            for (outpoint, coin) in utxos.iter() {
-                table.insert(encode(outpoint).as_slice(), encode(coin).as_slice())?;
-            }
+    fn delete(&mut self, outpoint: &OutPoint) -> anyhow::Result<()> {
+        if let Some(old) = self.table.remove(encode(outpoint).as_slice())? {
+            self.checksum.remove(outpoint, &decode(old.value())?);
         }
-        txn.commit()?;
         Ok(())
     }
 }
 
-/// The rows of the stored UTXO table.
-pub type UtxoSetRows = Vec<(OutPoint, Coin)>;
-
+/// One step of the active chain: its header by height, its undo data and its coins.
 fn apply_op(
     op: &ChainOp,
     blocks: &redb::Table<&[u8], &[u8]>,
+    active: &mut redb::Table<u32, &[u8]>,
     undo: &mut redb::Table<&[u8], &[u8]>,
-    utxos: &mut redb::Table<&[u8], &[u8]>,
+    coins: &mut CoinTable<'_>,
 ) -> anyhow::Result<()> {
     let hash = match op {
         ChainOp::Connect { hash, .. } | ChainOp::Disconnect { hash } => *hash,
     };
-    let bytes =
-        blocks.get(hash.as_byte_array().as_slice())?.with_context(|| format!("chain step for unknown block {hash}"))?;
+    let key = hash.as_byte_array().as_slice();
+    let bytes = blocks.get(key)?.with_context(|| format!("chain step for unknown block {hash}"))?;
     let block = Block::from_bytes(bytes.value())?;
+    drop(bytes);
+    let top = active.last()?.map(|(height, _)| height.value()).context("no active chain stored")?;
     match op {
         ChainOp::Connect { undo: block_undo, .. } => {
-            let height_of_coins = block.txs[0].coinbase_height().context("stored block without coinbase")?;
-            let spent_here: BTreeSet<OutPoint> =
-                block.txs.iter().skip(1).flat_map(|t| t.inputs.iter().map(|i| i.prev_out)).collect();
-            for (outpoint, _) in &block_undo.spent {
-                utxos.remove(encode(outpoint).as_slice())?;
-            }
-            for tx in &block.txs {
-                let txid = tx.txid();
-                for (vout, output) in tx.outputs.iter().enumerate() {
-                    let outpoint = OutPoint { txid, vout: vout as u32 };
-                    if !spent_here.contains(&outpoint) {
-                        let coin = Coin { output: *output, height: height_of_coins, is_coinbase: tx.is_coinbase() };
-                        utxos.insert(encode(&outpoint).as_slice(), encode(&coin).as_slice())?;
-                    }
-                }
-            }
-            undo.insert(hash.as_byte_array().as_slice(), encode(block_undo).as_slice())?;
+            let height = top + 1;
+            apply_connect(&block, height, block_undo, coins)?;
+            active.insert(height, encode(&block.header).as_slice())?;
+            undo.insert(key, encode(block_undo).as_slice())?;
         }
         ChainOp::Disconnect { .. } => {
-            for tx in &block.txs {
-                let txid = tx.txid();
-                for vout in 0..tx.outputs.len() as u32 {
-                    utxos.remove(encode(&OutPoint { txid, vout }).as_slice())?;
-                }
+            let stored = active.get(top)?.context("no tip stored")?.value().to_vec();
+            if decode::<Header>(&stored)?.block_hash() != hash {
+                bail!("disconnecting {hash}, which is not the stored tip");
             }
-            let stored =
-                undo.remove(hash.as_byte_array().as_slice())?.with_context(|| format!("no undo data for {hash}"))?;
-            let block_undo: tabchain_core::BlockUndo = decode(stored.value())?;
-            drop(stored);
-            for (outpoint, coin) in &block_undo.spent {
-                utxos.insert(encode(outpoint).as_slice(), encode(coin).as_slice())?;
-            }
+            let block_undo: BlockUndo =
+                decode(undo.remove(key)?.with_context(|| format!("no undo data for {hash}"))?.value())?;
+            apply_disconnect(&block, &block_undo, coins)?;
+            active.remove(top)?;
         }
     }
     Ok(())
+}
+
+/// Rebuilds the database in `dir` from its stored blocks, validating each again from genesis as
+/// if it came from a peer; blocks that fail or whose ancestry is lost are left out. Returns the
+/// height reached. The old database is replaced only once the new one is complete.
+pub fn reindex(dir: &Path, params: Params) -> anyhow::Result<ReindexReport> {
+    let old_path = dir.join(DB_FILE);
+    let new_path: PathBuf = dir.join(REINDEX_FILE);
+    let old = Store::open_file(&old_path)?;
+    let hashes = old.stored_order().context("the list of stored blocks cannot be read")?;
+    let _ = std::fs::remove_file(&new_path);
+    let new = Store::open_file(&new_path)?;
+    new.check_identity(&params, dir)?;
+    let mut node = tabchain_core::Node::new(params, "reindex");
+    let mut report = ReindexReport::default();
+    for hash in hashes {
+        let block = match old.block(&hash) {
+            Ok(Some(block)) => block,
+            _ => {
+                report.unreadable += 1;
+                continue;
+            }
+        };
+        match node.submit_block(block, crate::driver::now()) {
+            Ok(_) => report.blocks += 1,
+            Err(_) => report.refused += 1,
+        }
+        while let Some(output) = node.poll_output() {
+            if let tabchain_core::Output::Persist(set) = output {
+                new.apply(&set)?;
+            }
+        }
+    }
+    report.height = node.chain().height();
+    drop((old, new));
+    std::fs::rename(&new_path, &old_path).context("cannot replace the old database")?;
+    Ok(report)
+}
+
+/// What `reindex` did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReindexReport {
+    /// Blocks validated and stored again.
+    pub blocks: usize,
+    /// Stored blocks the rules refused (or whose parent was lost).
+    pub refused: usize,
+    /// Stored blocks that could not be read.
+    pub unreadable: usize,
+    /// The height of the rebuilt active chain.
+    pub height: u32,
 }

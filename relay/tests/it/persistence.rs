@@ -115,10 +115,146 @@ fn kill_minus_nine_during_block_writes_never_loses_an_acknowledged_block() {
             .expect("the store opens after kill -9");
         driver.read(|node| {
             for hash in &acknowledged {
-                assert!(node.chain().entry(hash).is_some(), "round {round}: acknowledged block {hash} lost");
+                assert!(node.chain().has_block(hash), "round {round}: acknowledged block {hash} lost");
             }
         });
         drop(driver);
     }
     assert!(acknowledged.len() >= 8, "the relay mined while being killed ({} blocks)", acknowledged.len());
+}
+
+/// A relay's data directory holding `n` mined blocks, with the tip and coins it had.
+async fn stored_chain(n: u64) -> (TempDir, std::path::PathBuf, BlockHash, tabchain_core::UtxoSet) {
+    let relay = TestRelay::start(RelayConfig::default()).await;
+    for i in 0..n {
+        mine(&relay.driver, SecretKey::from_bytes(&[3; 32]).public_key(), i);
+    }
+    let tip = relay.driver.read(|n| n.chain().tip_hash());
+    let utxos = relay.driver.read(|n| n.chain().utxos().clone());
+    let data = relay.data.clone();
+    (relay.stop().await, data, tip, utxos)
+}
+
+fn open(data: &std::path::Path) -> anyhow::Result<std::sync::Arc<Driver>> {
+    Driver::open(Params::regtest(), Some(data), Limits::default(), "check")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_longer_than_memory_resumes_with_its_coins_and_serves_evicted_blocks() {
+    let blocks = u64::from(tabchain_core::ACTIVE_BLOCKS_KEPT) + 60;
+    let (_dir, data, tip, utxos) = stored_chain(blocks).await;
+    let driver = open(&data).expect("resumes");
+    driver.read(|node| {
+        let chain = node.chain();
+        assert_eq!((chain.tip_hash(), u64::from(chain.height())), (tip, blocks));
+        assert_eq!(chain.utxos(), &utxos);
+        assert_eq!(chain.n_blocks_in_memory(), tabchain_core::ACTIVE_BLOCKS_KEPT as usize + 1);
+        let old = chain.hash_at(5).expect("on the chain");
+        assert!(chain.has_block(&old) && chain.entry(&old).is_none(), "block 5 is stored, not in memory");
+    });
+    // And it goes on: a new block connects on the resumed tip.
+    mine(&driver, SecretKey::from_bytes(&[4; 32]).public_key(), 99);
+    assert_eq!(u64::from(driver.read(|n| n.chain().height())), blocks + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reorg_is_stored_so_that_the_restart_resumes_on_the_new_branch() {
+    let relay = TestRelay::start(RelayConfig::default()).await;
+    let other = Driver::open(Params::regtest(), None, Limits::default(), "other").expect("in memory");
+    for i in 0..30 {
+        let block = mine(&relay.driver, SecretKey::from_bytes(&[3; 32]).public_key(), i);
+        if i < 27 {
+            other.with_node(|n| n.submit_block(block, tabchain_relay::driver::now())).expect("valid");
+        }
+    }
+    let branch: Vec<tabchain_core::Block> =
+        (0..5).map(|i| mine(&other, SecretKey::from_bytes(&[6; 32]).public_key(), 100 + i)).collect();
+    for block in branch {
+        let _ = relay.driver.with_node(|n| n.submit_block(block, tabchain_relay::driver::now()));
+    }
+    let tip = other.read(|n| n.chain().tip_hash());
+    assert_eq!(relay.driver.read(|n| n.chain().tip_hash()), tip, "the relay reorged to the longer branch");
+    let utxos = other.read(|n| n.chain().utxos().clone());
+    let data = relay.data.clone();
+    let _dir = relay.stop().await;
+    let driver = open(&data).expect("resumes after a reorg");
+    assert_eq!(driver.read(|n| n.chain().tip_hash()), tip);
+    assert_eq!(driver.read(|n| n.chain().utxos().clone()), utxos);
+}
+
+const UTXOS_TABLE: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("utxos");
+const ACTIVE_TABLE: redb::TableDefinition<u32, &[u8]> = redb::TableDefinition::new("active");
+
+/// Changes the stored database behind the relay's back.
+fn damage(data: &std::path::Path, f: impl FnOnce(&redb::WriteTransaction)) {
+    use redb::ReadableTable as _;
+    let db = redb::Database::open(data.join("chain.redb")).expect("the database opens");
+    let txn = db.begin_write().expect("write");
+    f(&txn);
+    txn.commit().expect("commit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_store_is_named_in_one_sentence_and_reindex_repairs_it() {
+    let (_dir, data, tip, utxos) = stored_chain(40).await;
+    // A coin's amount changed on disk.
+    damage(&data, |txn| {
+        use redb::ReadableTable as _;
+        let mut table = txn.open_table(UTXOS_TABLE).expect("utxos");
+        let (key, mut value) = {
+            let (k, v) = table.first().expect("read").expect("a coin");
+            (k.value().to_vec(), v.value().to_vec())
+        };
+        value[0] ^= 1;
+        table.insert(key.as_slice(), value.as_slice()).expect("write");
+    });
+    let error = format!("{:#}", open(&data).expect_err("a damaged store is refused"));
+    assert!(error.contains("is damaged") && error.contains("checksum"), "{error}");
+    assert!(error.contains("tabchain reindex --data"), "the sentence says how to repair: {error}");
+
+    let report = tabchain_relay::store::reindex(&data, Params::regtest()).expect("reindex");
+    assert_eq!((report.blocks, report.refused, report.unreadable, report.height), (40, 0, 0, 40));
+    let driver = open(&data).expect("a reindexed store resumes");
+    assert_eq!(driver.read(|n| n.chain().tip_hash()), tip);
+    assert_eq!(driver.read(|n| n.chain().utxos().clone()), utxos);
+    drop(driver);
+
+    // A header lost from the middle of the active chain.
+    damage(&data, |txn| {
+        txn.open_table(ACTIVE_TABLE).expect("active").remove(17).expect("remove");
+    });
+    let error = format!("{:#}", open(&data).expect_err("a damaged store is refused"));
+    assert!(error.contains("is damaged") && error.contains("no header is stored at height 17"), "{error}");
+}
+
+#[test]
+fn the_binary_refuses_a_damaged_store_with_its_sentence_and_reindexes_it() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+    let (dir, data, _, _) = runtime.block_on(stored_chain(12));
+    drop(runtime);
+    damage(&data, |txn| {
+        txn.open_table(ACTIVE_TABLE).expect("active").remove(3).expect("remove");
+    });
+    std::fs::create_dir_all(dir.path().join("www")).expect("www");
+    let serve = Command::new(env!("CARGO_BIN_EXE_tabchain"))
+        .args(["serve", "--network", "regtest", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .arg("--www")
+        .arg(dir.path().join("www"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run the relay");
+    assert!(!serve.status.success(), "a damaged store stops the relay");
+    let stderr = String::from_utf8_lossy(&serve.stderr);
+    assert!(stderr.contains("is damaged") && stderr.contains("tabchain reindex"), "{stderr}");
+
+    let reindex = Command::new(env!("CARGO_BIN_EXE_tabchain"))
+        .args(["reindex", "--network", "regtest", "--data"])
+        .arg(&data)
+        .output()
+        .expect("run reindex");
+    let stdout = String::from_utf8_lossy(&reindex.stdout);
+    assert!(reindex.status.success(), "{stdout} {}", String::from_utf8_lossy(&reindex.stderr));
+    assert!(stdout.contains("12 blocks validated, 0 refused, 0 unreadable; height 12"), "{stdout}");
+    assert!(open(&data).is_ok(), "the reindexed store resumes");
 }
