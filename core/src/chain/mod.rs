@@ -128,8 +128,6 @@ pub struct Chain {
     /// last is the best header chain's tip: the most-work valid header is always a leaf, and
     /// keeping only leaves keeps this small however long the chain.
     header_tips: BTreeSet<Candidate>,
-    /// Children of each known header.
-    children: BTreeMap<BlockHash, Vec<BlockHash>>,
     /// Blocks in memory: the active chain's last `ACTIVE_BLOCKS_KEPT` and side branches above.
     entries: BTreeMap<BlockHash, BlockEntry>,
     /// The same blocks by height, for eviction.
@@ -175,7 +173,6 @@ impl Chain {
             entries: BTreeMap::new(),
             entries_by_height: BTreeSet::from([(0, hash)]),
             kept_from_height: 0,
-            children: BTreeMap::new(),
             candidates: BTreeSet::new(),
             active: alloc::vec![hash],
             utxos: UtxoSet::default(),
@@ -319,7 +316,6 @@ impl Chain {
         // The parent is no longer a leaf of the header tree.
         self.header_tips.remove(&(parent.chain_work, Reverse(parent.seq), parent_hash));
         self.header_tips.insert((chain_work, Reverse(seq), hash));
-        self.children.entry(parent_hash).or_default().push(hash);
         let node = HeaderNode { header, height, chain_work, invalid: false, seq, block_one_time };
         self.headers.entry(hash).or_insert(node)
     }
@@ -478,30 +474,57 @@ impl Chain {
         }
     }
 
-    /// Marks `hash` and every known descendant, header or block, invalid (iteratively); its
-    /// parent becomes a leaf of the valid header tree again when no valid child is left.
+    /// Marks `hash` and every known descendant, header or block, invalid; its parent becomes a
+    /// leaf of the valid header tree again when no valid child is left.
+    ///
+    /// Every valid descendant lies on the path from some valid leaf down to `hash`, so the leaves
+    /// find them without a map of children (which would cost memory for every header ever seen):
+    /// each leaf above `hash` walks down to `hash`'s height. Invalid descendants need no visit,
+    /// since everything above an invalid header is invalid already.
     fn mark_invalid(&mut self, hash: BlockHash) {
-        let parent_hash = self.headers[&hash].header.prev_blockhash;
-        self.mark_invalid_from(hash);
-        let Some(parent) = self.headers.get(&parent_hash).filter(|p| !p.invalid) else { return };
-        let valid_child = self.children.get(&parent_hash).into_iter().flatten().any(|c| !self.headers[c].invalid);
-        if !valid_child {
-            self.header_tips.insert((parent.chain_work, Reverse(parent.seq), parent_hash));
+        let node = &self.headers[&hash];
+        let (height, parent_hash) = (node.height, node.header.prev_blockhash);
+        let leaves: Vec<BlockHash> = self.header_tips.iter().map(|&(_, _, leaf)| leaf).collect();
+        let mut marked = alloc::vec![hash];
+        for leaf in leaves {
+            let path = self.path_down_to(leaf, height);
+            if path.last() == Some(&hash) {
+                marked.extend(path);
+            }
         }
-    }
-
-    fn mark_invalid_from(&mut self, hash: BlockHash) {
-        let mut pending = alloc::vec![hash];
-        while let Some(h) = pending.pop() {
+        for h in marked {
             let node = self.headers.get_mut(&h).expect("known header");
+            if node.invalid {
+                continue;
+            }
             node.invalid = true;
             self.header_tips.remove(&(node.chain_work, Reverse(node.seq), h));
             if let Some(entry) = self.entries.get_mut(&h) {
                 entry.invalid = true;
                 self.candidates.remove(&(entry.chain_work, Reverse(entry.seq), h));
             }
-            pending.extend(self.children.get(&h).into_iter().flatten().copied());
         }
+        let Some(parent) = self.headers.get(&parent_hash).filter(|p| !p.invalid) else { return };
+        let has_valid_child = self.header_tips.iter().any(|&(_, _, leaf)| {
+            self.path_down_to(leaf, parent.height + 1)
+                .last()
+                .is_some_and(|h| self.headers[h].header.prev_blockhash == parent_hash)
+        });
+        if !has_valid_child {
+            self.header_tips.insert((parent.chain_work, Reverse(parent.seq), parent_hash));
+        }
+    }
+
+    /// The headers from `from` down to its ancestor at `height`, both included; empty when
+    /// `from` is below `height`.
+    fn path_down_to(&self, from: BlockHash, height: u32) -> Vec<BlockHash> {
+        let mut path = Vec::new();
+        let mut hash = from;
+        while let Some(node) = self.headers.get(&hash).filter(|n| n.height >= height) {
+            path.push(hash);
+            hash = node.header.prev_blockhash;
+        }
+        path
     }
 }
 

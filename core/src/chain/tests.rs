@@ -350,6 +350,11 @@ fn an_invalid_block_midway_leaves_the_best_valid_chain() {
     b.chain.accept_block(side[0].clone(), NOW).expect("valid");
     b.chain.accept_block(side[1].clone(), NOW).expect("valid");
     assert!(b.chain.is_active(&old[1]), "equal work: first seen stays");
+    // Headers above the bad block arrive first: they become the best header chain.
+    let after_bad_hash = after_bad.block_hash();
+    assert_eq!(b.chain.accept_header(side[2].header, NOW), Ok(true));
+    assert_eq!(b.chain.accept_header(after_bad.header, NOW), Ok(true));
+    assert_eq!(b.chain.best_header().hash, after_bad_hash);
     // The node reorgs to the side branch, fails at its third block, and returns: no net change.
     let error = b.chain.accept_block(side[2].clone(), NOW).expect_err("invalid body");
     assert!(matches!(error, BlockError::Tx { tx_idx: 1, error: TxError::OutputsExceedInputs { .. } }), "{error}");
@@ -357,7 +362,8 @@ fn an_invalid_block_midway_leaves_the_best_valid_chain() {
     assert!(b.chain.is_active(&old[1]));
     assert_eq!(b.chain.tip_hash(), old[1]);
     assert!(b.chain.entry(&bad_hash).expect("stored").is_invalid());
-    assert_eq!(b.chain.accept_block(after_bad, NOW), Err(BlockError::InvalidParent { parent: bad_hash }));
+    assert_eq!(b.chain.header(&after_bad_hash), None, "the header above the bad block is invalid too");
+    assert_eq!(b.chain.accept_block(after_bad, NOW), Err(BlockError::KnownInvalid { hash: after_bad_hash }));
     assert_eq!(b.chain.accept_block(side[2].clone(), NOW), Err(BlockError::KnownInvalid { hash: bad_hash }));
     // The best header is the best valid one again: the header tree's leaves are the two tips,
     // side[1] having become a leaf when its only child turned out invalid.
