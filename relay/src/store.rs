@@ -6,17 +6,18 @@
 //! the result.
 
 use anyhow::{Context as _, bail};
+use redb::backends::InMemoryBackend;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::collections::BTreeSet;
 use std::path::Path;
 use tabchain_core::{Block, BlockHash, ChainOp, ChangeSet, Coin, OutPoint, Params, UtxoSet, decode, encode};
 
 /// Block hash → encoded block.
-const BLOCKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blocks");
+pub(crate) const BLOCKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blocks");
 /// Storage sequence → block hash: blocks are replayed in this order, parents first.
 const ORDER: TableDefinition<u64, &[u8]> = TableDefinition::new("order");
 /// Block hash → encoded undo data, for blocks on the active chain.
-const UNDO: TableDefinition<&[u8], &[u8]> = TableDefinition::new("undo");
+pub(crate) const UNDO: TableDefinition<&[u8], &[u8]> = TableDefinition::new("undo");
 /// Encoded outpoint → encoded coin.
 const UTXOS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("utxos");
 /// Named values: format version, network, tip.
@@ -27,8 +28,8 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// B-trees' upper levels, which this holds many times over.
 const STORE_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
-/// Version of this database layout.
-const STORE_VERSION: u8 = 1;
+/// Version of this database layout (2: with `chain_index`'s tables).
+const STORE_VERSION: u8 = 2;
 
 /// The relay's database.
 #[derive(Debug)]
@@ -58,6 +59,20 @@ impl Store {
         Ok(store)
     }
 
+    /// A store held in memory (for a node run without a data directory), so that every node
+    /// has one: the API reads blocks and indexes from it alone. It grows with the chain.
+    pub fn in_memory(params: &Params) -> anyhow::Result<Self> {
+        let db = redb::Builder::new().create_with_backend(InMemoryBackend::new())?;
+        let store = Self { db };
+        store.check_identity(params)?;
+        Ok(store)
+    }
+
+    /// The database, for the reads of `chain_index`.
+    pub(crate) fn db(&self) -> &Database {
+        &self.db
+    }
+
     fn check_identity(&self, params: &Params) -> anyhow::Result<()> {
         let genesis = params.genesis_hash();
         let txn = self.db.begin_write()?;
@@ -69,6 +84,7 @@ impl Store {
                 (None, None) => {
                     meta.insert("version", [STORE_VERSION].as_slice())?;
                     meta.insert("network", genesis.as_byte_array().as_slice())?;
+                    crate::chain_index::create(&txn, params)?;
                 }
                 (Some(v), _) if v != [STORE_VERSION] => bail!("database layout version {v:?} is not {STORE_VERSION}"),
                 (_, Some(n)) if n != genesis.as_byte_array() => {
@@ -130,6 +146,7 @@ impl Store {
             meta.insert("tip", set.tip.as_byte_array().as_slice())?;
             meta.insert("height", set.height.to_le_bytes().as_slice())?;
         }
+        crate::chain_index::apply(&txn, set)?;
         txn.commit().context("cannot commit to the database")?;
         Ok(())
     }
