@@ -86,7 +86,7 @@ mod tests {
         let outpoint = OutPoint { txid: Txid::from_byte_array([n; 32]), vout: u32::from(n) };
         let output =
             TxOut { amount: Amount::from_units(u64::from(n) * 1000).expect("in range"), owner: PublicKey([n; 32]) };
-        (outpoint, Coin { output, height: u32::from(n), is_coinbase: n % 2 == 0 })
+        (outpoint, Coin { output, height: u32::from(n), is_coinbase: n.is_multiple_of(2) })
     }
 
     #[test]

@@ -2,19 +2,34 @@
 //! a transaction. Bad parameters get 400, unknown objects 404, both as `{"error": "..."}`;
 //! submissions are JSON only (415 otherwise). `http_limits` adds the limits around it.
 //! `openapi.json` documents it; `docs` renders that document without any network access.
+//!
+//! Blocks, confirmed transactions and addresses are read from the store's indexes
+//! (`chain_index`) in one redb read transaction, without the node's lock; only the mempool's
+//! part of a lookup takes the lock, for work bounded by the mempool's size, and only after the
+//! store was read.
 
 use crate::api_params::{self, ParamChecks};
+use crate::chain_index::{HistoryCursor, IndexRead};
 use crate::driver::{Driver, now};
 use crate::peers::PeerInfo;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use tabchain_core::Txid;
-use tabchain_core::explorer::{self, AddressView, BlockView, LookupError, MempoolView, StatusView, TxView};
+use tabchain_core::explorer::{
+    self, AddressView, BlockId, BlockView, LookupError, MempoolView, RECENT_BLOCKS_MAX, StatusView, TxPlacement, TxView,
+};
+use tabchain_core::{OutPoint, Params, Transaction, TxOut, Txid};
+
+/// History rows an address page lists when `?limit=` is not given (as many as the tab shows).
+pub const ADDRESS_HISTORY_PAGE_DEFAULT: usize = explorer::ADDRESS_HISTORY_MAX;
+/// The most history rows one address page lists (`?limit=`); openapi.json states the same.
+pub const ADDRESS_HISTORY_PAGE_MAX: usize = 500;
+const _: () = assert!(ADDRESS_HISTORY_PAGE_DEFAULT <= ADDRESS_HISTORY_PAGE_MAX);
 
 pub fn router() -> Router<Arc<Driver>> {
     let params = ParamChecks::from_openapi(OPENAPI).expect("openapi.json gives every path parameter a schema");
@@ -57,6 +72,28 @@ fn not_found(reason: impl Into<String>) -> ApiError {
     ApiError(StatusCode::NOT_FOUND, reason.into())
 }
 
+/// A store that cannot be read is the relay's fault: 500, with the details in the log only.
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        tracing::error!("cannot read the store: {error:#}");
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the store".into())
+    }
+}
+
+/// Runs `read` in one redb read transaction on tokio's blocking pool. Each lookup is a few
+/// B-tree descents, usually in redb's cache, but a miss waits on the disk, which may be busy
+/// with the driver's commits: on the blocking pool that wait stalls no async worker (which also
+/// carries the peers' WebSockets). `http_limits` caps the API's requests in flight, so this
+/// takes few threads.
+async fn read_store<R: Send + 'static>(
+    driver: &Arc<Driver>,
+    read: impl FnOnce(&IndexRead, &Params) -> Result<R, ApiError> + Send + 'static,
+) -> Result<R, ApiError> {
+    let driver = driver.clone();
+    let task = tokio::task::spawn_blocking(move || read(&IndexRead::begin(driver.store().db())?, driver.params()));
+    task.await.map_err(|e| ApiError::from(anyhow::anyhow!("a store read ended: {e}")))?
+}
+
 async fn status(State(driver): State<Arc<Driver>>) -> Json<StatusView> {
     let mut view = driver.read(explorer::status);
     view.time = Some(now());
@@ -71,16 +108,77 @@ fn lookup_error(error: LookupError) -> ApiError {
 }
 
 async fn block(State(driver): State<Arc<Driver>>, Path(id): Path<String>) -> Result<Json<BlockView>, ApiError> {
-    driver.read(|node| explorer::block(node.chain(), &id)).map(Json).map_err(lookup_error)
+    let id = BlockId::parse(&id).map_err(lookup_error)?;
+    read_store(&driver, move |read, params| stored_block_view(read, params, id)).await.map(Json)
 }
 
-async fn recent_blocks(State(driver): State<Arc<Driver>>) -> Json<Vec<BlockView>> {
-    Json(driver.read(|node| explorer::recent_blocks(node.chain())))
+/// A stored block by height (active chain) or hash (any branch).
+fn stored_block_view(read: &IndexRead, params: &Params, id: BlockId) -> Result<BlockView, ApiError> {
+    let hash = match id {
+        BlockId::Height(height) => read.active_hash(height)?.ok_or_else(|| lookup_error(id.not_found()))?,
+        BlockId::Hash(hash) => hash,
+    };
+    let block = read.block(params, &hash)?.ok_or_else(|| lookup_error(id.not_found()))?;
+    let height =
+        block.txs[0].coinbase_height().ok_or_else(|| anyhow::anyhow!("stored block {hash} has no coinbase"))?;
+    let active = read.active_hash(height)? == Some(hash);
+    Ok(explorer::block_view(params, &block, height, active, read.tip_height()?))
+}
+
+async fn recent_blocks(State(driver): State<Arc<Driver>>) -> Result<Json<Vec<BlockView>>, ApiError> {
+    let views = read_store(&driver, |read, params| {
+        let tip = read.tip_height()?;
+        let low = tip.saturating_sub(RECENT_BLOCKS_MAX - 1);
+        (low..=tip).rev().map(|height| stored_block_view(read, params, BlockId::Height(height))).collect()
+    });
+    views.await.map(Json)
 }
 
 async fn tx(State(driver): State<Arc<Driver>>, Path(txid): Path<String>) -> Result<Json<TxView>, ApiError> {
     let txid: Txid = txid.parse().map_err(|e| bad_request(format!("not a txid: {e}")))?;
-    driver.read(|node| explorer::tx(node.chain(), node.mempool(), &txid)).map(Json).map_err(lookup_error)
+    if let Some(view) = read_store(&driver, move |read, params| confirmed_tx_view(read, params, &txid)).await? {
+        return Ok(Json(view));
+    }
+    if let Some((tx, spent)) = driver.read(|node| pooled_tx(node, &txid)) {
+        return Ok(Json(explorer::tx_view(driver.params(), &tx, None, |outpoint| spent.get(outpoint).copied())));
+    }
+    // Neither confirmed nor pooled, or mined in between: a block that took the transaction out
+    // of the mempool was committed before the node's lock was let go, so a second read sees it.
+    match read_store(&driver, move |read, params| confirmed_tx_view(read, params, &txid)).await? {
+        Some(view) => Ok(Json(view)),
+        None => Err(not_found(format!("unknown transaction {txid}"))),
+    }
+}
+
+/// A transaction of the active chain: its place from the txid index, its block from the store,
+/// and the coins it spends from the block's undo data and its own earlier outputs.
+fn confirmed_tx_view(read: &IndexRead, params: &Params, txid: &Txid) -> Result<Option<TxView>, ApiError> {
+    let Some(place) = read.tx_place(txid)? else { return Ok(None) };
+    let missing = || anyhow::anyhow!("indexed transaction {txid} at {place:?} is not stored");
+    let hash = read.active_hash(place.height)?.ok_or_else(missing)?;
+    let block = read.block(params, &hash)?.ok_or_else(missing)?;
+    let tx = block.txs.get(place.position as usize).filter(|tx| tx.txid() == *txid).ok_or_else(missing)?;
+    let undo = read.undo(params, &hash)?.ok_or_else(|| anyhow::anyhow!("no undo data for active block {hash}"))?;
+    let spent = explorer::block_spent_coins(&block, &undo);
+    let placement = TxPlacement { block: hash, height: place.height, tip_height: read.tip_height()? };
+    Ok(Some(explorer::tx_view(params, tx, Some(&placement), |outpoint| spent.get(outpoint).copied())))
+}
+
+/// A pooled transaction and the coins it spends (from the UTXO set or other pooled
+/// transactions): O(inputs × log n) under the node's lock.
+fn pooled_tx(node: &tabchain_core::Node, txid: &Txid) -> Option<(Transaction, BTreeMap<OutPoint, TxOut>)> {
+    let entry = node.mempool().get(txid)?;
+    let spent = entry
+        .tx
+        .inputs
+        .iter()
+        .filter_map(|input| {
+            let outpoint = input.prev_out;
+            let coin = node.chain().utxos().get(&outpoint).map(|coin| coin.output);
+            coin.or_else(|| node.mempool().output(&outpoint).copied()).map(|output| (outpoint, output))
+        })
+        .collect();
+    Some((entry.tx.clone(), spent))
 }
 
 #[derive(serde::Deserialize)]
@@ -138,8 +236,36 @@ async fn submit_tx(
     }
 }
 
-async fn address(State(driver): State<Arc<Driver>>, Path(text): Path<String>) -> Result<Json<AddressView>, ApiError> {
-    driver.read(|node| explorer::address(node.chain(), node.mempool(), &text)).map(Json).map_err(lookup_error)
+/// `?limit=` and `?before=` of an address's history page.
+#[derive(Debug, serde::Deserialize)]
+struct HistoryQuery {
+    limit: Option<usize>,
+    before: Option<String>,
+}
+
+async fn address(
+    State(driver): State<Arc<Driver>>,
+    Path(text): Path<String>,
+    query: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Result<Json<AddressView>, ApiError> {
+    let Query(query) = query.map_err(|rejection| bad_request(rejection.body_text()))?;
+    let limit = query.limit.unwrap_or(ADDRESS_HISTORY_PAGE_DEFAULT);
+    if !(1..=ADDRESS_HISTORY_PAGE_MAX).contains(&limit) {
+        return Err(bad_request(format!("limit must be from 1 to {ADDRESS_HISTORY_PAGE_MAX}, not {limit}")));
+    }
+    let before: Option<HistoryCursor> = match &query.before {
+        Some(text) => Some(text.parse().map_err(|e| bad_request(format!("before: {e}")))?),
+        None => None,
+    };
+    let owner = explorer::parse_address(driver.params(), &text).map_err(lookup_error)?;
+    let (mut balance, page, tip) = read_store(&driver, move |read, params| {
+        let tip = read.tip_height()?;
+        Ok((read.balance(params, &owner, tip)?, read.history(&owner, before, limit)?, tip))
+    })
+    .await?;
+    balance.pending_units = driver.read(|node| explorer::pending_units(node.mempool(), &owner));
+    let next = page.next.map(|cursor| cursor.to_string());
+    Ok(Json(explorer::address_view(driver.params(), &owner, balance, &page.rows, tip, next)))
 }
 
 async fn mempool(State(driver): State<Arc<Driver>>) -> Json<MempoolView> {

@@ -1,11 +1,13 @@
-//! The API's path parameters, checked against `openapi.json` before any handler runs: each must
-//! match its documented schema (a string `pattern`, an integer within `minimum` and `maximum`
-//! written in its plain decimal form, or `oneOf` those), or the request gets 400. So the schema
-//! states exactly the forms the API takes, and the handlers, which parse more leniently (hex in
-//! either case, a sign before a height), only ever see documented ones.
+//! The API's path and query parameters, checked against `openapi.json` before any handler runs:
+//! each must match its documented schema (a string `pattern`, an integer within `minimum` and
+//! `maximum` written in its plain decimal form, or `oneOf` those), or the request gets 400 with
+//! the parameter's documented form as the reason. So the schema states exactly the forms the
+//! API takes, and the handlers, which parse more leniently (hex in either case, a sign before a
+//! height), only ever see documented ones. Query parameters a path does not document are
+//! ignored, as HTTP caches and proxies may add their own.
 
 use crate::api::ApiError;
-use axum::extract::{MatchedPath, RawPathParams, Request, State};
+use axum::extract::{MatchedPath, Query, RawPathParams, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -56,12 +58,27 @@ impl Check {
     }
 }
 
-/// The checks of every path's parameters, by path as the schema writes it (`/blocks/{id}`).
+/// Where a parameter is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Location {
+    Path,
+    Query,
+}
+
+/// A documented parameter: its check, and its description for the reason of a 400.
 #[derive(Debug)]
-pub struct ParamChecks(BTreeMap<String, BTreeMap<String, Check>>);
+pub struct Param {
+    pub check: Check,
+    pub description: String,
+}
+
+/// The parameters of every path, by path as the schema writes it (`/blocks/{id}`), then by
+/// where and name.
+#[derive(Debug)]
+pub struct ParamChecks(BTreeMap<String, BTreeMap<(Location, String), Param>>);
 
 impl ParamChecks {
-    /// Compiles the path parameters of every GET in `openapi`.
+    /// Compiles the path and query parameters of every GET in `openapi`.
     pub fn from_openapi(openapi: &str) -> Result<Self, String> {
         let spec: Value = serde_json::from_str(openapi).map_err(|e| format!("openapi.json: {e}"))?;
         let paths = spec["paths"].as_object().ok_or("openapi.json has no paths")?;
@@ -70,17 +87,36 @@ impl ParamChecks {
             let mut by_name = BTreeMap::new();
             for parameter in item["get"]["parameters"].as_array().into_iter().flatten() {
                 let name = parameter["name"].as_str().ok_or("a parameter without name")?;
+                let location = match parameter["in"].as_str() {
+                    Some("path") => Location::Path,
+                    Some("query") => Location::Query,
+                    other => return Err(format!("{path} {name}: a parameter in {other:?}")),
+                };
                 let check = Check::from_schema(&parameter["schema"]).map_err(|e| format!("{path} {name}: {e}"))?;
-                by_name.insert(name.to_owned(), check);
+                let description = parameter["description"].as_str().unwrap_or_default().to_owned();
+                by_name.insert((location, name.to_owned()), Param { check, description });
             }
             checks.insert(path.clone(), by_name);
         }
         Ok(Self(checks))
     }
 
-    /// The check of parameter `name` on `path` (as the schema writes it), if documented.
-    pub fn get(&self, path: &str, name: &str) -> Option<&Check> {
-        self.0.get(path)?.get(name)
+    /// Parameter `name` given at `location` on `path` (as the schema writes it), if documented.
+    pub fn get(&self, path: &str, location: Location, name: &str) -> Option<&Param> {
+        self.0.get(path)?.get(&(location, name.to_owned()))
+    }
+
+    /// Why `value` for parameter `name` is refused, if it is: undocumented path parameters are
+    /// refused, undocumented query parameters ignored.
+    fn refusal(&self, path: &str, location: Location, name: &str, value: &str) -> Option<String> {
+        match self.get(path, location, name) {
+            None if location == Location::Query => None,
+            Some(param) if param.check.accepts(value) => None,
+            param => {
+                let form = param.map(|p| format!(": {}", p.description)).unwrap_or_default();
+                Some(format!("{name} is not in the form openapi.json gives for {path}{form}"))
+            }
+        }
     }
 }
 
@@ -93,11 +129,19 @@ pub async fn check(
     next: Next,
 ) -> Response {
     let path = matched.as_str().strip_prefix(API_PREFIX).unwrap_or(matched.as_str());
+    let refuse = |reason: String| ApiError::new(StatusCode::BAD_REQUEST, reason).into_response();
     for (name, value) in &params {
-        let documented = checks.get(path, name).is_some_and(|check| check.accepts(value));
-        if !documented {
-            let reason = format!("{name} is not in the form openapi.json gives for {path}");
-            return ApiError::new(StatusCode::BAD_REQUEST, reason).into_response();
+        if let Some(reason) = checks.refusal(path, Location::Path, name, value) {
+            return refuse(reason);
+        }
+    }
+    let query = match Query::<Vec<(String, String)>>::try_from_uri(request.uri()) {
+        Ok(Query(pairs)) => pairs,
+        Err(rejection) => return refuse(rejection.body_text()),
+    };
+    for (name, value) in &query {
+        if let Some(reason) = checks.refusal(path, Location::Query, name, value) {
+            return refuse(reason);
         }
     }
     next.run(request).await
@@ -139,8 +183,24 @@ mod tests {
     #[test]
     fn the_served_schema_compiles() {
         let checks = ParamChecks::from_openapi(include_str!("openapi.json")).expect("compiles");
-        assert!(checks.get("/blocks/{id}", "id").is_some());
-        assert!(checks.get("/tx/{txid}", "txid").is_some());
-        assert!(checks.get("/address/{address}", "address").is_some());
+        assert!(checks.get("/blocks/{id}", Location::Path, "id").is_some());
+        assert!(checks.get("/tx/{txid}", Location::Path, "txid").is_some());
+        assert!(checks.get("/address/{address}", Location::Path, "address").is_some());
+    }
+
+    #[test]
+    fn the_history_page_parameters_are_documented_with_the_api_s_limits() {
+        let checks = ParamChecks::from_openapi(include_str!("openapi.json")).expect("compiles");
+        let param = |name| checks.get("/address/{address}", Location::Query, name).expect("documented");
+        let max = crate::api::ADDRESS_HISTORY_PAGE_MAX.to_string();
+        let over = (crate::api::ADDRESS_HISTORY_PAGE_MAX + 1).to_string();
+        for (text, expected) in [("1", true), (max.as_str(), true), ("0", false), (over.as_str(), false), ("x", false)]
+        {
+            assert_eq!(param("limit").check.accepts(text), expected, "limit={text}");
+        }
+        for (text, expected) in [("12:0", true), ("4294967295:7", true), ("12", false), ("12:", false), ("a:b", false)]
+        {
+            assert_eq!(param("before").check.accepts(text), expected, "before={text}");
+        }
     }
 }

@@ -24,7 +24,10 @@ use tokio::sync::watch;
 pub struct Driver {
     node: Mutex<Node>,
     peers: Mutex<PeerRegistry>,
+    /// On disk with a data directory, else in memory: either way the API reads the chain from it.
     store: Store,
+    /// The network, for views built outside the node's lock.
+    params: Params,
     pub admission: Arc<Admission>,
     pub metrics: Metrics,
     pub limits: Limits,
@@ -45,7 +48,8 @@ pub fn now() -> u64 {
 }
 
 impl Driver {
-    /// A node for `params`, restored from `data_dir` when given (created if absent).
+    /// A node for `params`, restored from `data_dir` when given (created if absent); without
+    /// one, the node stores its chain in memory.
     pub fn open(
         params: Params,
         data_dir: Option<&Path>,
@@ -53,7 +57,7 @@ impl Driver {
         user_agent: &str,
     ) -> anyhow::Result<Arc<Self>> {
         let (mut node, store) = match data_dir {
-            None => (Node::new(params.clone(), user_agent), Store::in_memory(&params)?),
+            None => (Node::new(params, user_agent), Store::in_memory(&params)?),
             Some(dir) => {
                 let store = Store::open(dir, &params)?;
                 (resume(&store, dir, params, user_agent)?, store)
@@ -72,6 +76,7 @@ impl Driver {
                 limits.queued_bytes_total_max,
             )),
             store,
+            params,
             admission: Admission::new(limits.connections_per_ip_max, limits.connections_max),
             metrics: Metrics::default(),
             limits,
@@ -100,6 +105,15 @@ impl Driver {
     /// Reads the node without giving it input.
     pub fn read<R>(&self, f: impl FnOnce(&Node) -> R) -> R {
         f(&self.lock_node())
+    }
+
+    /// The store, which the API reads without the node's lock (`chain_index`).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
     }
 
     /// Watches the tip height (changes on every new tip).
@@ -138,11 +152,10 @@ impl Driver {
     /// committed, so nothing acknowledged is lost, but memory and disk would diverge. The driver
     /// stops and the relay restarts from disk.
     fn persist(&self, set: &tabchain_core::ChangeSet) {
-        let store = &self.store;
         if self.failure.get().is_some() {
             return;
         }
-        if let Err(error) = blocking(|| store.apply(set)) {
+        if let Err(error) = blocking(|| self.store.apply(set)) {
             let reason = format!("cannot store the chain: {error:#}");
             tracing::error!("{reason}; stopping");
             let _ = self.failure.set(reason);

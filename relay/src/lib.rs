@@ -5,7 +5,9 @@
 //! - [`peers`]: the registry of connected peers and their send queues, whose bytes
 //!   [`queued_bytes`] counts; [`admission`]: the connection caps;
 //! - [`connection`], [`ws`], [`client`]: WebSocket connections in and out;
-//! - [`store`]: the chain on disk (redb); [`miner`]: native mining threads;
+//! - [`store`]: the chain on disk (redb), or in memory without a data directory;
+//!   [`chain_index`]: its indexes by height, txid and address, which the API reads;
+//!   [`miner`]: native mining threads;
 //! - [`serve`], [`api`] (its path parameters checked by [`api_params`]), [`metrics`]: the HTTP
 //!   surface; [`accept`]: its connections (header timeout); [`http_limits`]: the API's rate,
 //!   concurrency, time and body limits; [`hosts`]: the `Host` allowlist; [`limits`]: every
@@ -17,6 +19,7 @@ pub mod admission;
 pub mod api;
 pub mod api_params;
 pub mod app;
+pub mod chain_index;
 pub mod client;
 pub mod connection;
 pub mod driver;

@@ -1,11 +1,13 @@
-//! The relay's chain on disk, in redb: every stored block, the active chain's headers by height,
-//! its undo data, the UTXO set with its checksum, and the tip; each change set is written in one
-//! transaction, so a crash at any moment leaves the database at the end of some committed set.
+//! The relay's chain on disk, in redb: every stored block, the active chain's undo data, the UTXO
+//! set with its checksum, and the tip, plus `chain_index`'s tables (headers by height, txids,
+//! addresses); each change set is written in one transaction, so a crash at any moment leaves
+//! the database at the end of some committed set.
 //!
 //! A restart resumes from these tables (`load`) without validating the blocks again; a store
 //! whose pieces do not fit is refused with a sentence naming the damage, and `reindex` rebuilds
 //! the tables by validating the stored blocks from genesis.
 
+use crate::chain_index::{ACTIVE, IndexTables};
 use anyhow::{Context as _, bail};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::{Path, PathBuf};
@@ -15,13 +17,11 @@ use tabchain_core::{
 };
 
 /// Block hash → encoded block, for every block stored, on any branch.
-const BLOCKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blocks");
+pub(crate) const BLOCKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blocks");
 /// Storage sequence → block hash: every stored block, parents first (what `reindex` replays).
 const ORDER: TableDefinition<u64, &[u8]> = TableDefinition::new("order");
-/// Height → encoded header of the active chain's block there (genesis at 0).
-pub(crate) const ACTIVE: TableDefinition<u32, &[u8]> = TableDefinition::new("active");
 /// Block hash → encoded undo data, for blocks on the active chain.
-const UNDO: TableDefinition<&[u8], &[u8]> = TableDefinition::new("undo");
+pub(crate) const UNDO: TableDefinition<&[u8], &[u8]> = TableDefinition::new("undo");
 /// Encoded outpoint → encoded coin: the UTXO set at the tip.
 const UTXOS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("utxos");
 /// Named values: format version, network, tip, height, UTXO checksum.
@@ -32,8 +32,8 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// B-trees' upper levels, which this holds many times over.
 const STORE_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
-/// Version of this database layout. Layout 1 kept no headers by height nor a UTXO checksum, and
-/// was restored by validating every block again; `reindex` converts it.
+/// Version of this database layout. Layout 1 kept no indexes (`chain_index`) nor a UTXO checksum,
+/// and was restored by validating every block again; `reindex` converts it.
 const STORE_VERSION: u8 = 2;
 
 /// The database file in a data directory.
@@ -89,7 +89,8 @@ impl Store {
         Ok(store)
     }
 
-    /// A store in memory, for a node run without a data directory.
+    /// A store held in memory (for a node run without a data directory), so that every node has
+    /// one: the API reads blocks and indexes from it alone. It grows with the chain.
     pub fn in_memory(params: &Params) -> anyhow::Result<Self> {
         let db = redb::Builder::new().create_with_backend(redb::backends::InMemoryBackend::new())?;
         let store = Self { db };
@@ -105,6 +106,7 @@ impl Store {
         Ok(Self { db })
     }
 
+    /// The database, for the reads of `chain_index`.
     pub(crate) fn db(&self) -> &Database {
         &self.db
     }
@@ -122,7 +124,7 @@ impl Store {
                     meta.insert("network", genesis.block_hash().as_byte_array().as_slice())?;
                     meta.insert("tip", genesis.block_hash().as_byte_array().as_slice())?;
                     meta.insert("utxo_checksum", UtxoChecksum::default().to_bytes().as_slice())?;
-                    txn.open_table(ACTIVE)?.insert(0, encode(&genesis.header).as_slice())?;
+                    crate::chain_index::create(&txn, params)?;
                 }
                 (_, Some(n)) if n != genesis.block_hash().as_byte_array() => {
                     bail!("the data directory holds another network's chain")
@@ -138,7 +140,6 @@ impl Store {
             txn.open_table(UNDO)?;
             txn.open_table(UTXOS)?;
             txn.open_table(ORDER)?;
-            txn.open_table(ACTIVE)?;
         }
         txn.commit()?;
         Ok(())
@@ -212,10 +213,10 @@ impl Store {
                 table: txn.open_table(UTXOS)?,
                 checksum: UtxoChecksum::from_bytes(stored_sum.try_into().map_err(|_| anyhow::anyhow!("bad checksum"))?),
             };
-            let mut active = txn.open_table(ACTIVE)?;
             let mut undo = txn.open_table(UNDO)?;
+            let mut index = IndexTables::open(&txn)?;
             for op in &set.ops {
-                apply_op(op, &blocks, &mut active, &mut undo, &mut coins)?;
+                apply_op(op, &blocks, &mut undo, &mut coins, &mut index)?;
             }
             meta.insert("tip", set.tip.as_byte_array().as_slice())?;
             meta.insert("utxo_checksum", coins.checksum.to_bytes().as_slice())?;
@@ -281,38 +282,33 @@ impl CoinStore for CoinTable<'_> {
     }
 }
 
-/// One step of the active chain: its header by height, its undo data and its coins.
+/// One step of the active chain: its coins, its undo data and the indexes.
 fn apply_op(
     op: &ChainOp,
     blocks: &redb::Table<&[u8], &[u8]>,
-    active: &mut redb::Table<u32, &[u8]>,
     undo: &mut redb::Table<&[u8], &[u8]>,
     coins: &mut CoinTable<'_>,
+    index: &mut IndexTables<'_>,
 ) -> anyhow::Result<()> {
     let hash = match op {
         ChainOp::Connect { hash, .. } | ChainOp::Disconnect { hash } => *hash,
     };
     let key = hash.as_byte_array().as_slice();
     let bytes = blocks.get(key)?.with_context(|| format!("chain step for unknown block {hash}"))?;
-    let block = Block::from_bytes(bytes.value())?;
+    let block = Block::from_bytes(bytes.value()).with_context(|| format!("stored block {hash} is corrupt"))?;
     drop(bytes);
-    let top = active.last()?.map(|(height, _)| height.value()).context("no active chain stored")?;
     match op {
         ChainOp::Connect { undo: block_undo, .. } => {
-            let height = top + 1;
+            let height = index.top()?.height + 1;
             apply_connect(&block, height, block_undo, coins)?;
-            active.insert(height, encode(&block.header).as_slice())?;
             undo.insert(key, encode(block_undo).as_slice())?;
+            index.connect(hash, &block, block_undo)?;
         }
         ChainOp::Disconnect { .. } => {
-            let stored = active.get(top)?.context("no tip stored")?.value().to_vec();
-            if decode::<Header>(&stored)?.block_hash() != hash {
-                bail!("disconnecting {hash}, which is not the stored tip");
-            }
             let block_undo: BlockUndo =
                 decode(undo.remove(key)?.with_context(|| format!("no undo data for {hash}"))?.value())?;
             apply_disconnect(&block, &block_undo, coins)?;
-            active.remove(top)?;
+            index.disconnect(hash, &block)?;
         }
     }
     Ok(())

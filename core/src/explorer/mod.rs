@@ -4,17 +4,27 @@
 //!
 //! With the `serde` feature each view serializes to the JSON the API documents.
 //!
-//! Beside the lookups here: `node` (the node's status, the block tree with its branch
-//! switches, the wallet), and `input` (blocks and transactions handed in as hex).
+//! Each view has one builder, fed plain values (`block_view`, `tx_view`, `address_view`), so the
+//! relay can build it from what its store reads, without a `Chain`; the lookups over a `Chain`
+//! (`block`, `tx`, `address`, `search`), which the tab uses, are thin callers of the same builders.
+//!
+//! Beside the lookups here: `address` (what a block's transactions did to each address, and the
+//! address view), `node` (the node's status, the block tree with its branch switches, the
+//! wallet), and `input` (blocks and transactions handed in as hex).
 
+mod address;
 mod input;
 mod node;
 
+pub use address::{
+    AddressBalance, AddressTx, address, address_txs, address_view, immature_coinbase_heights, parse_address,
+    pending_units,
+};
 pub use input::{HexInputError, block_from_hex, tx_from_hex};
 pub use node::{StatusView, TreeBlockView, WalletTxView, WalletView, block_tree, clock_skew_s, status, wallet_history};
 
 use crate::{
-    Amount, BlockEntry, BlockHash, Chain, Mempool, OutPoint, PublicKey, Transaction, TxOut, Txid, decode_address,
+    Block, BlockEntry, BlockHash, BlockUndo, Chain, Header, Mempool, OutPoint, Params, Transaction, TxOut, Txid,
     encode_address,
 };
 use alloc::collections::BTreeMap;
@@ -25,7 +35,7 @@ use core::fmt;
 
 /// Blocks listed by `recent_blocks`.
 pub const RECENT_BLOCKS_MAX: u32 = 50;
-/// History entries in an `AddressView`.
+/// History entries in the tab's `AddressView` (the relay pages through the rest).
 pub const ADDRESS_HISTORY_MAX: usize = 100;
 /// Pooled transactions listed in a `MempoolView`.
 pub const MEMPOOL_LIST_MAX: usize = 100;
@@ -107,8 +117,12 @@ pub struct AddressView {
     pub immature_units: u64,
     pub pending_units: u64,
     pub confirmed: String,
-    /// Newest first, at most `ADDRESS_HISTORY_MAX`.
+    /// Newest first: the tab's newest `ADDRESS_HISTORY_MAX`, or one page of the relay's.
     pub history: Vec<HistoryView>,
+    /// Where the next (older) page of history starts, when there is one: the relay's cursor for
+    /// `?before=`. Absent from the JSON on the last page.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub next: Option<String>,
 }
 
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -176,26 +190,58 @@ pub fn search(chain: &Chain, mempool: &Mempool, query: &str) -> Result<Found, Lo
     }
 }
 
-/// A block by height (on the active chain) or by hash (on any branch).
-pub fn block(chain: &Chain, id: &str) -> Result<BlockView, LookupError> {
-    let hash = if let Ok(height) = id.parse::<u32>() {
-        chain.hash_at(height).ok_or_else(|| LookupError::NotFound(format!("no block at height {height}")))?
-    } else {
-        id.parse::<BlockHash>().map_err(|e| LookupError::BadQuery(format!("not a height or block hash: {e}")))?
-    };
-    let entry = chain.entry(&hash).ok_or_else(|| LookupError::NotFound(format!("unknown block {hash}")))?;
-    Ok(block_view(chain, entry))
+/// How a block is named: a height on the active chain, or a hash on any branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockId {
+    Height(u32),
+    Hash(BlockHash),
 }
 
-pub fn block_view(chain: &Chain, entry: &BlockEntry) -> BlockView {
-    let header = entry.header();
-    let hash = entry.block_hash();
-    let active = chain.is_active(&hash);
+impl BlockId {
+    /// A height in decimal, or a block hash in hex.
+    pub fn parse(id: &str) -> Result<Self, LookupError> {
+        if let Ok(height) = id.parse::<u32>() {
+            return Ok(Self::Height(height));
+        }
+        id.parse::<BlockHash>()
+            .map(Self::Hash)
+            .map_err(|e| LookupError::BadQuery(format!("not a height or block hash: {e}")))
+    }
+
+    /// Why nothing was found by this name.
+    pub fn not_found(self) -> LookupError {
+        match self {
+            Self::Height(height) => LookupError::NotFound(format!("no block at height {height}")),
+            Self::Hash(hash) => LookupError::NotFound(format!("unknown block {hash}")),
+        }
+    }
+}
+
+/// A block in memory, by height (on the active chain) or by hash (on any branch).
+pub fn block(chain: &Chain, id: &str) -> Result<BlockView, LookupError> {
+    let id = BlockId::parse(id)?;
+    let hash = match id {
+        BlockId::Height(height) => chain.hash_at(height).ok_or(id.not_found())?,
+        BlockId::Hash(hash) => hash,
+    };
+    let entry = chain.entry(&hash).ok_or(id.not_found())?;
+    Ok(entry_view(chain, entry))
+}
+
+fn entry_view(chain: &Chain, entry: &BlockEntry) -> BlockView {
+    let active = chain.is_active(&entry.block_hash());
+    block_view(chain.params(), &entry.block, entry.height, active, chain.height())
+}
+
+/// The view of `block` at `height`, on the active chain whose tip is at `tip_height` or not
+/// (`active`): the one builder of block views.
+pub fn block_view(params: &Params, block: &Block, height: u32, active: bool, tip_height: u32) -> BlockView {
+    let header = &block.header;
     BlockView {
-        hash: hash.to_string(),
-        height: entry.height,
+        hash: block.block_hash().to_string(),
+        height,
         active,
-        confirmations: if active { chain.height() + 1 - entry.height } else { 0 },
+        confirmations: if active { (tip_height + 1).saturating_sub(height) } else { 0 },
         version: header.version,
         prev_hash: header.prev_blockhash.to_string(),
         merkle_root: header.merkle_root.to_string(),
@@ -203,26 +249,30 @@ pub fn block_view(chain: &Chain, entry: &BlockEntry) -> BlockView {
         bits: header.bits.to_string(),
         target: header.bits.to_target().map(|t| format!("{t:064x}")).unwrap_or_default(),
         nonce: header.nonce,
-        difficulty: difficulty(chain, entry),
-        size_bytes: entry.block.size_bytes(),
-        mined_by: address_of(chain, &entry.block.txs[0].outputs[0]),
-        txids: entry.block.txs.iter().map(|tx| tx.txid().to_string()).collect(),
+        difficulty: header_difficulty(params, header),
+        size_bytes: block.size_bytes(),
+        mined_by: encode_address(params.address_hrp, &block.txs[0].outputs[0].owner),
+        txids: block.txs.iter().map(|tx| tx.txid().to_string()).collect(),
     }
 }
 
-/// The active chain's newest blocks, the tip first.
+/// The active chain's newest blocks in memory, the tip first.
 pub fn recent_blocks(chain: &Chain) -> Vec<BlockView> {
     let low = chain.height().saturating_sub(RECENT_BLOCKS_MAX - 1);
     (low..=chain.height())
         .rev()
         .filter_map(|h| chain.hash_at(h).and_then(|hash| chain.entry(&hash)))
-        .map(|entry| block_view(chain, entry))
+        .map(|entry| entry_view(chain, entry))
         .collect()
 }
 
 /// How many times harder than the easiest target this block's is.
 pub fn difficulty(chain: &Chain, entry: &BlockEntry) -> f64 {
-    entry.header().bits.to_target().map_or(0.0, |t| t.difficulty(chain.params().pow_limit))
+    header_difficulty(chain.params(), entry.header())
+}
+
+fn header_difficulty(params: &Params, header: &Header) -> f64 {
+    header.bits.to_target().map_or(0.0, |t| t.difficulty(params.pow_limit))
 }
 
 /// Expected hashes per second over the last blocks: work done divided by the time it took.
@@ -235,32 +285,44 @@ pub fn network_hashrate(chain: &Chain) -> f64 {
     if seconds > 0.0 { work / seconds } else { 0.0 }
 }
 
-/// A pooled transaction, or a confirmed one found by walking the active chain from the tip.
+/// Where a confirmed transaction sits, and the tip it is counted from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxPlacement {
+    pub block: BlockHash,
+    pub height: u32,
+    pub tip_height: u32,
+}
+
+/// A pooled transaction, or a confirmed one found by walking the active chain's blocks in
+/// memory from the tip.
 pub fn tx(chain: &Chain, mempool: &Mempool, txid: &Txid) -> Result<TxView, LookupError> {
     if let Some(entry) = mempool.get(txid) {
         let spent = |outpoint: &OutPoint| {
             chain.utxos().get(outpoint).map(|coin| coin.output).or_else(|| mempool.output(outpoint).copied())
         };
-        return Ok(tx_view(chain, &entry.tx, None, spent));
+        return Ok(tx_view(chain.params(), &entry.tx, None, spent));
     }
-    for height in (0..=chain.height()).rev() {
+    for height in (chain.kept_from_height()..=chain.height()).rev() {
         let Some(entry) = chain.hash_at(height).and_then(|hash| chain.entry(&hash)) else { continue };
         let Some(position) = entry.block.txs.iter().position(|tx| tx.txid() == *txid) else { continue };
-        let spent = spent_in_block(chain, entry, position);
-        let view = tx_view(chain, &entry.block.txs[position], Some(entry), |outpoint| spent.get(outpoint).copied());
+        let hash = entry.block_hash();
+        let spent = chain.undo(&hash).map(|undo| block_spent_coins(&entry.block, undo)).unwrap_or_default();
+        let placement = TxPlacement { block: hash, height, tip_height: chain.height() };
+        let view = tx_view(chain.params(), &entry.block.txs[position], Some(&placement), |outpoint| {
+            spent.get(outpoint).copied()
+        });
         return Ok(view);
     }
     Err(LookupError::NotFound(format!("unknown transaction {txid}")))
 }
 
-/// The coins that transactions of `entry` before `position`, and at it, could spend: those its
-/// undo data records, and the outputs of the block's earlier transactions.
-fn spent_in_block(chain: &Chain, entry: &BlockEntry, position: usize) -> BTreeMap<OutPoint, TxOut> {
-    let mut coins: BTreeMap<OutPoint, TxOut> = chain
-        .undo(&entry.block_hash())
-        .map(|undo| undo.spent.iter().map(|(outpoint, coin)| (*outpoint, coin.output)).collect())
-        .unwrap_or_default();
-    for tx in &entry.block.txs[..position] {
+/// The coins the transactions of `block` spend: those its undo data records (coins of earlier
+/// blocks), and the outputs of the block's own transactions (a transaction may spend an earlier
+/// one's in the same block).
+pub fn block_spent_coins(block: &Block, undo: &BlockUndo) -> BTreeMap<OutPoint, TxOut> {
+    let mut coins: BTreeMap<OutPoint, TxOut> =
+        undo.spent.iter().map(|(outpoint, coin)| (*outpoint, coin.output)).collect();
+    for tx in &block.txs {
         let txid = tx.txid();
         for (vout, output) in tx.outputs.iter().enumerate() {
             coins.insert(OutPoint { txid, vout: vout as u32 }, *output);
@@ -269,10 +331,12 @@ fn spent_in_block(chain: &Chain, entry: &BlockEntry, position: usize) -> BTreeMa
     coins
 }
 
-fn tx_view(
-    chain: &Chain,
+/// The view of `tx`, confirmed at `placement` or pooled (`None`), with the coins its inputs
+/// spend as `spent` finds them: the one builder of transaction views.
+pub fn tx_view(
+    params: &Params,
     tx: &Transaction,
-    placed: Option<&BlockEntry>,
+    placement: Option<&TxPlacement>,
     spent: impl Fn(&OutPoint) -> Option<TxOut>,
 ) -> TxView {
     let inputs: Vec<InputView> = tx
@@ -284,7 +348,7 @@ fn tx_view(
                 txid: input.prev_out.txid.to_string(),
                 vout: input.prev_out.vout,
                 coinbase,
-                spends: if coinbase { None } else { spent(&input.prev_out).map(|o| output_view(chain, &o)) },
+                spends: if coinbase { None } else { spent(&input.prev_out).map(|o| output_view(params, &o)) },
             }
         })
         .collect();
@@ -297,86 +361,28 @@ fn tx_view(
     };
     TxView {
         txid: tx.txid().to_string(),
-        status: if placed.is_some() { "confirmed" } else { "mempool" },
-        block: placed.map(|entry| entry.block_hash().to_string()),
-        height: placed.map(|entry| entry.height),
-        confirmations: placed.map_or(0, |entry| chain.height() + 1 - entry.height),
+        status: if placement.is_some() { "confirmed" } else { "mempool" },
+        block: placement.map(|p| p.block.to_string()),
+        height: placement.map(|p| p.height),
+        confirmations: placement.map_or(0, |p| (p.tip_height + 1).saturating_sub(p.height)),
         fee_units,
         size_bytes: tx.size_bytes(),
         inputs,
-        outputs: tx.outputs.iter().map(|o| output_view(chain, o)).collect(),
+        outputs: tx.outputs.iter().map(|o| output_view(params, o)).collect(),
     }
 }
 
-fn output_view(chain: &Chain, output: &TxOut) -> OutputView {
+fn output_view(params: &Params, output: &TxOut) -> OutputView {
     OutputView {
         amount: output.amount.to_string(),
         amount_units: output.amount.to_units(),
-        address: address_of(chain, output),
+        address: encode_address(params.address_hrp, &output.owner),
     }
 }
 
 /// The address an output pays, on this chain's network.
 pub(crate) fn address_of(chain: &Chain, output: &TxOut) -> String {
     encode_address(chain.params().address_hrp, &output.owner)
-}
-
-/// Balances and history of an address, from the UTXO set, the mempool and the active chain.
-pub fn address(chain: &Chain, mempool: &Mempool, text: &str) -> Result<AddressView, LookupError> {
-    let owner =
-        decode_address(chain.params().address_hrp, text.trim()).map_err(|e| LookupError::BadQuery(e.to_string()))?;
-    Ok(address_view(chain, mempool, owner))
-}
-
-fn address_view(chain: &Chain, mempool: &Mempool, owner: PublicKey) -> AddressView {
-    let maturity = chain.params().coinbase_maturity;
-    let (mut confirmed, mut immature) = (0u64, 0u64);
-    for (_, coin) in chain.utxos().iter().filter(|(_, c)| c.output.owner == owner) {
-        if !coin.is_mature_at(chain.height() + 1, maturity) {
-            immature += coin.output.amount.to_units();
-        } else {
-            confirmed += coin.output.amount.to_units();
-        }
-    }
-    let pending = mempool
-        .iter()
-        .flat_map(|e| e.tx.outputs.iter())
-        .filter(|o| o.owner == owner)
-        .map(|o| o.amount.to_units())
-        .sum();
-    let mut history = Vec::new();
-    let mut received_by_outpoint: BTreeMap<OutPoint, u64> = BTreeMap::new();
-    for height in 0..=chain.height() {
-        let Some(entry) = chain.hash_at(height).and_then(|h| chain.entry(&h)) else { continue };
-        for tx in &entry.block.txs {
-            let txid = tx.txid();
-            let sent: u64 = tx.inputs.iter().filter_map(|i| received_by_outpoint.remove(&i.prev_out)).sum();
-            let mut received = 0;
-            for (vout, output) in tx.outputs.iter().enumerate().filter(|(_, o)| o.owner == owner) {
-                received += output.amount.to_units();
-                received_by_outpoint.insert(OutPoint { txid, vout: vout as u32 }, output.amount.to_units());
-            }
-            if sent > 0 || received > 0 {
-                history.push(HistoryView {
-                    txid: txid.to_string(),
-                    height: Some(height),
-                    confirmations: chain.height() + 1 - height,
-                    received_units: received,
-                    sent_units: sent,
-                });
-            }
-        }
-    }
-    history.reverse();
-    history.truncate(ADDRESS_HISTORY_MAX);
-    AddressView {
-        address: encode_address(chain.params().address_hrp, &owner),
-        confirmed_units: confirmed,
-        immature_units: immature,
-        pending_units: pending,
-        confirmed: Amount::from_units(confirmed).map(|a| a.to_string()).unwrap_or_default(),
-        history,
-    }
 }
 
 /// The mempool's size and its best-paying transactions.

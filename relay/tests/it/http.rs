@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tabchain_core::{Message, SecretKey, encode_address};
-use tabchain_relay::api_params::ParamChecks;
+use tabchain_relay::api_params::{Location, ParamChecks};
 use tabchain_relay::limits::{API_BODY_BYTES_MAX, Limits};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -435,7 +435,7 @@ async fn path_parameters_take_exactly_the_forms_the_schema_states() {
         let answer = get(relay.addr, &path, "").await;
         assert_eq!(answer.status, *status, "{path}: {}", String::from_utf8_lossy(&answer.body));
         assert_documented("get", template, &answer);
-        let schema_accepts = checks.get(template, name).expect("documented").accepts(value);
+        let schema_accepts = checks.get(template, Location::Path, name).expect("documented").check.accepts(value);
         let form_only = i >= cases.len() - semantic;
         assert_eq!(schema_accepts, *status != 400 || form_only, "{path}: the schema and the handler disagree");
     }

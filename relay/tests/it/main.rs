@@ -4,6 +4,7 @@
 mod api;
 mod dev_pages;
 mod http;
+mod index;
 mod limits;
 mod network;
 mod persistence;

@@ -187,7 +187,6 @@ const ACTIVE_TABLE: redb::TableDefinition<u32, &[u8]> = redb::TableDefinition::n
 
 /// Changes the stored database behind the relay's back.
 fn damage(data: &std::path::Path, f: impl FnOnce(&redb::WriteTransaction)) {
-    use redb::ReadableTable as _;
     let db = redb::Database::open(data.join("chain.redb")).expect("the database opens");
     let txn = db.begin_write().expect("write");
     f(&txn);
