@@ -1,11 +1,13 @@
 //! Benchmarks of the node's hot paths, run by `cargo xtask bench`: connecting 10,000 blocks,
-//! validating a block at `BLOCK_BYTES_MAX` full of signed transactions, a 1,000-block reorg.
+//! validating a block at `BLOCK_BYTES_MAX` full of signed transactions, a 1,000-block reorg, and
+//! the signatures of the worst-case transaction (the most inputs `TX_BYTES_MAX` allows).
 //! Prints a table and writes `target/bench/core.json`. Timings live here, never in tests.
 
 use std::time::{Duration, Instant};
 use tabchain_core::{
-    Amount, BLOCK_BYTES_MAX, Block, BlockHash, Chain, OutPoint, Params, SecretKey, Transaction, TxOut, check_block,
-    child_block, connect_block, search_nonce, sighash, signed_transaction, verify_signature,
+    Amount, BLOCK_BYTES_MAX, Block, BlockHash, Chain, OutPoint, Params, SecretKey, TX_BYTES_MAX, Transaction, TxDigest,
+    TxOut, Txid, check_block, child_block, connect_block, encode, search_nonce, sha256d, sighash, signed_transaction,
+    verify_input, verify_signature,
 };
 
 const NOW: u64 = u64::MAX / 2;
@@ -165,6 +167,61 @@ fn reorg_1000(report: &mut Report) {
     );
 }
 
+/// The transaction with the most inputs that fits `TX_BYTES_MAX`: its signatures cost one pass
+/// over the transaction plus a fixed message per input (sighash v2), where version 1's message
+/// hashed the whole transaction again for every input.
+fn worst_case_tx(report: &mut Report) {
+    let genesis = Params::regtest().genesis_hash();
+    let output = TxOut { amount: Amount::from_units(1).expect("small"), owner: key().public_key() };
+    let mut n_inputs = 0;
+    let mut tx = signed(&[], vec![output], genesis);
+    for n in (1..=TX_BYTES_MAX / 100).rev() {
+        let inputs: Vec<OutPoint> =
+            (0..n as u32).map(|i| OutPoint { txid: Txid::from_byte_array([1; 32]), vout: i }).collect();
+        tx = signed(&inputs, vec![output], genesis);
+        if tx.size_bytes() <= TX_BYTES_MAX {
+            n_inputs = n;
+            break;
+        }
+    }
+    let owner = key().public_key().0;
+    let samples: Vec<Duration> = (0..5)
+        .map(|_| {
+            let started = Instant::now();
+            let digest = TxDigest::of(&tx);
+            for i in 0..tx.inputs.len() {
+                verify_input(&tx, &digest, i, &owner, genesis).expect("valid");
+            }
+            started.elapsed()
+        })
+        .collect();
+    let all = median(samples);
+    let unsigned_bytes = encode(&tx).len() - 64 * n_inputs;
+    let samples: Vec<Duration> = (0..3)
+        .map(|_| {
+            let bytes = vec![7u8; unsigned_bytes];
+            let started = Instant::now();
+            for _ in 0..n_inputs {
+                std::hint::black_box(sha256d(&bytes));
+            }
+            started.elapsed()
+        })
+        .collect();
+    let v1 = median(samples);
+    report.add(
+        &format!("worst-case tx ({n_inputs} inputs, {} bytes): every signature", tx.size_bytes()),
+        format!("{:.1} ms", all.as_secs_f64() * 1e3),
+        "worst_case_tx_signatures_ms",
+        all.as_secs_f64() * 1e3,
+    );
+    report.add(
+        "  hashing version 1's messages would have added",
+        format!("{:.1} ms ({:.1} MB hashed)", v1.as_secs_f64() * 1e3, (unsigned_bytes * n_inputs) as f64 / 1e6),
+        "worst_case_tx_v1_hashing_ms",
+        v1.as_secs_f64() * 1e3,
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not supported.
     println!("tabchain-core benchmarks (release build, one thread)");
@@ -172,6 +229,7 @@ fn main() {
     connect_10k(&mut report);
     full_block(&mut report);
     reorg_1000(&mut report);
+    worst_case_tx(&mut report);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     std::fs::create_dir_all(&dir).expect("create target/bench");
     let body: Vec<String> = report.json.iter().map(|(k, v)| format!("  \"{k}\": {v:.3}")).collect();

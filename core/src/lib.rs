@@ -89,7 +89,7 @@ pub use params::{
 };
 pub use pow::{MEDIAN_TIME_SPAN, PowError, check_proof_of_work, median_time_past};
 pub use retarget::{RetargetParams, bitcoin_retarget, is_retarget_height};
-pub use sighash::{SIGHASH_TAG, sighash, sign_input, signed_transaction, verify_input};
+pub use sighash::{SIGHASH_TAG, TxDigest, sighash, sign_input, signed_transaction, verify_input};
 pub use signature::{PublicKey, SecretKey, Signature, SignatureError, verify_signature};
 pub use target::{CompactTarget, CompactTargetError, Target, Work};
 pub use template::{assemble_block, child_block, child_block_of, coinbase, search_nonce};

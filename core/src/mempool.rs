@@ -16,7 +16,7 @@ use crate::chain::{Chain, ChainUpdate};
 use crate::hash::Txid;
 use crate::limits::TX_BYTES_MAX;
 use crate::quota::{QuotaMap, Source};
-use crate::sighash::verify_input;
+use crate::sighash::{TxDigest, verify_input};
 use crate::signature::SignatureError;
 use crate::transaction::{OutPoint, Transaction, TxOut};
 use crate::validation::{TxError, check_transaction};
@@ -340,10 +340,11 @@ impl Mempool {
     /// The expensive rule, run last: each input signed by the owner of the output it spends.
     fn verify_signatures(&self, tx: &Transaction, spent: &[TxOut], chain: &Chain) -> Result<(), MempoolError> {
         let genesis = chain.params().genesis_hash();
+        let digest = TxDigest::of(tx);
         for (input_idx, output) in spent.iter().enumerate() {
             #[cfg(test)]
             self.signature_checks.set(self.signature_checks.get() + 1);
-            verify_input(tx, input_idx, &output.owner.0, genesis)
+            verify_input(tx, &digest, input_idx, &output.owner.0, genesis)
                 .map_err(|error: SignatureError| MempoolError::Invalid(TxError::BadSignature { input_idx, error }))?;
         }
         Ok(())

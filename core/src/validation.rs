@@ -12,7 +12,7 @@ use crate::limits::BLOCK_BYTES_MAX;
 use crate::merkle::MerkleError;
 use crate::params::Params;
 use crate::pow::{PowError, check_proof_of_work};
-use crate::sighash::verify_input;
+use crate::sighash::{TxDigest, verify_input};
 use crate::signature::SignatureError;
 use crate::target::CompactTarget;
 use crate::transaction::{OutPoint, Transaction};
@@ -344,6 +344,7 @@ impl View<'_> {
         genesis: BlockHash,
     ) -> Result<Amount, BlockError> {
         let tx_error = |error| BlockError::Tx { tx_idx, error };
+        let digest = TxDigest::of(tx);
         let mut inputs = Amount::ZERO;
         for (input_idx, input) in tx.inputs.iter().enumerate() {
             let outpoint = input.prev_out;
@@ -352,7 +353,7 @@ impl View<'_> {
                 let confirmations = height - coin.height;
                 return Err(tx_error(TxError::ImmatureCoinbase { outpoint, confirmations }));
             }
-            verify_input(tx, input_idx, &coin.output.owner.0, genesis)
+            verify_input(tx, &digest, input_idx, &coin.output.owner.0, genesis)
                 .map_err(|error| tx_error(TxError::BadSignature { input_idx, error }))?;
             inputs = inputs.checked_add(coin.output.amount).map_err(|_| tx_error(TxError::AmountOverflow))?;
         }
