@@ -34,10 +34,10 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line) => console.log(`  ${line}`);
 
-/** The blocks of a chain file, as Buffers. */
-function readChain(path, expected) {
+/** The blocks of a chain file (starting with `magic`, which xtask names), as Buffers. */
+function readChain(path, expected, magic) {
   const bytes = readFileSync(path);
-  if (bytes.subarray(0, 8).toString("latin1") !== "TCSCALE1") throw new Error(`${path} is not a scale chain`);
+  if (bytes.subarray(0, 8).toString("latin1") !== magic) throw new Error(`${path} is not a ${magic} scale chain`);
   const count = bytes.readUInt32LE(8);
   if (count !== expected) throw new Error(`${path} holds ${count} blocks, not ${expected}`);
   const blocks = [];
@@ -193,7 +193,7 @@ const runs = [];
 const browser = await launchBrowser();
 try {
   for (const chain of chains) {
-    const blocks = readChain(chain.path, chain.blocks);
+    const blocks = readChain(chain.path, chain.blocks, chain.magic);
     const out = { blocks: chain.blocks, block_bytes_mean: blocks.reduce((sum, b) => sum + b.length, 0) / blocks.length };
     log(`${chain.blocks} blocks, ${out.block_bytes_mean.toFixed(0)} bytes each on average`);
     const relay = await Relay.start(API_LIMITS);

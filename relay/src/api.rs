@@ -90,7 +90,8 @@ async fn read_store<R: Send + 'static>(
     read: impl FnOnce(&IndexRead, &Params) -> Result<R, ApiError> + Send + 'static,
 ) -> Result<R, ApiError> {
     let driver = driver.clone();
-    let task = tokio::task::spawn_blocking(move || read(&IndexRead::begin(driver.store().db())?, driver.params()));
+    let task =
+        tokio::task::spawn_blocking(move || read(&IndexRead::begin(driver.store().db()?.as_ref())?, driver.params()));
     task.await.map_err(|e| ApiError::from(anyhow::anyhow!("a store read ended: {e}")))?
 }
 
@@ -218,10 +219,20 @@ async fn submit_block(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let block = explorer::block_from_hex(&hex).map_err(|e| bad_request(e.to_string()))?;
     let hash = block.block_hash();
+    if driver.disk_full() {
+        return Err(disk_full());
+    }
     match driver.with_node(|node| node.submit_block(block, now())) {
+        // Held in memory, not committed: not acknowledged.
+        Ok(_) if driver.disk_full() => Err(disk_full()),
         Ok(_) => Ok(Json(serde_json::json!({ "hash": hash.to_string() }))),
         Err(reason) => Err(bad_request(format!("rejected: {reason}"))),
     }
+}
+
+/// A block submitted while the relay's disk is full: it cannot be stored, so it is not taken.
+fn disk_full() -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the relay's disk is full: no block is stored until space returns")
 }
 
 async fn submit_tx(

@@ -61,7 +61,7 @@ impl Harness {
     }
 
     fn read(&self) -> IndexRead {
-        IndexRead::begin(self.store.db()).expect("read")
+        IndexRead::begin(&self.store.db().expect("open")).expect("read")
     }
 }
 
@@ -76,7 +76,7 @@ struct Dump {
 }
 
 fn dump(store: &Store) -> Dump {
-    let txn = store.db().begin_read().expect("read");
+    let txn = store.db().expect("open").begin_read().expect("read");
     let active = txn.open_table(ACTIVE).expect("table");
     let tx_index = txn.open_table(TX_INDEX).expect("table");
     let history = txn.open_table(ADDRESS_HISTORY).expect("table");

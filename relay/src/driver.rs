@@ -7,6 +7,7 @@
 //! Lock order is always node, then peers; neither is held across an `.await`.
 
 use crate::admission::Admission;
+use crate::backlog::{Backlog, Persisted, Retried};
 use crate::limits::{Limits, SEND_QUEUE_FRAMES_MAX};
 use crate::metrics::Metrics;
 use crate::peers::{Enqueued, PeerInfo, PeerLink, PeerRegistry, Removal, close_code};
@@ -37,6 +38,8 @@ pub struct Driver {
     shutdown_tx: watch::Sender<bool>,
     /// Why the driver stopped on its own (the store failed), if it did.
     failure: OnceLock<String>,
+    /// Change sets waiting for room on a full disk.
+    backlog: Mutex<Backlog>,
 }
 
 /// The longest the driver waits between ticks, in seconds.
@@ -56,13 +59,25 @@ impl Driver {
         limits: Limits,
         user_agent: &str,
     ) -> anyhow::Result<Arc<Self>> {
-        let (mut node, store) = match data_dir {
-            None => (Node::new(params, user_agent), Store::in_memory(&params)?),
-            Some(dir) => {
-                let store = Store::open(dir, &params)?;
-                (resume(&store, dir, params, user_agent)?, store)
-            }
-        };
+        match data_dir {
+            None => Self::new(Node::new(params, user_agent), Store::in_memory(&params)?, params, limits),
+            Some(dir) => Self::with_store(params, Store::open(dir, &params)?, dir, limits, user_agent),
+        }
+    }
+
+    /// A node for `params` resumed from `store`, the store of the data directory `dir`.
+    pub fn with_store(
+        params: Params,
+        store: Store,
+        dir: &Path,
+        limits: Limits,
+        user_agent: &str,
+    ) -> anyhow::Result<Arc<Self>> {
+        let node = resume(&store, dir, params, user_agent)?;
+        Self::new(node, store, params, limits)
+    }
+
+    fn new(mut node: Node, store: Store, params: Params, limits: Limits) -> anyhow::Result<Arc<Self>> {
         node.set_message_rate_limit(RateLimit {
             per_s: u64::from(limits.messages_per_s_max),
             burst: u64::from(limits.message_burst_max),
@@ -83,6 +98,7 @@ impl Driver {
             tip_tx: watch::channel(height).0,
             shutdown_tx: watch::channel(false).0,
             failure: OnceLock::new(),
+            backlog: Mutex::new(Backlog::default()),
         }))
     }
 
@@ -148,19 +164,60 @@ impl Driver {
         }
     }
 
-    /// Commits a change set. After a failure nothing more is written: earlier sets are
-    /// committed, so nothing acknowledged is lost, but memory and disk would diverge. The driver
-    /// stops and the relay restarts from disk.
+    /// Commits a change set, or holds it while the disk is full (`Backlog`). After any other
+    /// failure nothing more is written: earlier sets are committed, so nothing acknowledged is
+    /// lost, but memory and disk would diverge. The driver stops and the relay restarts from disk.
     fn persist(&self, set: &tabchain_core::ChangeSet) {
         if self.failure.get().is_some() {
             return;
         }
-        if let Err(error) = blocking(|| self.store.apply(set)) {
-            let reason = format!("cannot store the chain: {error:#}");
-            tracing::error!("{reason}; stopping");
-            let _ = self.failure.set(reason);
-            self.shutdown_tx.send_replace(true);
+        let persisted = blocking(|| self.lock_backlog().persist(&self.store, set));
+        match persisted {
+            Persisted::Written | Persisted::Held { first: false } => {}
+            Persisted::Held { first: true } => {
+                Metrics::inc(&self.metrics.store_out_of_space);
+                tracing::error!(
+                    "the disk is full: new blocks and transactions are refused, and the chain waits in memory (up to {} MiB) until space returns",
+                    crate::backlog::BACKLOG_BYTES_MAX >> 20
+                );
+            }
+            Persisted::Failed(reason) => self.fail(format!("cannot store the chain: {reason}")),
         }
+    }
+
+    /// Writes what waited for a full disk, once it has room.
+    fn retry_backlog(&self) {
+        if self.failure.get().is_some() || !self.disk_full() {
+            return;
+        }
+        let retried = blocking(|| self.lock_backlog().retry(&self.store));
+        match retried {
+            Retried::Cleared { written } => {
+                tracing::info!(written, "the disk has room again: wrote the change sets held in memory");
+            }
+            Retried::Idle | Retried::StillFull { .. } => {}
+            Retried::Failed(reason) => self.fail(format!("cannot store the chain: {reason}")),
+        }
+    }
+
+    fn fail(&self, reason: String) {
+        tracing::error!("{reason}; stopping");
+        let _ = self.failure.set(reason);
+        self.shutdown_tx.send_replace(true);
+    }
+
+    fn lock_backlog(&self) -> MutexGuard<'_, Backlog> {
+        self.backlog.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the disk was full at the last write: submissions are then refused.
+    pub fn disk_full(&self) -> bool {
+        self.lock_backlog().is_holding()
+    }
+
+    /// Change sets waiting for room on the disk.
+    pub fn backlog_len(&self) -> usize {
+        self.lock_backlog().len()
     }
 
     /// A block evicted from the node's memory, read back from the store.
@@ -279,6 +336,7 @@ impl Driver {
                 () = self.stopped() => return,
             }
             self.with_node(|node| node.handle_tick(now()));
+            self.retry_backlog();
         }
     }
 

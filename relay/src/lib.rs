@@ -19,6 +19,7 @@ pub mod admission;
 pub mod api;
 pub mod api_params;
 pub mod app;
+pub mod backlog;
 pub mod chain_index;
 pub mod client;
 pub mod connection;

@@ -17,6 +17,7 @@ pub struct Metrics {
     pub disconnects_oversize: AtomicU64,
     pub disconnects_rate: AtomicU64,
     pub blocks_mined: AtomicU64,
+    pub store_out_of_space: AtomicU64,
 }
 
 impl Metrics {
@@ -51,6 +52,7 @@ impl Metrics {
             ("tabchain_disconnects_oversize_total", "peers dropped for oversize messages", &self.disconnects_oversize),
             ("tabchain_disconnects_rate_total", "peers dropped for exceeding the message rate", &self.disconnects_rate),
             ("tabchain_blocks_mined_total", "blocks found by this relay's miner", &self.blocks_mined),
+            ("tabchain_store_out_of_space_total", "times a write found the disk full", &self.store_out_of_space),
         ];
         let mut out = String::new();
         for (name, help, counter) in counters {

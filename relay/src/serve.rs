@@ -97,6 +97,7 @@ fn is_dev_path(path: &str) -> bool {
 
 async fn metrics(State(driver): State<Arc<Driver>>) -> impl IntoResponse {
     let peers = driver.n_peers() as f64;
+    let (disk_full, backlog) = (driver.disk_full(), driver.backlog_len());
     let gauges = driver.read(|node| {
         let chain = node.chain();
         [
@@ -107,6 +108,12 @@ async fn metrics(State(driver): State<Arc<Driver>>) -> impl IntoResponse {
             ("tabchain_mempool_txs", "transactions in the mempool", node.mempool().len() as f64),
             ("tabchain_mempool_bytes", "bytes of transactions in the mempool", node.mempool().total_bytes() as f64),
             ("tabchain_peers", "connected peers", peers),
+            (
+                "tabchain_store_disk_full",
+                "1 while the disk is full and submissions are refused",
+                f64::from(u8::from(disk_full)),
+            ),
+            ("tabchain_store_backlog_sets", "change sets waiting in memory for room on the disk", backlog as f64),
         ]
     });
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], driver.metrics.render(&gauges))

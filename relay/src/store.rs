@@ -11,6 +11,7 @@ use crate::chain_index::{ACTIVE, IndexTables};
 use anyhow::{Context as _, bail};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use tabchain_core::{
     ACTIVE_BLOCKS_KEPT, Block, BlockHash, BlockUndo, ChainOp, ChainResume, ChangeSet, Coin, CoinStore, Header,
     OutPoint, Params, ResumeError, UtxoChecksum, apply_connect, apply_disconnect, decode, encode,
@@ -41,11 +42,29 @@ const DB_FILE: &str = "chain.redb";
 /// Where `reindex` builds the new database before it replaces the old one.
 const REINDEX_FILE: &str = "chain.redb.reindex";
 
+/// Opens the database again (after an I/O error, which makes redb refuse every later operation
+/// on the handle that met it).
+pub type Opener = Arc<dyn Fn() -> Result<Database, redb::DatabaseError> + Send + Sync>;
+
 /// The relay's database.
-#[derive(Debug)]
 pub struct Store {
-    db: Database,
+    /// The open handle; `None` while it is being reopened. Readers take a clone of the `Arc`
+    /// for one read transaction.
+    db: RwLock<Option<Arc<Database>>>,
+    /// How to open it again; `None` for a store in memory, which has no file to go back to.
+    opener: Option<Opener>,
 }
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("reopens", &self.opener.is_some()).finish_non_exhaustive()
+    }
+}
+
+/// How many times `reopen` tries, and how long it waits between tries, for readers still
+/// holding the old handle (and its file lock) to finish.
+const REOPEN_TRIES: u32 = 40;
+const REOPEN_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Why a store cannot be resumed.
 #[derive(Debug)]
@@ -73,6 +92,12 @@ macro_rules! io_errors {
 }
 io_errors!(redb::TransactionError, redb::TableError, redb::StorageError);
 
+impl From<anyhow::Error> for LoadError {
+    fn from(error: anyhow::Error) -> Self {
+        Self::Io(error)
+    }
+}
+
 impl From<ResumeError> for LoadError {
     fn from(error: ResumeError) -> Self {
         Self::Damaged(error.to_string())
@@ -84,7 +109,19 @@ impl Store {
     /// another network or by another layout version.
     pub fn open(dir: &Path, params: &Params) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
-        let store = Self::open_file(&dir.join(DB_FILE))?;
+        let path = dir.join(DB_FILE);
+        Self::open_with(
+            dir,
+            params,
+            Arc::new(move || redb::Builder::new().set_cache_size(STORE_CACHE_BYTES).create(&path)),
+        )
+    }
+
+    /// Opens the store `opener` gives (a file, or in tests a storage that can fill up) for the
+    /// data directory `dir`.
+    pub fn open_with(dir: &Path, params: &Params, opener: Opener) -> anyhow::Result<Self> {
+        let db = opener().with_context(|| format!("cannot open the chain database in {}", dir.display()))?;
+        let store = Self { db: RwLock::new(Some(Arc::new(db))), opener: Some(opener) };
         store.check_identity(params, dir)?;
         Ok(store)
     }
@@ -93,7 +130,7 @@ impl Store {
     /// one: the API reads blocks and indexes from it alone. It grows with the chain.
     pub fn in_memory(params: &Params) -> anyhow::Result<Self> {
         let db = redb::Builder::new().create_with_backend(redb::backends::InMemoryBackend::new())?;
-        let store = Self { db };
+        let store = Self { db: RwLock::new(Some(Arc::new(db))), opener: None };
         store.check_identity(params, Path::new("(memory)"))?;
         Ok(store)
     }
@@ -103,17 +140,39 @@ impl Store {
             .set_cache_size(STORE_CACHE_BYTES)
             .create(path)
             .with_context(|| format!("cannot open database {}", path.display()))?;
-        Ok(Self { db })
+        Ok(Self { db: RwLock::new(Some(Arc::new(db))), opener: None })
     }
 
-    /// The database, for the reads of `chain_index`.
-    pub(crate) fn db(&self) -> &Database {
-        &self.db
+    /// The database, for one transaction (and the reads of `chain_index`).
+    pub(crate) fn db(&self) -> anyhow::Result<Arc<Database>> {
+        let slot = self.db.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        slot.clone().context("the chain database is being reopened")
+    }
+
+    /// Drops the handle and opens the database again: after an I/O error redb refuses every
+    /// operation on the old handle, reads included. Waits (boundedly) for readers holding the
+    /// old handle to let go of its file lock.
+    pub fn reopen(&self) -> anyhow::Result<()> {
+        let Some(opener) = &self.opener else { bail!("a store in memory cannot be reopened") };
+        let old = self.db.write().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        drop(old);
+        let mut last = None;
+        for _ in 0..REOPEN_TRIES {
+            match opener() {
+                Ok(db) => {
+                    *self.db.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(db));
+                    return Ok(());
+                }
+                Err(error) => last = Some(error),
+            }
+            std::thread::sleep(REOPEN_WAIT);
+        }
+        Err(anyhow::Error::from(last.expect("tried at least once")).context("cannot reopen the chain database"))
     }
 
     fn check_identity(&self, params: &Params, dir: &Path) -> anyhow::Result<()> {
         let genesis = params.genesis_block().context("a relay needs a network with a genesis block")?;
-        let txn = self.db.begin_write()?;
+        let txn = self.db()?.begin_write()?;
         {
             let mut meta = txn.open_table(META)?;
             let version = meta.get("version")?.map(|v| v.value().to_vec());
@@ -149,7 +208,7 @@ impl Store {
     /// newest `ACTIVE_BLOCKS_KEPT` blocks with undo data, the coins, checked against the tip
     /// and the UTXO checksum stored with it.
     pub fn load(&self, params: Params) -> Result<ChainResume, LoadError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let meta = txn.open_table(META)?;
         let tip = read_meta::<BlockHash>(&meta, "tip")?;
         let checksum = UtxoChecksum::from_bytes(read_meta::<[u8; 32]>(&meta, "utxo_checksum")?);
@@ -195,7 +254,7 @@ impl Store {
 
     /// Writes one change set atomically.
     pub fn apply(&self, set: &ChangeSet) -> anyhow::Result<()> {
-        let txn = self.db.begin_write()?;
+        let txn = self.db()?.begin_write()?;
         {
             let mut blocks = txn.open_table(BLOCKS)?;
             let mut order = txn.open_table(ORDER)?;
@@ -227,7 +286,7 @@ impl Store {
 
     /// A stored block, if the store has it.
     pub fn block(&self, hash: &BlockHash) -> anyhow::Result<Option<Block>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let blocks = txn.open_table(BLOCKS)?;
         let Some(bytes) = blocks.get(hash.as_byte_array().as_slice())? else { return Ok(None) };
         Ok(Some(Block::from_bytes(bytes.value()).with_context(|| format!("stored block {hash} is corrupt"))?))
@@ -235,7 +294,7 @@ impl Store {
 
     /// Every stored block's hash, parents first.
     fn stored_order(&self) -> anyhow::Result<Vec<BlockHash>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let order = txn.open_table(ORDER)?;
         let mut hashes = Vec::new();
         for row in order.iter()? {
@@ -362,4 +421,39 @@ pub struct ReindexReport {
     pub unreadable: usize,
     /// The height of the rebuilt active chain.
     pub height: u32,
+}
+
+/// Whether a store error means the disk (or the user's quota) is full, or that an earlier such
+/// error left the handle refusing everything: writes may succeed again once space returns and
+/// the store is reopened. Anything else is a fault the relay stops on.
+pub fn is_out_of_space(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let storage = cause
+            .downcast_ref::<redb::StorageError>()
+            .or_else(|| match cause.downcast_ref::<redb::CommitError>() {
+                Some(redb::CommitError::Storage(e)) => Some(e),
+                _ => None,
+            })
+            .or_else(|| match cause.downcast_ref::<redb::TransactionError>() {
+                Some(redb::TransactionError::Storage(e)) => Some(e),
+                _ => None,
+            })
+            .or_else(|| match cause.downcast_ref::<redb::TableError>() {
+                Some(redb::TableError::Storage(e)) => Some(e),
+                _ => None,
+            });
+        match storage {
+            Some(redb::StorageError::Io(io)) => io_out_of_space(io),
+            Some(redb::StorageError::PreviousIo) => true,
+            _ => cause.downcast_ref::<std::io::Error>().is_some_and(io_out_of_space),
+        }
+    })
+}
+
+/// `ENOSPC` (no space left on device) and `EDQUOT` (quota exceeded).
+fn io_out_of_space(error: &std::io::Error) -> bool {
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    matches!(error.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+        || matches!(error.raw_os_error(), Some(ENOSPC | EDQUOT))
 }

@@ -81,7 +81,9 @@ pub(crate) fn scale(root: &Path) -> anyhow::Result<()> {
         // The tip's payee: an address with history that is still in the relay's memory.
         let payee = encode_address(hrp, &forge::payment_chain_payee(n).public_key());
         let path = cached_chain(&dir, n)?;
-        chains.push(json!({ "blocks": n, "path": path, "payee": payee, "tab": tab_sizes.contains(&n) }));
+        let magic = std::str::from_utf8(CHAIN_FILE_MAGIC)?;
+        chains
+            .push(json!({ "blocks": n, "path": path, "payee": payee, "tab": tab_sizes.contains(&n), "magic": magic }));
     }
     let wasm_toolchain = toolchain::ensure_wasm(root)?;
     let bindgen = tools::ensure_bindgen(root)?;

@@ -3,6 +3,7 @@
 
 mod api;
 mod dev_pages;
+mod disk;
 mod http;
 mod index;
 mod limits;

@@ -71,11 +71,6 @@ pub struct TestRelay {
 impl TestRelay {
     pub async fn start(config: RelayConfig) -> Self {
         let dir = TempDir::new();
-        let www = dir.path().join("www");
-        std::fs::create_dir_all(www.join("pkg")).expect("create www");
-        std::fs::write(www.join("index.html"), INDEX_HTML).expect("write index.html");
-        std::fs::write(www.join("main.js"), "export {};\n").expect("write main.js");
-        std::fs::write(www.join("pkg/dummy.wasm"), WASM_BYTES).expect("write dummy.wasm");
         let data = config.data.clone().unwrap_or_else(|| dir.path().join("data"));
         let options = NodeOptions {
             network: Network::Regtest,
@@ -84,16 +79,27 @@ impl TestRelay {
             mine_threads: 0,
             limits: config.limits.clone().unwrap_or_default(),
         };
+        let started = app::start_node(&options, "test-relay").expect("start the relay's node");
+        Self::serve(started.driver, dir, data).await
+    }
+
+    /// Serves the API and `/ws` of a node already started (its ticker running) whose data
+    /// directory is `data`.
+    pub async fn serve(driver: Arc<Driver>, dir: TempDir, data: PathBuf) -> Self {
+        let www = dir.path().join("www");
+        std::fs::create_dir_all(www.join("pkg")).expect("create www");
+        std::fs::write(www.join("index.html"), INDEX_HTML).expect("write index.html");
+        std::fs::write(www.join("main.js"), "export {};\n").expect("write main.js");
+        std::fs::write(www.join("pkg/dummy.wasm"), WASM_BYTES).expect("write dummy.wasm");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
-        let started = app::start_node(&options, "test-relay").expect("start the relay's node");
-        let driver = started.driver.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let served = driver.clone();
         let server = tokio::spawn(async move {
             let shutdown = async {
                 let _ = rx.await;
             };
-            tabchain_relay::serve::run(listener, www, started.driver, shutdown).await.expect("server runs");
+            tabchain_relay::serve::run(listener, www, served, shutdown).await.expect("server runs");
         });
         Self { addr, driver, dir, data, shutdown: Some(tx), server }
     }
