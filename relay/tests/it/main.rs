@@ -2,6 +2,7 @@
 //! every wait bounded.
 
 mod api;
+mod attacks;
 mod dev_pages;
 mod disk;
 mod http;
