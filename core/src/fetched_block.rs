@@ -11,7 +11,7 @@ use crate::chain::Chain;
 use crate::explorer::BlockView;
 use crate::hash::BlockHash;
 use crate::validation::{BlockError, check_block};
-use alloc::string::{String, ToString};
+use alloc::string::ToString;
 use core::fmt;
 
 /// What a `FetchedBlockView` was checked for, in words for the page.
@@ -86,7 +86,7 @@ pub fn check_fetched_block(chain: &Chain, block: &Block) -> Result<FetchedBlockV
         nonce: header.nonce,
         difficulty: header.bits.to_target().map_or(0.0, |t| t.difficulty(params.pow_limit)),
         size_bytes: block.size_bytes(),
-        mined_by: mined_by.unwrap_or_else(String::new),
+        mined_by: mined_by.unwrap_or_default(),
         txids: block.txs.iter().map(|tx| tx.txid().to_string()).collect(),
     };
     Ok(FetchedBlockView { block: view, verified: FETCHED_BLOCK_CHECKS })

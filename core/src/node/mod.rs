@@ -157,7 +157,7 @@ impl Node {
     /// A node around a chain resumed from storage (`ChainResume`), with an empty mempool and
     /// no peers; everything the chain holds counts as stored.
     pub fn resume(user_agent: &str, chain: Chain) -> Self {
-        let mut node = Self::new(chain.params().clone(), user_agent);
+        let mut node = Self::new(*chain.params(), user_agent);
         node.download_for = chain.tip_hash();
         node.unpersisted = Unpersisted::new(chain.tip_hash());
         node.chain = chain;

@@ -1,0 +1,91 @@
+//! The tab's checkpoint at the wasm boundary. `TabCheckpoint` hands the page a node's checkpoint
+//! record by record, each copied out of wasm memory (which never shrinks) and freed there as it
+//! goes. `TabResume` takes a stored checkpoint and the change sets stored after it back, one
+//! call per record or set so that the page can yield to its event loop between calls, and
+//! finishes into a `TabNode` (core's `NodeResume`: nothing is validated again).
+
+use crate::node::{TabNode, USER_AGENT, error};
+use js_sys::Uint8Array;
+use tabchain_core::{Network, NodeResume, ResumeError, SecretKey, hex};
+use wasm_bindgen::prelude::*;
+
+/// The JavaScript error a stored state that cannot be resumed becomes: `name` is
+/// "ResumeError", the message core's sentence.
+fn resume_error(e: ResumeError) -> JsValue {
+    let error = js_sys::Error::new(&e.to_string());
+    error.set_name("ResumeError");
+    error.into()
+}
+
+/// A node's checkpoint records, taken one at a time.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct TabCheckpoint {
+    /// The records not taken yet, the last first (`next_record` pops).
+    records_reversed: Vec<Vec<u8>>,
+    n_records: usize,
+    n_bytes: usize,
+}
+
+impl TabCheckpoint {
+    pub(crate) fn new(mut records: Vec<Vec<u8>>) -> Self {
+        let n_bytes = records.iter().map(Vec::len).sum();
+        let n_records = records.len();
+        records.reverse();
+        Self { records_reversed: records, n_records, n_bytes }
+    }
+}
+
+#[wasm_bindgen]
+impl TabCheckpoint {
+    /// The next record as a new `Uint8Array`, its copy in wasm memory freed; `undefined` once
+    /// every record was taken.
+    pub fn next_record(&mut self) -> Option<Uint8Array> {
+        self.records_reversed.pop().map(|record| Uint8Array::from(record.as_slice()))
+    }
+
+    /// How many records the checkpoint has in all.
+    pub fn n_records(&self) -> usize {
+        self.n_records
+    }
+
+    /// The bytes of all its records.
+    pub fn n_bytes(&self) -> f64 {
+        self.n_bytes as f64
+    }
+}
+
+/// A tab's node being resumed from its store: `push_record` for each checkpoint record in order,
+/// `apply_change_set` for each change set stored after it in order, then `finish`. A store that
+/// does not fit throws an error named "ResumeError" saying what is wrong.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct TabResume {
+    resume: NodeResume,
+}
+
+#[wasm_bindgen]
+impl TabResume {
+    /// Starts from the genesis block of `network` ("tabchain" or "regtest").
+    #[wasm_bindgen(constructor)]
+    pub fn new(network: &str) -> Result<TabResume, JsError> {
+        let network: Network = network.parse().map_err(error)?;
+        Ok(TabResume { resume: NodeResume::new(network.params()) })
+    }
+
+    pub fn push_record(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
+        self.resume.push_record(bytes).map_err(resume_error)
+    }
+
+    pub fn apply_change_set(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
+        self.resume.apply_change_set(bytes).map_err(resume_error)
+    }
+
+    /// The resumed node, with the wallet of the 32-byte secret `seed_hex` (its history below the
+    /// kept window restored if the checkpoint was stored for the same key).
+    pub fn finish(self, seed_hex: &str) -> Result<TabNode, JsError> {
+        let seed = hex::decode_array::<32>(seed_hex).map_err(error)?;
+        let node = self.resume.finish(USER_AGENT, Some(SecretKey::from_bytes(&seed)));
+        Ok(TabNode::from_node(node))
+    }
+}
