@@ -13,8 +13,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::sync::Arc;
-use tabchain_core::Txid;
 use tabchain_core::explorer::{self, AddressView, BlockView, LookupError, MempoolView, StatusView, TxView};
+use tabchain_core::{BlockHash, Txid, encode, hex};
 
 pub fn router() -> Router<Arc<Driver>> {
     let params = ParamChecks::from_openapi(OPENAPI).expect("openapi.json gives every path parameter a schema");
@@ -22,6 +22,7 @@ pub fn router() -> Router<Arc<Driver>> {
         .route("/status", get(status))
         .route("/blocks", get(recent_blocks))
         .route("/blocks/{id}", get(block))
+        .route("/blocks/{id}/hex", get(block_hex))
         .route("/block", post(submit_block))
         .route("/tx", post(submit_tx))
         .route("/tx/{txid}", get(tx))
@@ -72,6 +73,30 @@ fn lookup_error(error: LookupError) -> ApiError {
 
 async fn block(State(driver): State<Arc<Driver>>, Path(id): Path<String>) -> Result<Json<BlockView>, ApiError> {
     driver.read(|node| explorer::block(node.chain(), &id)).map(Json).map_err(lookup_error)
+}
+
+/// A block's raw encoding as `{"hex": "..."}`, by height (active chain) or hash, from memory or
+/// the store: what a pruned tab fetches to show a block it no longer holds (it checks the block
+/// against its own headers).
+async fn block_hex(
+    State(driver): State<Arc<Driver>>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let hash = match id.parse::<u32>() {
+        Ok(height) => driver
+            .read(|node| node.chain().hash_at(height))
+            .ok_or_else(|| not_found(format!("no block at height {height}")))?,
+        Err(_) => id.parse::<BlockHash>().map_err(|e| bad_request(format!("not a height or block hash: {e}")))?,
+    };
+    let in_memory = driver.read(|node| node.chain().entry(&hash).map(|entry| encode(&entry.block)));
+    let bytes = match in_memory {
+        Some(bytes) => bytes,
+        None => driver
+            .stored_block(&hash)
+            .map(|block| encode(&block))
+            .ok_or_else(|| not_found(format!("unknown block {hash}")))?,
+    };
+    Ok(Json(serde_json::json!({ "hex": hex::encode(&bytes) })))
 }
 
 async fn recent_blocks(State(driver): State<Arc<Driver>>) -> Json<Vec<BlockView>> {

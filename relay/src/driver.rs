@@ -151,7 +151,9 @@ impl Driver {
     }
 
     /// A block evicted from the node's memory, read back from the store.
-    fn stored_block(&self, hash: &BlockHash) -> Option<Block> {
+    /// A block from the store (any block the node ever stored, pruned from memory or not);
+    /// `None` without a store, or when the store cannot read it (logged).
+    pub(crate) fn stored_block(&self, hash: &BlockHash) -> Option<Block> {
         let store = self.store.as_ref()?;
         match blocking(|| store.block(hash)) {
             Ok(block) => block,
