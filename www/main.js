@@ -68,7 +68,7 @@ const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
 /**
  * Resumes this tab's node from `store` (`wasm.TabResume`): each checkpoint record (about 1 MiB,
  * read one at a time), then each change set of the journal, in slices of `RESUME_SLICE_MS`.
- * Returns the node and what the journal holds, for the driver's next checkpoint.
+ * Returns the node and what the checkpoint and journal hold, for the driver's next checkpoint.
  */
 async function resumeNode(wasm, network, seed, store) {
   const resume = new wasm.TabResume(network);
@@ -79,8 +79,11 @@ async function resumeNode(wasm, network, seed, store) {
     await yieldToPage();
     sliceStart = performance.now();
   };
+  let checkpointBytes = 0;
   for (let index = 0; index < nRecords; index += 1) {
-    resume.push_record(await store.checkpointRecord(index));
+    const record = await store.checkpointRecord(index);
+    resume.push_record(record);
+    checkpointBytes += record.byteLength;
     await maybeYield();
   }
   const journal = await store.loadJournal();
@@ -90,7 +93,7 @@ async function resumeNode(wasm, network, seed, store) {
     bytes += set.byteLength;
     await maybeYield();
   }
-  return { tab: resume.finish(seed), nRecords, journal: { sets: journal.length, bytes } };
+  return { tab: resume.finish(seed), nRecords, checkpointBytes, journal: { sets: journal.length, bytes } };
 }
 
 async function startNode(wasm) {
@@ -114,9 +117,9 @@ async function startNode(wasm) {
     showRebuild(`Could not restore the chain: ${error?.message ?? error}`, dbName, ChainStore);
     return;
   }
-  const { tab, nRecords, journal } = resumed;
+  const { tab, nRecords, checkpointBytes, journal } = resumed;
   const workers = workersAsked();
-  const driver = new TabNodeDriver(tab, store, { workers, journal });
+  const driver = new TabNodeDriver(tab, store, { workers, journal, checkpointBytes });
   driver.on("stopped", (error) => showRebuild(`Storage failed: ${error?.message ?? error}`, dbName, ChainStore));
   /** @type {PanelContext} */
   const context = { wasm, driver, identity, setSeed: (hex) => setSeed(identity.id, hex) };

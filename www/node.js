@@ -1,7 +1,7 @@
 // The node in the tab: drives the wasm `TabNode` — the relay's WebSocket at this page's origin
 // (reconnecting with backoff), the clock (ticks when the node asks), the store (change sets
-// written in order, one write at a time, and a checkpoint in place of the journal once it grows
-// past `CHECKPOINT_JOURNAL_SETS` or `CHECKPOINT_JOURNAL_BYTES`) and the miner pool (a new
+// written in order, one write at a time, and a checkpoint in place of the journal once it has
+// grown enough, see `CHECKPOINT_JOURNAL_*`) and the miner pool (a new
 // template on every new tip, submitting what the workers find). Panels subscribe with `on`;
 // nothing here touches the page.
 //
@@ -21,16 +21,20 @@ const RELAY_PEER = 1;
 /** How often, at most, subscribers to "status" hear from the driver. */
 const REPORT_INTERVAL_MS = 250;
 /**
- * Change sets in the journal after which the driver checkpoints (a set is one input's changes:
- * one block when following the network or mining). A reload replays the journal, trusting its
- * undo data, at tens of microseconds a block: 4,096 keep that part of a reload near 0.2 s. A
- * checkpoint rewrites the UTXO set and headers (about 25 MB at 100,000 blocks of one payment
- * each), so checkpointing more often would multiply what a long sync writes.
+ * When the driver replaces the journal with a checkpoint. A checkpoint rewrites the headers and
+ * the UTXO set (about 25 MB at 100,000 blocks of one payment each); a reload replays the
+ * journal after it, trusting its undo data, at tens of microseconds a set (a set is one input's
+ * changes: a block, when following the network or mining). So: not before the journal holds
+ * `CHECKPOINT_JOURNAL_SETS_MIN` sets (the blocks a node keeps in memory, `ACTIVE_BLOCKS_KEPT`)
+ * and a quarter of the last checkpoint's bytes (`CHECKPOINT_JOURNAL_SHARE`: a long sync then
+ * writes each stored byte a handful of times, not once per block), and always past
+ * `CHECKPOINT_JOURNAL_SETS_MAX` sets or `CHECKPOINT_JOURNAL_BYTES_MAX` bytes, which bound what a
+ * reload replays and what the journal adds to IndexedDB.
  */
-const CHECKPOINT_JOURNAL_SETS = 4096;
-/** Journal bytes after which the driver checkpoints whatever the number of sets (blocks near
- * the size limit): the journal never holds much more than this, nor a reload replay it. */
-const CHECKPOINT_JOURNAL_BYTES = 8 * 1024 * 1024;
+const CHECKPOINT_JOURNAL_SETS_MIN = 1024;
+const CHECKPOINT_JOURNAL_SHARE = 0.25;
+const CHECKPOINT_JOURNAL_SETS_MAX = 8192;
+const CHECKPOINT_JOURNAL_BYTES_MAX = 8 * 1024 * 1024;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -41,7 +45,7 @@ export class TabNodeDriver {
    * @param store the `ChainStore` its change sets go to
    * @param {{workers: number}} options
    */
-  constructor(node, store, { workers, journal = { sets: 0, bytes: 0 } }) {
+  constructor(node, store, { workers, journal = { sets: 0, bytes: 0 }, checkpointBytes = 0 }) {
     this.node = node;
     this.store = store;
     this.restoredHeight = node.status().height;
@@ -55,9 +59,10 @@ export class TabNodeDriver {
     /** What the stored journal holds after the checkpoint (`journal`: what the page resumed). */
     this.journalSets = journal.sets;
     this.journalBytes = journal.bytes;
-    /** Checkpoints written by this driver, and the bytes of the last one. */
+    /** Checkpoints written by this driver, and the bytes of the stored one. */
     this.checkpoints = 0;
-    this.checkpointBytes = 0;
+    this.checkpointBytes = checkpointBytes;
+    this.checkpointAsked = false;
     /** The storage error that stopped the node, once one did. */
     this.stoppedBy = null;
     this.socket = null;
@@ -176,13 +181,24 @@ export class TabNodeDriver {
     this.pendingWrites += 1;
   }
 
+  /** Asks for a checkpoint at the next write, whatever the journal holds (tests use it). */
+  requestCheckpoint() {
+    if (this.stoppedBy) return;
+    this.checkpointAsked = true;
+    if (!this.writing) this.#writeQueued();
+  }
+
   #checkpointDue() {
-    return this.journalSets + this.queued.length >= CHECKPOINT_JOURNAL_SETS || this.journalBytes + this.queuedBytes >= CHECKPOINT_JOURNAL_BYTES;
+    if (this.checkpointAsked) return true;
+    const sets = this.journalSets + this.queued.length;
+    const bytes = this.journalBytes + this.queuedBytes;
+    if (sets >= CHECKPOINT_JOURNAL_SETS_MAX || bytes >= CHECKPOINT_JOURNAL_BYTES_MAX) return true;
+    return sets >= CHECKPOINT_JOURNAL_SETS_MIN && bytes >= this.checkpointBytes * CHECKPOINT_JOURNAL_SHARE;
   }
 
   async #writeQueued() {
     this.writing = true;
-    while (this.queued.length > 0 && !this.stoppedBy) {
+    while ((this.queued.length > 0 || this.checkpointAsked) && !this.stoppedBy) {
       try {
         if (this.#checkpointDue()) {
           await this.#checkpoint();
@@ -212,6 +228,7 @@ export class TabNodeDriver {
   async #checkpoint() {
     const covered = this.queued.splice(0);
     this.queuedBytes = 0;
+    this.checkpointAsked = false;
     const checkpoint = this.node.checkpoint();
     this.checkpointBytes = await this.store.replaceCheckpoint(checkpoint);
     this.checkpoints += 1;
@@ -285,6 +302,11 @@ export class TabNodeDriver {
 
   history() {
     return this.node.history();
+  }
+
+  /** How many confirmed transactions the wallet's whole history holds (`history` gives the newest). */
+  historyLength() {
+    return this.node.history_len();
   }
 
   blockTree(depth) {

@@ -1,6 +1,7 @@
 //! A block of the active chain below the kept window, which a pruned node no longer holds,
 //! fetched from elsewhere (a relay's API) and checked against the node's header chain before
-//! anyone is shown it: its hash must be the active header's at its height, and its body must
+//! anyone is shown it: it must be the block asked for, its hash the active header's at its
+//! height, and its body must
 //! pass `check_block` (the merkle root the header commits to, and every rule that needs no
 //! chain). Only a block that passes becomes a `FetchedBlockView`, so a shell showing one can say
 //! it was verified; anything else is a `FetchedBlockError`.
@@ -20,6 +21,8 @@ pub const FETCHED_BLOCK_CHECKS: &str = "fetched from the relay and verified: its
 /// Why a fetched block is not shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FetchedBlockError {
+    /// It is not the block asked for.
+    NotAskedFor { asked: BlockHash, got: BlockHash },
     /// Its hash is not on this node's active header chain (another block, or a side branch).
     NotOnActiveChain { hash: BlockHash },
     /// Its body fails a check that needs no chain (it does not match its header, for one).
@@ -29,6 +32,9 @@ pub enum FetchedBlockError {
 impl fmt::Display for FetchedBlockError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::NotAskedFor { asked, got } => {
+                write!(f, "the block fetched, {got}, is not the block asked for, {asked}")
+            }
             Self::NotOnActiveChain { hash } => {
                 write!(f, "the fetched block {hash} is not on this node's active header chain")
             }
@@ -60,9 +66,17 @@ pub fn pruned_block_hash(chain: &Chain, query: &str) -> Option<BlockHash> {
     (chain.entry(&hash).is_none()).then_some(hash)
 }
 
-/// Checks a fetched `block` against the active header chain, and views it.
-pub fn check_fetched_block(chain: &Chain, block: &Block) -> Result<FetchedBlockView, FetchedBlockError> {
+/// Checks that a `block` fetched as the one whose hash is `asked` is that block, on the active
+/// header chain, with the body its header commits to; and views it.
+pub fn check_fetched_block(
+    chain: &Chain,
+    asked: BlockHash,
+    block: &Block,
+) -> Result<FetchedBlockView, FetchedBlockError> {
     let hash = block.block_hash();
+    if hash != asked {
+        return Err(FetchedBlockError::NotAskedFor { asked, got: hash });
+    }
     let height = chain
         .header(&hash)
         .map(|known| known.height)
@@ -116,11 +130,11 @@ mod tests {
         assert_eq!(pruned_block_hash(&b.chain, &hash.to_string()), Some(hash));
         assert_eq!(pruned_block_hash(&b.chain, &b.chain.height().to_string()), None, "the tip is held");
         assert_eq!(pruned_block_hash(&b.chain, "99999999"), None);
-        let view = check_fetched_block(&b.chain, &first).expect("the active block at height 1");
+        let view = check_fetched_block(&b.chain, hash, &first).expect("the active block at height 1");
         assert_eq!(view.verified, FETCHED_BLOCK_CHECKS);
         // The same fields the explorer gives for a block the node holds.
         let tip = b.chain.tip();
-        let fetched = check_fetched_block(&b.chain, &tip.block).expect("the tip is active").block;
+        let fetched = check_fetched_block(&b.chain, tip.block_hash(), &tip.block).expect("the tip is active").block;
         assert_eq!(fetched, block_view(&b.chain, tip));
         assert_eq!((view.block.height, view.block.confirmations), (1, b.chain.height()));
     }
@@ -130,12 +144,16 @@ mod tests {
         let (mut b, first) = pruned();
         let side = b.block_on(b.genesis(), alloc::vec![], crate::amount::Amount::ZERO);
         let side_hash = side.block_hash();
-        assert_eq!(check_fetched_block(&b.chain, &side), Err(FetchedBlockError::NotOnActiveChain { hash: side_hash }));
+        let refused = check_fetched_block(&b.chain, side_hash, &side);
+        assert_eq!(refused, Err(FetchedBlockError::NotOnActiveChain { hash: side_hash }));
+        let asked = first.block_hash();
+        let refused = check_fetched_block(&b.chain, asked, &side);
+        assert_eq!(refused, Err(FetchedBlockError::NotAskedFor { asked, got: side_hash }));
         // The header of block 1 with another coinbase: the body does not match the header.
         let mut forged = first.clone();
         forged.txs[0] = side.txs[0].clone();
-        let error = check_fetched_block(&b.chain, &forged).expect_err("refused");
         let hash = first.block_hash();
+        let error = check_fetched_block(&b.chain, hash, &forged).expect_err("refused");
         assert_eq!(error, FetchedBlockError::Invalid { hash, error: BlockError::MerkleMismatch });
     }
 }

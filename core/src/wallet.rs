@@ -155,6 +155,11 @@ impl Wallet {
         self.history.values().filter(move |tx| tx.height.is_some_and(|h| h < height))
     }
 
+    /// How many confirmed transactions the history holds.
+    pub fn n_confirmed(&self) -> usize {
+        self.history.len()
+    }
+
     pub fn owner(&self) -> PublicKey {
         self.owner
     }

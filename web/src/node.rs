@@ -8,7 +8,7 @@ use js_sys::Array;
 use serde::Serialize;
 use tabchain_core::explorer;
 use tabchain_core::{
-    Amount, Block, FeeRate, InvItem, Message, Network, Node, Output, SecretKey, check_fetched_block, hex,
+    Amount, Block, BlockHash, FeeRate, InvItem, Message, Network, Node, Output, SecretKey, check_fetched_block, hex,
     pruned_block_hash,
 };
 use wasm_bindgen::prelude::*;
@@ -143,6 +143,12 @@ impl TabNode {
         to_js(&explorer::wallet_history(&self.node, HISTORY_ROWS_MAX))
     }
 
+    /// How many confirmed transactions the wallet's history holds in all (`history` hands out
+    /// the newest `HISTORY_ROWS_MAX`, pending ones first).
+    pub fn history_len(&self) -> usize {
+        self.node.wallet().map_or(0, |wallet| wallet.n_confirmed())
+    }
+
     /// The stored blocks of the last `depth` heights on every branch (`explorer::TreeBlockView`),
     /// lowest first.
     pub fn block_tree(&self, depth: u32) -> Result<JsValue, JsError> {
@@ -184,11 +190,13 @@ impl TabNode {
         pruned_block_hash(self.node.chain(), query).map(|hash| hash.to_string())
     }
 
-    /// A block fetched as hex for `pruned_block`, checked against this node's active header
-    /// chain (`check_fetched_block`), as `{block, verified}`; throws why it cannot be shown.
-    pub fn fetched_block(&self, block_hex: &str) -> Result<JsValue, JsError> {
+    /// The block `hash` (from `pruned_block`), fetched as hex, checked against this node's
+    /// active header chain (`check_fetched_block`), as `{block, verified}`; throws why it cannot
+    /// be shown.
+    pub fn fetched_block(&self, hash: &str, block_hex: &str) -> Result<JsValue, JsError> {
+        let asked: BlockHash = hash.parse().map_err(error)?;
         let block = explorer::block_from_hex(block_hex).map_err(error)?;
-        to_js(&check_fetched_block(self.node.chain(), &block).map_err(error)?)
+        to_js(&check_fetched_block(self.node.chain(), asked, &block).map_err(error)?)
     }
 
     /// The node's status with its wallet (`explorer::StatusView`).

@@ -128,18 +128,21 @@ function mempoolPage(m) {
   ];
 }
 
-/** The last block fetched (its hash and hex), so that redrawing on a new tip fetches nothing. */
+/** The last block fetched that checked out (its hash and hex), so that redrawing on a new tip
+ * fetches nothing. */
 let lastFetched = { hash: null, hex: null };
 
 /** A pruned block's page: fetched from the relay, checked by the node (each time), then drawn. */
 async function fetchedBlockPage(node, hash) {
-  if (lastFetched.hash !== hash) {
+  let hex = lastFetched.hash === hash ? lastFetched.hex : null;
+  if (hex === null) {
     const response = await fetch(`./api/blocks/${hash}/hex`);
     const body = await response.json();
     if (!response.ok) throw new Error(`the relay has no block ${hash}: ${body.error ?? response.status}`);
-    lastFetched = { hash, hex: body.hex };
+    hex = body.hex;
   }
-  const { block, verified } = node.fetched_block(lastFetched.hex); // throws unless it checks out
+  const { block, verified } = node.fetched_block(hash, hex); // throws unless it checks out
+  lastFetched = { hash, hex };
   return [el("p", { id: "fetched-verified", className: "result ok", textContent: `✓ ${verified}` }), ...blockPage(block)];
 }
 
