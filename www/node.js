@@ -1,9 +1,8 @@
 // The node in the tab: drives the wasm `TabNode` — the relay's WebSocket at this page's origin
 // (reconnecting with backoff), the clock (ticks when the node asks), the store (change sets
 // written in order, one write at a time, and a checkpoint in place of the journal once it has
-// grown enough, see `CHECKPOINT_JOURNAL_*`) and the miner pool (a new
-// template on every new tip, submitting what the workers find). Panels subscribe with `on`;
-// nothing here touches the page.
+// grown enough, see `CHECKPOINT_JOURNAL_*`) and the miner pool (a new template on every new tip,
+// submitting what the workers find). Panels subscribe with `on`; nothing here touches the page.
 //
 // A failed write stops the node for good: no later change set is written, the miner and the
 // socket stop, and payments and block submissions are refused, so the tab never runs ahead of
@@ -43,7 +42,8 @@ export class TabNodeDriver {
    * Nothing runs until `start`, so that panels can subscribe first.
    * @param node a wasm `TabNode` (new or restored)
    * @param store the `ChainStore` its change sets go to
-   * @param {{workers: number}} options
+   * @param {{workers: number, journal?: {sets: number, bytes: number}, checkpointBytes?: number}} options
+   *   `journal` and `checkpointBytes`: what the store held when the node was resumed
    */
   constructor(node, store, { workers, journal = { sets: 0, bytes: 0 }, checkpointBytes = 0 }) {
     this.node = node;

@@ -7,7 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Tab, withNetwork } from "../support.mjs";
 
-/** The blocks a node keeps in memory (core's `ACTIVE_BLOCKS_KEPT`). */
+/** The blocks a tab keeps (`PRUNE_KEEP_BLOCKS`, core's `ACTIVE_BLOCKS_KEPT`); the test checks
+ * the page's wasm says the same. */
 const KEPT_BLOCKS = 1024;
 /** Mined past the kept window, so the first blocks and the early payment are pruned. */
 const HEIGHT_MIN = KEPT_BLOCKS + 150;
@@ -64,6 +65,8 @@ async function explore(tab, id) {
 test("a tab past the kept window checkpoints, reloads to the same node and wallet, and verifies pruned blocks it fetches", async () => {
   await withNetwork(async ({ relay, browser }) => {
     const tab = await Tab.open(browser, relay, { workers: 2 });
+    const kept = await tab.page.evaluate(async () => (await import("./wasm-loader.js")).loadWasm().then((wasm) => wasm.prune_keep_blocks()));
+    assert.equal(kept, KEPT_BLOCKS);
     // A payment to itself early on: by the end its block is below the kept window.
     await tab.waitFor("coins to spend", () => window.tabchain.status().confirmed !== "0");
     const paid = await tab.page.evaluate(() => window.tabchain.pay(window.tabchain.status().address, "1", 2000));

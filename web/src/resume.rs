@@ -6,8 +6,20 @@
 
 use crate::node::{TabNode, USER_AGENT, error};
 use js_sys::Uint8Array;
-use tabchain_core::{Network, NodeResume, ResumeError, SecretKey, hex};
+use tabchain_core::{ACTIVE_BLOCKS_KEPT, Network, NodeResume, ResumeError, SecretKey, hex};
 use wasm_bindgen::prelude::*;
+
+/// Blocks whose bodies a tab keeps (in memory, and in its checkpoint): exactly the node's
+/// `ACTIVE_BLOCKS_KEPT`, the deepest reorg it can follow. Keeping more would let no deeper reorg
+/// through (the node has no undo data below its window) and only grow the store; the tab shows
+/// older blocks by fetching and verifying them (`TabNode::fetched_block`).
+pub const PRUNE_KEEP_BLOCKS: u32 = ACTIVE_BLOCKS_KEPT;
+
+/// `PRUNE_KEEP_BLOCKS`, for the page and its tests.
+#[wasm_bindgen]
+pub fn prune_keep_blocks() -> u32 {
+    PRUNE_KEEP_BLOCKS
+}
 
 /// The JavaScript error a stored state that cannot be resumed becomes: `name` is
 /// "ResumeError", the message core's sentence.
