@@ -1,5 +1,7 @@
-// The page's boot file: loads the wasm façade (`www/pkg`, built by `cargo xtask run`), restores
-// this tab's node from its store, starts the driver (`node.js`) and mounts the panels. Any
+// The page's boot file: loads the wasm façade (`www/pkg`, built by `cargo xtask run`), resumes
+// this tab's node from its store (the checkpoint record by record, then the journal, yielding to
+// the event loop so that no task blocks the page), starts the driver (`node.js`) and mounts the
+// panels. Any
 // failure to load, any panic inside wasm and any storage failure shows in the #fatal banner.
 // Each panel (`panels/*.js`) owns its part of the page and hears from the driver by
 // subscribing; they share no state but the context they are given.
@@ -8,6 +10,9 @@
 const PANELS = ["log", "status", "miner", "wallet", "forks", "explorer"];
 
 /** @typedef {import("./protocol.js").PanelContext} PanelContext */
+
+/** Longest run of resume calls before the page yields to its event loop. */
+const RESUME_SLICE_MS = 30;
 
 const $ = (id) => document.getElementById(id);
 
@@ -57,6 +62,40 @@ function checkClock(wasm, network, relayTime) {
   banner.hidden = false;
 }
 
+/** Lets the page draw and handle input before the next slice of work. */
+const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Resumes this tab's node from `store` (`wasm.TabResume`): each checkpoint record (about 1 MiB,
+ * read one at a time), then each change set of the journal, in slices of `RESUME_SLICE_MS`.
+ * Returns the node and what the checkpoint and journal hold, for the driver's next checkpoint.
+ */
+async function resumeNode(wasm, network, seed, store) {
+  const resume = new wasm.TabResume(network);
+  const nRecords = await store.checkpointLength();
+  let sliceStart = performance.now();
+  const maybeYield = async () => {
+    if (performance.now() - sliceStart < RESUME_SLICE_MS) return;
+    await yieldToPage();
+    sliceStart = performance.now();
+  };
+  let checkpointBytes = 0;
+  for (let index = 0; index < nRecords; index += 1) {
+    const record = await store.checkpointRecord(index);
+    resume.push_record(record);
+    checkpointBytes += record.byteLength;
+    await maybeYield();
+  }
+  const journal = await store.loadJournal();
+  let bytes = 0;
+  for (const set of journal) {
+    resume.apply_change_set(set);
+    bytes += set.byteLength;
+    await maybeYield();
+  }
+  return { tab: resume.finish(seed), nRecords, checkpointBytes, journal: { sets: journal.length, bytes } };
+}
+
 async function startNode(wasm) {
   // The relay says which network it runs, by the name core gives it; the tab joins the same one.
   const relay = await (await fetch("./api/status")).json();
@@ -69,19 +108,18 @@ async function startNode(wasm) {
   navigator.storage?.persist?.(); // ask the browser not to evict the chain under pressure
   const dbName = `tabchain-${network}-${identity.id}`;
   let store;
-  let tab;
-  let restored;
+  let resumed;
   try {
     store = await ChainStore.open(dbName);
-    const sets = await store.loadAll();
-    tab = wasm.TabNode.restore(network, identity.seed, sets);
-    restored = sets.length;
+    resumed = await resumeNode(wasm, network, identity.seed, store);
   } catch (error) {
+    // A `ResumeError` names what is wrong with the store; anything else is IndexedDB's.
     showRebuild(`Could not restore the chain: ${error?.message ?? error}`, dbName, ChainStore);
     return;
   }
+  const { tab, nRecords, checkpointBytes, journal } = resumed;
   const workers = workersAsked();
-  const driver = new TabNodeDriver(tab, store, { workers });
+  const driver = new TabNodeDriver(tab, store, { workers, journal, checkpointBytes });
   driver.on("stopped", (error) => showRebuild(`Storage failed: ${error?.message ?? error}`, dbName, ChainStore));
   /** @type {PanelContext} */
   const context = { wasm, driver, identity, setSeed: (hex) => setSeed(identity.id, hex) };
@@ -93,7 +131,7 @@ async function startNode(wasm) {
   window.tabchainIdentity = identity;
   window.tabchainStartedMs = performance.now();
   if (identity.adopted) driver.log("picked up the node and wallet of a tab that was closed");
-  driver.log(`node started on ${network} at height ${driver.restoredHeight} (restored from ${restored} stored change sets), mining with ${workers} worker${workers === 1 ? "" : "s"}`);
+  driver.log(`node started on ${network} at height ${driver.restoredHeight} (resumed from ${nRecords} checkpoint records and ${journal.sets} change sets), mining with ${workers} worker${workers === 1 ? "" : "s"}`);
 }
 
 async function main() {

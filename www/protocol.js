@@ -38,8 +38,8 @@
  * @typedef {{type: "peer", peer: number, best_height: number}} PeerOutput
  */
 /**
- * A change set to store, in order, before anything that depends on it: `TabNode.restore`
- * rebuilds the node from every stored `bytes`, oldest first.
+ * A change set to store, in order, before anything that depends on it: `TabResume` replays
+ * every `bytes` stored after the last checkpoint (`TabNode.checkpoint`), oldest first.
  * @typedef {{type: "persist", bytes: Uint8Array}} PersistOutput
  */
 /**

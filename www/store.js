@@ -1,8 +1,18 @@
-// The tab's chain on disk: every change set the node asks to persist, appended in order to
-// IndexedDB; each `append` (one or more change sets) is one `readwrite` transaction with strict
-// durability, so a tab closed mid-write reloads to a state wholly before or wholly after it.
+// The tab's chain on disk, in IndexedDB: a checkpoint of the node (its records, about 1 MiB
+// each: headers, the kept blocks with undo data, the coins, the tip, the wallet's old history)
+// and a journal of the change sets the node handed out since, in order. Each `append` (one or
+// more change sets) and each `replaceCheckpoint` (new records, and the journal it covers
+// deleted) is one `readwrite` transaction with strict durability, so a tab closed mid-write
+// reloads to a state wholly before or wholly after it.
+//
+// Schema: version 1 held only the journal ("changes", every set since genesis). Version 2 adds
+// the "checkpoint" store and keeps that journal: a version-1 store resumes once by replaying it
+// from genesis (trusting its stored undo data, as for any journal), and the driver's first
+// checkpoint, due at once since such a journal is long, then replaces it.
 
-const STORE = "changes";
+const DB_VERSION = 2;
+const JOURNAL = "changes";
+const CHECKPOINT = "checkpoint";
 
 function request(req) {
   return new Promise((resolve, reject) => {
@@ -11,6 +21,9 @@ function request(req) {
   });
 }
 
+/** Copies the bytes of a `Uint8Array` view into an `ArrayBuffer` of their own, as stored. */
+const ownBuffer = (bytes) => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+
 export class ChainStore {
   constructor(db, name) {
     this.db = db;
@@ -18,36 +31,82 @@ export class ChainStore {
   }
 
   static async open(name) {
-    const open = indexedDB.open(name, 1);
-    open.onupgradeneeded = () => open.result.createObjectStore(STORE, { autoIncrement: true });
+    const open = indexedDB.open(name, DB_VERSION);
+    open.onupgradeneeded = (event) => {
+      const db = open.result;
+      if (event.oldVersion < 1) db.createObjectStore(JOURNAL, { autoIncrement: true });
+      if (event.oldVersion < 2) db.createObjectStore(CHECKPOINT); // keys: 0, 1, … in order
+    };
     const db = await request(open);
     // Let `destroy` (rebuild from peers) delete the database instead of waiting on this tab.
     db.onversionchange = () => db.close();
     return new ChainStore(db, name);
   }
 
-  /** Every stored change set, oldest first. */
-  async loadAll() {
-    const tx = this.db.transaction(STORE, "readonly");
-    return (await request(tx.objectStore(STORE).getAll())).map((buffer) => new Uint8Array(buffer));
+  /** How many checkpoint records are stored. */
+  async checkpointLength() {
+    return request(this.db.transaction(CHECKPOINT, "readonly").objectStore(CHECKPOINT).count());
   }
 
-  /** Appends change sets (`Uint8Array`s, in order); resolves once all are durably committed. */
-  append(sets) {
+  /**
+   * Checkpoint record `index` (0-based), read on its own so that only one record at a time is
+   * in memory while the page resumes from them.
+   */
+  async checkpointRecord(index) {
+    const buffer = await request(this.db.transaction(CHECKPOINT, "readonly").objectStore(CHECKPOINT).get(index));
+    if (buffer === undefined) throw new Error(`checkpoint record ${index} is missing`);
+    return new Uint8Array(buffer);
+  }
+
+  /** Every change set stored after the checkpoint, oldest first. */
+  async loadJournal() {
+    const tx = this.db.transaction(JOURNAL, "readonly");
+    return (await request(tx.objectStore(JOURNAL).getAll())).map((buffer) => new Uint8Array(buffer));
+  }
+
+  /** Runs `fill(tx)` in one strict readwrite transaction; resolves once it is durably committed. */
+  #write(stores, fill) {
     return new Promise((resolve, reject) => {
-      const tx = this.db.transaction(STORE, "readwrite", { durability: "strict" });
+      const tx = this.db.transaction(stores, "readwrite", { durability: "strict" });
       tx.oncomplete = () => resolve();
       tx.onerror = () => reject(tx.error);
       tx.onabort = () => reject(tx.error ?? new Error("storage transaction aborted"));
       try {
-        for (const bytes of sets) {
-          tx.objectStore(STORE).add(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-        }
+        fill(tx);
       } catch (error) {
-        tx.abort(); // none of them, rather than some
+        tx.abort(); // none of it, rather than some
         reject(error);
       }
     });
+  }
+
+  /** Appends change sets (`Uint8Array`s, in order); resolves once all are durably committed. */
+  append(sets) {
+    return this.#write([JOURNAL], (tx) => {
+      for (const bytes of sets) tx.objectStore(JOURNAL).add(ownBuffer(bytes));
+    });
+  }
+
+  /**
+   * Replaces the checkpoint with the records `nextRecord` gives (each a fresh `Uint8Array` made by
+   * the wasm node when asked for, `undefined` after the last: see `TabNode.checkpoint_record`)
+   * and deletes the whole journal, which it covers: the driver takes a checkpoint only between
+   * writes, with every set handed out so far either written or dropped from its queue. The
+   * records are taken synchronously, inside one transaction, so the node cannot move meanwhile.
+   * Resolves with the bytes stored.
+   */
+  async replaceCheckpoint(nextRecord) {
+    let bytes = 0;
+    await this.#write([CHECKPOINT, JOURNAL], (tx) => {
+      const records = tx.objectStore(CHECKPOINT);
+      records.clear();
+      tx.objectStore(JOURNAL).clear();
+      for (let index = 0, record; (record = nextRecord()) !== undefined; index += 1) {
+        bytes += record.byteLength;
+        records.put(record.buffer, index); // a fresh array of its own, from wasm
+      }
+    });
+    return bytes;
   }
 
   /** Deletes the whole store (to rebuild from peers). */

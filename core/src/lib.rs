@@ -22,6 +22,7 @@ mod block;
 mod chain;
 mod encode;
 pub mod explorer;
+mod fetched_block;
 mod hash;
 mod header;
 pub mod hex;
@@ -55,10 +56,13 @@ pub use bech32::Bech32Error;
 pub use block::Block;
 pub use chain::{
     ACTIVE_BLOCKS_KEPT, BestHeader, BlockEntry, CHECKPOINT_RECORD_BYTES_MAX, CHECKPOINT_VERSION, Chain, ChainResume,
-    ChainUpdate, KnownHeader, ResumeError,
+    ChainUpdate, CheckpointMoved, KnownHeader, ResumeError,
 };
 pub use encode::{
     Decode, DecodeError, Encode, Reader, decode, decode_bounded, encode, write_bytes, write_compact_size, write_list,
+};
+pub use fetched_block::{
+    FETCHED_BLOCK_CHECKS, FetchedBlockError, FetchedBlockView, check_fetched_block, pruned_block_hash,
 };
 pub use hash::{BlockHash, MerkleRoot, Txid, sha256, sha256d};
 pub use header::{HEADER_BYTES, Header};
@@ -78,10 +82,10 @@ pub use node::{
     BRANCH_SWITCHES_MAX, BranchSwitch, CHANGE_SET_BLOCKS_MAX, CHANGE_SET_OPS_MAX, CHANGE_SET_VERSION, ChainOp,
     ChangeSet, DisconnectReason, Downloads, Event, GETDATA_REPLY_BYTES_MAX, HANDSHAKE_TIMEOUT_S,
     HEADER_WORK_MARGIN_BLOCKS, HEADERS_AHEAD_MAX, HEADERS_REQUEST_TIMEOUT_S, KNOWN_INV_MAX, MESSAGE_BURST_MAX,
-    MESSAGES_PER_S_MAX, MISBEHAVIOUR_THRESHOLD, Node, Output, PENDING_BLOCK_TTL_S, PENDING_BLOCKS_MAX,
-    PENDING_BLOCKS_PER_PEER_MAX, PING_INTERVAL_S, PING_TIMEOUT_S, POLICY_VIOLATION_SCORE, PeerId, PeerView,
-    REJECTED_TXS_MAX, REQUEST_BATCH_MIN, RateLimit, RestoreError, SIDE_BLOCK_DEPTH_MAX, SIDE_HEADERS_MAX,
-    SYNC_INTERVAL_S, restore_blocks,
+    MESSAGES_PER_S_MAX, MISBEHAVIOUR_THRESHOLD, Node, NodeCheckpoint, NodeResume, Output, PENDING_BLOCK_TTL_S,
+    PENDING_BLOCKS_MAX, PENDING_BLOCKS_PER_PEER_MAX, PING_INTERVAL_S, PING_TIMEOUT_S, POLICY_VIOLATION_SCORE, PeerId,
+    PeerView, REJECTED_TXS_MAX, REQUEST_BATCH_MIN, RateLimit, RestoreError, SIDE_BLOCK_DEPTH_MAX, SIDE_HEADERS_MAX,
+    SYNC_INTERVAL_S, WALLET_HISTORY_STORED_MAX, WALLET_RECORD_TAG, WALLET_RECORD_VERSION, restore_blocks,
 };
 pub use params::{
     DifficultyRule, Network, Params, TABCHAIN_FUTURE_TIME_LIMIT_S, TABCHAIN_HALF_LIFE_S, TABCHAIN_SPACING_S,
@@ -98,4 +102,4 @@ pub use uint::U256;
 pub use utxo::{BlockUndo, Coin, CoinStore, UtxoSet, apply_connect, apply_disconnect};
 pub use utxo_checksum::UtxoChecksum;
 pub use validation::{BlockError, TxError, check_block, check_transaction, connect_block, disconnect_block};
-pub use wallet::{Balance, Wallet, WalletError, WalletTx};
+pub use wallet::{Balance, WALLET_TX_BYTES, Wallet, WalletError, WalletTx};

@@ -3,6 +3,7 @@
 //! These are plain functions so that other tools (SPV clients, explorers, tests against real
 //! Bitcoin headers) can call them without building a chain.
 
+use crate::hash::BlockHash;
 use crate::header::Header;
 use crate::target::{CompactTargetError, Target};
 use core::fmt;
@@ -36,11 +37,16 @@ impl core::error::Error for PowError {}
 /// Bitcoin's `CheckProofOfWork`: `bits` is a valid target no easier than `pow_limit`, and the
 /// header's hash meets it. Returns the target on success.
 pub fn check_proof_of_work(header: &Header, pow_limit: Target) -> Result<Target, PowError> {
+    check_proof_of_work_of(header, header.block_hash(), pow_limit)
+}
+
+/// `check_proof_of_work` for a header whose hash (`hash`) the caller already computed.
+pub(crate) fn check_proof_of_work_of(header: &Header, hash: BlockHash, pow_limit: Target) -> Result<Target, PowError> {
     let target = header.bits.to_target().map_err(PowError::BadBits)?;
     if target > pow_limit {
         return Err(PowError::TargetAboveLimit);
     }
-    if !target.is_met_by(header.block_hash()) {
+    if !target.is_met_by(hash) {
         return Err(PowError::HashAboveTarget);
     }
     Ok(target)

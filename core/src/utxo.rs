@@ -58,6 +58,13 @@ impl UtxoSet {
         self.coins.iter()
     }
 
+    /// The coins after `outpoint` in order (all of them for `None`).
+    pub fn iter_after(&self, outpoint: Option<&OutPoint>) -> impl Iterator<Item = (&OutPoint, &Coin)> {
+        use core::ops::Bound;
+        let start = outpoint.map_or(Bound::Unbounded, Bound::Excluded);
+        self.coins.range((start, Bound::Unbounded))
+    }
+
     /// The sum of every unspent amount. It never exceeds the subsidy issued, so it cannot
     /// overflow `MAX_MONEY`; a broken invariant would panic here rather than wrap.
     pub fn total_value(&self) -> Amount {
@@ -83,15 +90,30 @@ impl UtxoSet {
     }
 }
 
+impl UtxoSet {
+    /// A set of stored coins, built at once; a repeated outpoint keeps its last coin.
+    fn from_coins(mut coins: Vec<(OutPoint, Coin)>) -> Self {
+        // Stable: among equal outpoints the last stays last, and `BTreeMap` keeps the last.
+        coins.sort_by_key(|&(outpoint, _)| outpoint);
+        coins.dedup_by(|later, earlier| {
+            let same = later.0 == earlier.0;
+            if same {
+                *earlier = *later;
+            }
+            same
+        });
+        let mut checksum = UtxoChecksum::default();
+        for (outpoint, coin) in &coins {
+            checksum.add(outpoint, coin);
+        }
+        Self { coins: coins.into_iter().collect(), checksum }
+    }
+}
+
 impl FromIterator<(OutPoint, Coin)> for UtxoSet {
     /// A set of stored coins; a repeated outpoint keeps its last coin.
     fn from_iter<I: IntoIterator<Item = (OutPoint, Coin)>>(coins: I) -> Self {
-        let mut set = Self::default();
-        for (outpoint, coin) in coins {
-            set.remove(&outpoint);
-            set.insert(outpoint, coin);
-        }
-        set
+        Self::from_coins(coins.into_iter().collect())
     }
 }
 

@@ -3,12 +3,15 @@
 //!
 //! The wallet keeps an index of its own coins and transactions on the active chain, updated
 //! block by block (`apply`), and rebuilt from the chain after a reorg (`rescan`). Unconfirmed
-//! activity is read from the mempool when asked.
+//! activity is read from the mempool when asked. History of blocks no longer in memory cannot
+//! be read again from the chain: a shell stores it (`confirmed_below`, with the node's
+//! checkpoint) and hands it back (`resume`).
 
 use crate::address::{AddressError, decode_address, encode_address};
 use crate::amount::Amount;
 use crate::block::Block;
 use crate::chain::{Chain, ChainUpdate};
+use crate::encode::{Decode, DecodeError, Encode, Reader};
 use crate::hash::{BlockHash, Txid};
 use crate::limits::TX_INPUTS_MAX;
 use crate::mempool::{DUST_AMOUNT_MIN, FeeRate, Mempool};
@@ -42,6 +45,34 @@ pub struct WalletTx {
     /// Taken from the wallet's coins.
     pub sent: Amount,
     pub is_coinbase: bool,
+}
+
+/// Bytes of a confirmed `WalletTx` as stored: txid, height, received, sent, coinbase flag.
+pub const WALLET_TX_BYTES: usize = 32 + 4 + 8 + 8 + 1;
+
+/// A confirmed transaction as a shell stores it (an unconfirmed one is never stored).
+impl Encode for WalletTx {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.txid.encode_to(out);
+        self.height.expect("only confirmed history is stored").encode_to(out);
+        self.received.encode_to(out);
+        self.sent.encode_to(out);
+        u8::from(self.is_coinbase).encode_to(out);
+    }
+}
+
+impl Decode for WalletTx {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let txid = Txid::decode_from(r)?;
+        let height = Some(r.u32()?);
+        let (received, sent) = (Amount::decode_from(r)?, Amount::decode_from(r)?);
+        let is_coinbase = match r.u8()? {
+            0 => false,
+            1 => true,
+            _ => return Err(DecodeError::Invalid { what: "wallet coinbase flag" }),
+        };
+        Ok(Self { txid, height, received, sent, is_coinbase })
+    }
 }
 
 impl WalletTx {
@@ -102,6 +133,31 @@ impl Wallet {
         let mut wallet = Self { key, owner, coins: BTreeMap::new(), history: BTreeMap::new() };
         wallet.rescan(chain);
         wallet
+    }
+
+    /// A wallet for `key`, indexed from `chain`, with the `stored` history of blocks the chain
+    /// no longer holds in memory (what `confirmed_below` gave when it was stored). Stored entries
+    /// at or above the chain's kept window are ignored: those blocks are read again.
+    pub fn resume(key: SecretKey, chain: &Chain, stored: impl IntoIterator<Item = WalletTx>) -> Self {
+        let mut wallet = Self::new(key, chain);
+        let kept_from = chain.kept_from_height();
+        for tx in stored {
+            if tx.height.is_some_and(|h| h < kept_from) {
+                wallet.history.entry(tx.txid).or_insert(tx);
+            }
+        }
+        wallet
+    }
+
+    /// The confirmed history below `height`, by txid: at heights below the chain's kept window,
+    /// what no block in memory can tell again.
+    pub fn confirmed_below(&self, height: u32) -> impl Iterator<Item = &WalletTx> {
+        self.history.values().filter(move |tx| tx.height.is_some_and(|h| h < height))
+    }
+
+    /// How many confirmed transactions the history holds.
+    pub fn n_confirmed(&self) -> usize {
+        self.history.len()
     }
 
     pub fn owner(&self) -> PublicKey {

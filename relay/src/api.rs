@@ -23,7 +23,7 @@ use std::sync::Arc;
 use tabchain_core::explorer::{
     self, AddressView, BlockId, BlockView, LookupError, MempoolView, RECENT_BLOCKS_MAX, StatusView, TxPlacement, TxView,
 };
-use tabchain_core::{OutPoint, Params, Transaction, TxOut, Txid};
+use tabchain_core::{OutPoint, Params, Transaction, TxOut, Txid, encode, hex};
 
 /// History rows an address page lists when `?limit=` is not given (as many as the tab shows).
 pub const ADDRESS_HISTORY_PAGE_DEFAULT: usize = explorer::ADDRESS_HISTORY_MAX;
@@ -37,6 +37,7 @@ pub fn router() -> Router<Arc<Driver>> {
         .route("/status", get(status))
         .route("/blocks", get(recent_blocks))
         .route("/blocks/{id}", get(block))
+        .route("/blocks/{id}/hex", get(block_hex))
         .route("/block", post(submit_block))
         .route("/tx", post(submit_tx))
         .route("/tx/{txid}", get(tx))
@@ -124,6 +125,25 @@ fn stored_block_view(read: &IndexRead, params: &Params, id: BlockId) -> Result<B
         block.txs[0].coinbase_height().ok_or_else(|| anyhow::anyhow!("stored block {hash} has no coinbase"))?;
     let active = read.active_hash(height)? == Some(hash);
     Ok(explorer::block_view(params, &block, height, active, read.tip_height()?))
+}
+
+/// A block's raw encoding as `{"hex": "..."}`, by height (active chain) or hash (any branch),
+/// from the store: what a pruned tab fetches to show a block it no longer holds (it checks the
+/// block against its own headers before showing it).
+async fn block_hex(
+    State(driver): State<Arc<Driver>>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = BlockId::parse(&id).map_err(lookup_error)?;
+    let hex = read_store(&driver, move |read, params| {
+        let hash = match id {
+            BlockId::Height(height) => read.active_hash(height)?.ok_or_else(|| lookup_error(id.not_found()))?,
+            BlockId::Hash(hash) => hash,
+        };
+        let block = read.block(params, &hash)?.ok_or_else(|| lookup_error(id.not_found()))?;
+        Ok(hex::encode(&encode(&block)))
+    });
+    Ok(Json(serde_json::json!({ "hex": hex.await? })))
 }
 
 async fn recent_blocks(State(driver): State<Arc<Driver>>) -> Result<Json<Vec<BlockView>>, ApiError> {

@@ -10,11 +10,13 @@ mod miner;
 mod node;
 mod panic;
 mod qr;
+mod resume;
 
 pub use backup::{BACKUP_WORDS, key_to_words, words_to_key};
 pub use miner::{Miner, SearchOutcome, hash_plain, miner_simd};
 pub use node::TabNode;
 pub use qr::qr_svg;
+pub use resume::{PRUNE_KEEP_BLOCKS, TabCheckpoint, TabResume, prune_keep_blocks};
 
 use tabchain_core::{HEADER_BYTES, Header};
 use wasm_bindgen::prelude::*;

@@ -3,15 +3,20 @@
 //! outputs (`poll`) out. Mining goes through `template` and `submit_nonce`. Every value handed to
 //! the page is one of core's serde views (`www/protocol.js` documents their shapes).
 
-use js_sys::{Array, Uint8Array};
+use crate::resume::TabCheckpoint;
+use js_sys::Array;
+use js_sys::Uint8Array;
 use serde::Serialize;
 use tabchain_core::explorer;
-use tabchain_core::{Amount, Block, FeeRate, InvItem, Message, Network, Node, Output, SecretKey, hex};
+use tabchain_core::{
+    Amount, Block, BlockHash, FeeRate, InvItem, Message, Network, Node, Output, SecretKey, check_fetched_block, hex,
+    pruned_block_hash,
+};
 use wasm_bindgen::prelude::*;
 
 /// Wallet history rows handed to the page.
 const HISTORY_ROWS_MAX: usize = 50;
-const USER_AGENT: &str = concat!("tabchain-web/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str = concat!("tabchain-web/", env!("CARGO_PKG_VERSION"));
 
 /// A node, its wallet, and the block template being mined.
 #[wasm_bindgen]
@@ -23,13 +28,13 @@ pub struct TabNode {
 
 /// A core value as the plain JavaScript object the page reads: maps as objects, bytes as
 /// `Uint8Array`, `None` as `null`.
-fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
     let serializer =
         serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true).serialize_missing_as_null(true);
     value.serialize(&serializer).map_err(|e| JsError::new(&e.to_string()))
 }
 
-fn error(e: impl std::fmt::Display) -> JsError {
+pub(crate) fn error(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
 
@@ -41,6 +46,13 @@ fn node_with_wallet(network: &str, seed_hex: &str) -> Result<(Node, SecretKey), 
     Ok((Node::new(network.params(), USER_AGENT), SecretKey::from_bytes(&seed)))
 }
 
+impl TabNode {
+    /// The handle around a node resumed from storage (`TabResume::finish`).
+    pub(crate) fn from_node(node: Node) -> Self {
+        Self { node, template: None }
+    }
+}
+
 #[wasm_bindgen]
 impl TabNode {
     /// A node on `network` ("tabchain" or "regtest") whose wallet holds the 32-byte secret
@@ -48,19 +60,6 @@ impl TabNode {
     #[wasm_bindgen(constructor)]
     pub fn new(network: &str, seed_hex: &str) -> Result<TabNode, JsError> {
         let (mut node, key) = node_with_wallet(network, seed_hex)?;
-        node.set_wallet(key);
-        Ok(TabNode { node, template: None })
-    }
-
-    /// A node rebuilt from the change sets the page stored (each the bytes of one `persist`
-    /// output, in the order they came), with the wallet of `seed_hex`. Fails, changing nothing,
-    /// when a stored set is corrupt or a stored block breaks the rules.
-    pub fn restore(network: &str, seed_hex: &str, sets: Array) -> Result<TabNode, JsError> {
-        let (fresh, key) = node_with_wallet(network, seed_hex)?;
-        let stored: Vec<Vec<u8>> = sets.iter().map(|bytes| Uint8Array::new(&bytes).to_vec()).collect();
-        let params = *fresh.chain().params();
-        let mut node =
-            Node::restore_from_change_sets(params, USER_AGENT, stored.iter().map(Vec::as_slice)).map_err(error)?;
         node.set_wallet(key);
         Ok(TabNode { node, template: None })
     }
@@ -145,6 +144,12 @@ impl TabNode {
         to_js(&explorer::wallet_history(&self.node, HISTORY_ROWS_MAX))
     }
 
+    /// How many confirmed transactions the wallet's history holds in all (`history` hands out
+    /// the newest `HISTORY_ROWS_MAX`, pending ones first).
+    pub fn history_len(&self) -> usize {
+        self.node.wallet().map_or(0, |wallet| wallet.n_confirmed())
+    }
+
     /// The stored blocks of the last `depth` heights on every branch (`explorer::TreeBlockView`),
     /// lowest first.
     pub fn block_tree(&self, depth: u32) -> Result<JsValue, JsError> {
@@ -166,6 +171,40 @@ impl TabNode {
     /// The mempool's size and best-paying transactions.
     pub fn mempool(&self) -> Result<JsValue, JsError> {
         to_js(&explorer::mempool(self.node.mempool()))
+    }
+
+    /// Begins a checkpoint of the node's state, for the page to store in place of every change set
+    /// handed out so far; take its records with `checkpoint_record`. Call it right after `poll`,
+    /// before any other input: it fails while a change set is still to be handed out.
+    pub fn checkpoint(&self) -> Result<TabCheckpoint, JsError> {
+        let cursor =
+            self.node.checkpoint().ok_or_else(|| JsError::new("a change set is still to be handed out: poll first"))?;
+        Ok(TabCheckpoint { cursor })
+    }
+
+    /// The next record of `checkpoint` as a new `Uint8Array`; `undefined` after the last. Take
+    /// them all before giving the node any input: a checkpoint of a node that moved meanwhile
+    /// fails rather than mixing two states.
+    pub fn checkpoint_record(&self, checkpoint: &mut TabCheckpoint) -> Result<Option<Uint8Array>, JsError> {
+        let record =
+            self.node.next_checkpoint_record(&mut checkpoint.cursor).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(record.map(|bytes| Uint8Array::from(bytes.as_slice())))
+    }
+
+    /// The hash of the active block named by `query` (a height or a block hash) whose header
+    /// this node knows but whose body it no longer holds, to fetch from the relay; `undefined`
+    /// otherwise.
+    pub fn pruned_block(&self, query: &str) -> Option<String> {
+        pruned_block_hash(self.node.chain(), query).map(|hash| hash.to_string())
+    }
+
+    /// The block `hash` (from `pruned_block`), fetched as hex, checked against this node's
+    /// active header chain (`check_fetched_block`), as `{block, verified}`; throws why it cannot
+    /// be shown.
+    pub fn fetched_block(&self, hash: &str, block_hex: &str) -> Result<JsValue, JsError> {
+        let asked: BlockHash = hash.parse().map_err(error)?;
+        let block = explorer::block_from_hex(block_hex).map_err(error)?;
+        to_js(&check_fetched_block(self.node.chain(), asked, &block).map_err(error)?)
     }
 
     /// The node's status with its wallet (`explorer::StatusView`).

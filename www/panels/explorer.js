@@ -3,6 +3,10 @@
 // spends, its outputs, fee, confirmations), an address, and the mempool. Pages are addressed by
 // the location hash (#block/<height or hash>, #tx/<txid>, #address/<address>, #mempool), so
 // links and the browser's back button work.
+//
+// A block of the active chain below the node's kept window (its header known, its body pruned)
+// is fetched from the relay (`/api/blocks/{hash}/hex`) and shown only once the node has checked
+// it against its header chain (`TabNode.fetched_block`), marked as fetched and verified.
 
 import { byId, el } from "./dom.js";
 
@@ -124,11 +128,38 @@ function mempoolPage(m) {
   ];
 }
 
-/** The page for `route` (a location hash without `#`), drawn from `node` (a wasm `TabNode`). */
+/** The last block fetched that checked out (its hash and hex), so that redrawing on a new tip
+ * fetches nothing. */
+let lastFetched = { hash: null, hex: null };
+
+/** A pruned block's page: fetched from the relay, checked by the node (each time), then drawn. */
+async function fetchedBlockPage(node, hash) {
+  let hex = lastFetched.hash === hash ? lastFetched.hex : null;
+  if (hex === null) {
+    const response = await fetch(`./api/blocks/${hash}/hex`);
+    const body = await response.json();
+    if (!response.ok) throw new Error(`the relay has no block ${hash}: ${body.error ?? response.status}`);
+    hex = body.hex;
+  }
+  const { block, verified } = node.fetched_block(hash, hex); // throws unless it checks out
+  lastFetched = { hash, hex };
+  return [el("p", { id: "fetched-verified", className: "result ok", textContent: `✓ ${verified}` }), ...blockPage(block)];
+}
+
+/**
+ * The page for `route` (a location hash without `#`), drawn from `node` (a wasm `TabNode`);
+ * a promise of it for a pruned block, fetched first.
+ */
 function explorerPage(node, route) {
   const [kind, id] = route.split("/", 2).map(decodeURIComponent);
   try {
     if (kind === "mempool") return mempoolPage(node.mempool());
+    const pruned = kind === "block" && id ? node.pruned_block(id) : undefined;
+    if (pruned !== undefined) {
+      return fetchedBlockPage(node, pruned).catch((error) => [
+        el("p", { className: "result error", textContent: `${id}: not shown, ${error?.message ?? error}` }),
+      ]);
+    }
     if (["block", "tx", "address"].includes(kind) && id) {
       const found = node.search(id);
       if (found.kind === "block") return blockPage(found.view);
@@ -146,13 +177,22 @@ function routeFor(node, query) {
   const q = query.trim();
   if (q === "") return "";
   if (q.toLowerCase() === "mempool") return "mempool";
+  const pruned = node.pruned_block(q);
+  if (pruned !== undefined) return `block/${pruned}`;
   const found = node.search(q);
   return `${found.kind}/${found.kind === "block" ? found.view.hash : q}`;
 }
 
 /** @param {PanelContext} context */
 export function mount({ driver }) {
-  const draw = () => byId("explorer-page").replaceChildren(...explorerPage(driver.node, location.hash.slice(1)));
+  let drawn = 0; // the latest draw wins over a slower fetch started before it
+  const draw = async () => {
+    const id = (drawn += 1);
+    const page = explorerPage(driver.node, location.hash.slice(1));
+    if (page instanceof Promise) byId("explorer-page").replaceChildren(el("p", { textContent: "fetching the block from the relay…" }));
+    const children = await page;
+    if (id === drawn) byId("explorer-page").replaceChildren(...children);
+  };
   byId("search").addEventListener("submit", (event) => {
     event.preventDefault();
     try {

@@ -28,7 +28,10 @@ export function mount(context) {
     byId("confirmed").textContent = `${status.confirmed} TAB`;
     byId("immature").textContent = `${status.immature} TAB`;
     byId("pending").textContent = `${status.pending} TAB`;
-    byId("history").replaceChildren(...context.driver.history().map(historyRow));
+    const rows = context.driver.history();
+    byId("history").replaceChildren(...rows.map(historyRow));
+    const all = context.driver.historyLength();
+    byId("history-count").textContent = all > rows.length ? `the newest ${rows.length} rows; ${all} confirmed transactions in all` : "";
   });
 }
 

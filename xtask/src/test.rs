@@ -154,8 +154,14 @@ fn end_to_end(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> 
     let artifacts = toolchain::target_dir(root).join("e2e");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
     let forged = crate::forge::write_forged_blocks(&artifacts, u32::try_from(now)?)?;
+    // `TABCHAIN_E2E_TESTS=storage,pruning` runs only those files of `e2e/tests/`.
+    let files: Vec<String> = match std::env::var("TABCHAIN_E2E_TESTS") {
+        Ok(names) => names.split(',').map(|name| format!("tests/{}.test.mjs", name.trim())).collect(),
+        Err(_) => vec!["tests/".to_owned()],
+    };
     cmd::run(
-        node.args(["--test", "--test-concurrency=1", "--test-reporter=spec", "tests/"])
+        node.args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+            .args(&files)
             .env("TABCHAIN_E2E_ARTIFACTS", &artifacts)
             .env("TABCHAIN_E2E_FORGED", forged),
     )?;

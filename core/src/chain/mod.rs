@@ -24,7 +24,9 @@ mod resume;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::cmp::Reverse;
-pub use resume::{CHECKPOINT_RECORD_BYTES_MAX, CHECKPOINT_VERSION, ChainResume, ResumeError};
+pub use resume::{
+    CHECKPOINT_RECORD_BYTES_MAX, CHECKPOINT_VERSION, ChainResume, CheckpointCursor, CheckpointMoved, ResumeError,
+};
 
 /// The tip of the header chain with the most work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

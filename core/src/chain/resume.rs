@@ -14,15 +14,21 @@
 //! stored undo data instead of validating the block again.
 
 use super::{BlockEntry, Chain, Reverse};
+use crate::amount::Amount;
 use crate::block::Block;
-use crate::encode::{Decode, DecodeError, Encode, Reader, decode};
+use crate::encode::{Decode, DecodeError, Encode, Reader, decode, write_compact_size};
 use crate::hash::BlockHash;
+use crate::hash::Txid;
 use crate::header::{HEADER_BYTES, Header};
+use crate::limits::TX_OUTPUTS_MAX;
 use crate::node::ChainOp;
 use crate::node::ChangeSet;
 use crate::params::Params;
-use crate::pow::check_proof_of_work;
+use crate::pow::check_proof_of_work_of;
+use crate::signature::PublicKey;
+use crate::target::{CompactTarget, Work};
 use crate::transaction::OutPoint;
+use crate::transaction::TxOut;
 use crate::utxo::{BlockUndo, Coin, apply_connect, apply_disconnect};
 use crate::utxo_checksum::UtxoChecksum;
 use crate::validation::{BlockError, check_block};
@@ -30,15 +36,18 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
 
-/// Version of the checkpoint record format.
-pub const CHECKPOINT_VERSION: u8 = 1;
+/// Version of the checkpoint record format (2: headers without the previous hash, coins grouped
+/// by transaction with variable-length numbers; about a third smaller than version 1).
+pub const CHECKPOINT_VERSION: u8 = 2;
 /// Bytes of one checkpoint record, about: a shell stores each as one row. Records stop growing
 /// at the first item past this, so one may exceed it by one item (a block, at most
 /// `BLOCK_BYTES_MAX` with its undo data).
 pub const CHECKPOINT_RECORD_BYTES_MAX: usize = 1 << 20;
 
 /// Smallest encodings, for bounding the lists a record decodes.
-const COIN_ENTRY_BYTES: usize = 36 + 40 + 4 + 1;
+const LINKED_HEADER_BYTES: usize = HEADER_BYTES - 32;
+const COIN_GROUP_BYTES_MIN: usize = 32 + 1 + COIN_IN_GROUP_BYTES_MIN;
+const COIN_IN_GROUP_BYTES_MIN: usize = 1 + 1 + 32 + 1 + 1;
 const KEPT_BLOCK_BYTES_MIN: usize = HEADER_BYTES + 2;
 
 /// Why stored state cannot be resumed: the store is corrupt or incomplete.
@@ -103,12 +112,14 @@ pub struct ChainResume {
     chain: Chain,
     /// Blocks a replayed change set stored, not (or no longer) on the active chain.
     side_blocks: BTreeMap<BlockHash, Block>,
+    /// The work of the last header's bits.
+    last_work: Option<(CompactTarget, Work)>,
 }
 
 impl ChainResume {
     /// Starts from the genesis block of `params` (see `Chain::new`).
     pub fn new(params: Params) -> Self {
-        Self { chain: Chain::new(params), side_blocks: BTreeMap::new() }
+        Self { chain: Chain::new(params), side_blocks: BTreeMap::new(), last_work: None }
     }
 
     /// The chain so far (its coins as pushed, its tip as the last header or block pushed).
@@ -147,6 +158,11 @@ impl ChainResume {
 
     /// Adds stored coins of the UTXO set at the tip.
     pub fn push_coins(&mut self, coins: impl IntoIterator<Item = (OutPoint, Coin)>) {
+        if self.chain.utxos.is_empty() {
+            // Built at once from sorted coins, which is much faster than coin by coin.
+            self.chain.utxos = coins.into_iter().collect();
+            return;
+        }
         for (outpoint, coin) in coins {
             self.chain.utxos.remove(&outpoint);
             self.chain.utxos.insert(outpoint, coin);
@@ -198,10 +214,15 @@ impl ChainResume {
         let record: Record =
             decode(bytes).map_err(|error| ResumeError::Corrupt { what: "checkpoint record", error })?;
         match record {
-            Record::Headers(headers) => headers.into_iter().try_for_each(|h| self.push_header(h)),
+            Record::Headers(headers) => {
+                headers.into_iter().try_for_each(|h| self.push_header(h.after(self.chain.tip_hash())))
+            }
             Record::Blocks(blocks) => blocks.into_iter().try_for_each(|k| self.push_block(k.block, k.undo)),
-            Record::Coins(coins) => {
-                self.push_coins(coins);
+            Record::Coins(groups) => {
+                self.push_coins(groups.into_iter().flat_map(|group| {
+                    let txid = group.txid;
+                    group.coins.into_iter().map(move |(vout, coin)| (OutPoint { txid, vout }, coin))
+                }));
                 Ok(())
             }
             Record::End { tip, checksum } => self.check_state(tip, checksum),
@@ -228,14 +249,20 @@ impl ChainResume {
         if header.prev_blockhash != self.chain.tip_hash() {
             return Err(ResumeError::BrokenLink { height });
         }
-        let target = check_proof_of_work(&header, self.chain.params.pow_limit)
-            .map_err(|_| ResumeError::BadProofOfWork { height })?;
         let hash = header.block_hash();
+        let target = check_proof_of_work_of(&header, hash, self.chain.params.pow_limit)
+            .map_err(|_| ResumeError::BadProofOfWork { height })?;
         if self.chain.headers.contains_key(&hash) {
             // Back on a branch a replayed disconnect left: the header is known.
             return Ok(hash);
         }
-        self.chain.insert_header(header, hash, target.work());
+        // Runs of headers share their bits: the work of a target is a 256-bit division.
+        let work = match self.last_work {
+            Some((bits, work)) if bits == header.bits => work,
+            _ => target.work(),
+        };
+        self.last_work = Some((header.bits, work));
+        self.chain.insert_header(header, hash, work);
         Ok(hash)
     }
 
@@ -268,33 +295,143 @@ impl ChainResume {
     }
 }
 
+/// Where a checkpoint being taken has got to: `Chain::next_checkpoint_record` hands out one
+/// record per call, so that a shell copies each out before the next is made (a tab's wasm
+/// memory never shrinks, and a whole checkpoint is tens of megabytes).
+#[derive(Debug, Clone)]
+pub struct CheckpointCursor {
+    /// The tip the checkpoint is of; records of another tip would not fit together.
+    tip: BlockHash,
+    stage: Stage,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    Headers { next: u32 },
+    Blocks { next: u32 },
+    Coins { after: Option<OutPoint> },
+    End,
+    Done,
+}
+
+/// The chain moved while a checkpoint of it was being taken: its records would not fit together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckpointMoved;
+
+impl fmt::Display for CheckpointMoved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the chain moved while a checkpoint of it was being taken")
+    }
+}
+
 impl Chain {
-    /// The chain's state as checkpoint records of about `CHECKPOINT_RECORD_BYTES_MAX` each, in
-    /// the order `ChainResume::push_record` takes them: the headers of active blocks not in
-    /// memory, the active blocks in memory with their undo data, the coins, and an end record
-    /// naming the tip and the coins' checksum. Side branches are not kept (peers have them).
+    /// A cursor for a checkpoint of the chain as it stands.
+    pub fn checkpoint_cursor(&self) -> CheckpointCursor {
+        CheckpointCursor { tip: self.tip_hash(), stage: Stage::Headers { next: 1 } }
+    }
+
+    /// The next checkpoint record, of about `CHECKPOINT_RECORD_BYTES_MAX`, in the order
+    /// `ChainResume::push_record` takes them: the headers of active blocks not in memory, the
+    /// active blocks in memory with their undo data, the coins, and an end record naming the
+    /// tip and the coins' checksum; `None` after the end record. Side branches are not kept
+    /// (peers have them).
+    pub fn next_checkpoint_record(&self, cursor: &mut CheckpointCursor) -> Result<Option<Vec<u8>>, CheckpointMoved> {
+        self.next_checkpoint_record_within(cursor, CHECKPOINT_RECORD_BYTES_MAX)
+    }
+
+    /// `next_checkpoint_record` with records of about `record_bytes` (tests split them small).
+    fn next_checkpoint_record_within(
+        &self,
+        cursor: &mut CheckpointCursor,
+        record_bytes: usize,
+    ) -> Result<Option<Vec<u8>>, CheckpointMoved> {
+        if cursor.tip != self.tip_hash() {
+            return Err(CheckpointMoved);
+        }
+        loop {
+            let record = match cursor.stage {
+                Stage::Headers { next } => {
+                    let end = self.kept_from_height.min(self.height() + 1);
+                    let mut record = OneRecord::new(KIND_HEADERS, record_bytes);
+                    let mut height = next;
+                    while height < end && !record.is_full() {
+                        record.push(&LinkedHeader(self.headers[&self.active[height as usize]].header));
+                        height += 1;
+                    }
+                    cursor.stage = if height < end {
+                        Stage::Headers { next: height }
+                    } else {
+                        Stage::Blocks { next: self.kept_from_height.max(1) }
+                    };
+                    record
+                }
+                Stage::Blocks { next } => {
+                    let mut record = OneRecord::new(KIND_BLOCKS, record_bytes);
+                    let mut height = next;
+                    while height <= self.height() && !record.is_full() {
+                        let entry = &self.entries[&self.active[height as usize]];
+                        let undo = entry.undo.as_ref().expect("active blocks in memory have undo data");
+                        record.push(&KeptBlockRef { block: &entry.block, undo });
+                        height += 1;
+                    }
+                    cursor.stage = if height <= self.height() {
+                        Stage::Blocks { next: height }
+                    } else {
+                        Stage::Coins { after: None }
+                    };
+                    record
+                }
+                Stage::Coins { after } => {
+                    let mut record = OneRecord::new(KIND_COINS, record_bytes);
+                    let mut group = CoinGroup { txid: Txid::from_byte_array([0; 32]), coins: Vec::new() };
+                    let mut last_taken = after;
+                    for (outpoint, coin) in self.utxos.iter_after(after.as_ref()) {
+                        if outpoint.txid != group.txid && !group.coins.is_empty() {
+                            record.push(&group);
+                            last_taken =
+                                Some(OutPoint { txid: group.txid, vout: group.coins.last().expect("non-empty").0 });
+                            group.coins.clear();
+                            if record.is_full() {
+                                break;
+                            }
+                        }
+                        group.txid = outpoint.txid;
+                        group.coins.push((outpoint.vout, *coin));
+                    }
+                    if record.is_full() {
+                        cursor.stage = Stage::Coins { after: last_taken };
+                    } else {
+                        if !group.coins.is_empty() {
+                            record.push(&group);
+                        }
+                        cursor.stage = Stage::End;
+                    }
+                    record
+                }
+                Stage::End => {
+                    let mut end = Vec::new();
+                    Record::write_head(&mut end, KIND_END);
+                    self.tip_hash().encode_to(&mut end);
+                    self.utxos.checksum().encode_to(&mut end);
+                    cursor.stage = Stage::Done;
+                    return Ok(Some(end));
+                }
+                Stage::Done => return Ok(None),
+            };
+            if let Some(bytes) = record.finish() {
+                return Ok(Some(bytes));
+            }
+        }
+    }
+
+    /// The whole checkpoint at once (see `next_checkpoint_record`).
     pub fn checkpoint_records(&self) -> Vec<Vec<u8>> {
-        let mut records = RecordWriter::default();
-        for height in 1..self.kept_from_height.min(self.height() + 1) {
-            records.push(KIND_HEADERS, &self.headers[&self.active[height as usize]].header);
+        let mut cursor = self.checkpoint_cursor();
+        let mut records = Vec::new();
+        while let Some(record) = self.next_checkpoint_record(&mut cursor).expect("the chain does not move meanwhile") {
+            records.push(record);
         }
-        records.flush();
-        for height in self.kept_from_height.max(1)..=self.height() {
-            let entry = &self.entries[&self.active[height as usize]];
-            let undo = entry.undo.as_ref().expect("active blocks in memory have undo data");
-            records.push(KIND_BLOCKS, &KeptBlockRef { block: &entry.block, undo });
-        }
-        records.flush();
-        for (outpoint, coin) in self.utxos.iter() {
-            records.push(KIND_COINS, &(*outpoint, *coin));
-        }
-        records.flush();
-        let mut end = Vec::new();
-        Record::write_head(&mut end, KIND_END);
-        self.tip_hash().encode_to(&mut end);
-        self.utxos.checksum().encode_to(&mut end);
-        records.done.push(end);
-        records.done
+        records
     }
 }
 
@@ -305,10 +442,119 @@ const KIND_END: u8 = 3;
 
 /// One checkpoint record, decoded.
 enum Record {
-    Headers(Vec<Header>),
+    Headers(Vec<LinkedHeader>),
     Blocks(Vec<KeptBlock>),
-    Coins(Vec<(OutPoint, Coin)>),
+    Coins(Vec<CoinGroup>),
     End { tip: BlockHash, checksum: UtxoChecksum },
+}
+
+/// A header of the active chain stored without its previous block hash, which is the hash of
+/// the header before it: `version ‖ merkle root ‖ time ‖ bits ‖ nonce` (48 bytes).
+struct LinkedHeader(Header);
+
+impl LinkedHeader {
+    /// The header, on the block whose hash is `prev`.
+    fn after(self, prev: BlockHash) -> Header {
+        Header { prev_blockhash: prev, ..self.0 }
+    }
+}
+
+impl Encode for LinkedHeader {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        let h = &self.0;
+        h.version.encode_to(out);
+        h.merkle_root.encode_to(out);
+        h.time.encode_to(out);
+        h.bits.encode_to(out);
+        h.nonce.encode_to(out);
+    }
+}
+
+impl Decode for LinkedHeader {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self(Header {
+            version: r.i32()?,
+            prev_blockhash: BlockHash::ZERO,
+            merkle_root: Decode::decode_from(r)?,
+            time: r.u32()?,
+            bits: Decode::decode_from(r)?,
+            nonce: r.u32()?,
+        }))
+    }
+}
+
+/// The unspent outputs of one transaction: `txid ‖ CompactSize(n) ‖ n × (CompactSize(vout) ‖
+/// varint(amount) ‖ owner (32) ‖ varint(height) ‖ is_coinbase (u8))`, varints being LEB128
+/// (7 bits a byte, least significant first, minimal).
+struct CoinGroup {
+    txid: Txid,
+    coins: Vec<(u32, Coin)>,
+}
+
+impl Encode for CoinGroup {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.txid.encode_to(out);
+        write_compact_size(out, self.coins.len() as u64);
+        for (vout, coin) in &self.coins {
+            write_compact_size(out, u64::from(*vout));
+            write_varint(out, coin.output.amount.to_units());
+            out.extend_from_slice(&coin.output.owner.0);
+            write_varint(out, u64::from(coin.height));
+            out.push(u8::from(coin.is_coinbase));
+        }
+    }
+}
+
+impl Decode for CoinGroup {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let txid = Txid::decode_from(r)?;
+        let n = r.compact_size()?;
+        if n == 0 || n > (TX_OUTPUTS_MAX as u64) {
+            return Err(DecodeError::Invalid { what: "checkpoint coins of a transaction" });
+        }
+        let mut coins = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let vout = u32::try_from(r.compact_size()?).map_err(|_| DecodeError::Invalid { what: "coin vout" })?;
+            let amount =
+                Amount::from_units(read_varint(r)?).map_err(|_| DecodeError::Invalid { what: "coin amount" })?;
+            let owner = PublicKey(r.array()?);
+            let height = u32::try_from(read_varint(r)?).map_err(|_| DecodeError::Invalid { what: "coin height" })?;
+            let is_coinbase = match r.u8()? {
+                0 => false,
+                1 => true,
+                _ => return Err(DecodeError::Invalid { what: "coinbase flag" }),
+            };
+            coins.push((vout, Coin { output: TxOut { amount, owner }, height, is_coinbase }));
+        }
+        Ok(Self { txid, coins })
+    }
+}
+
+fn write_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn read_varint(r: &mut Reader<'_>) -> Result<u64, DecodeError> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = r.u8()?;
+        let bits = u64::from(byte & 0x7f);
+        if shift == 63 && bits > 1 {
+            return Err(DecodeError::Invalid { what: "varint" });
+        }
+        value |= bits << shift;
+        if byte & 0x80 == 0 {
+            if byte == 0 && shift > 0 {
+                return Err(DecodeError::Invalid { what: "varint (not minimal)" });
+            }
+            return Ok(value);
+        }
+    }
+    Err(DecodeError::Invalid { what: "varint" })
 }
 
 impl Record {
@@ -349,46 +595,53 @@ impl Decode for Record {
         }
         let max = CHECKPOINT_RECORD_BYTES_MAX * 2;
         match r.u8()? {
-            KIND_HEADERS => Ok(Self::Headers(r.list("checkpoint headers", max / HEADER_BYTES, HEADER_BYTES)?)),
+            KIND_HEADERS => {
+                Ok(Self::Headers(r.list("checkpoint headers", max / LINKED_HEADER_BYTES, LINKED_HEADER_BYTES)?))
+            }
             KIND_BLOCKS => {
                 Ok(Self::Blocks(r.list("checkpoint blocks", max / KEPT_BLOCK_BYTES_MIN, KEPT_BLOCK_BYTES_MIN)?))
             }
-            KIND_COINS => Ok(Self::Coins(r.list("checkpoint coins", max / COIN_ENTRY_BYTES, COIN_ENTRY_BYTES)?)),
+            KIND_COINS => {
+                Ok(Self::Coins(r.list("checkpoint coins", max / COIN_GROUP_BYTES_MIN, COIN_GROUP_BYTES_MIN)?))
+            }
             KIND_END => Ok(Self::End { tip: BlockHash::decode_from(r)?, checksum: UtxoChecksum::decode_from(r)? }),
             _ => Err(DecodeError::Invalid { what: "checkpoint record kind" }),
         }
     }
 }
 
-/// Gathers items of one kind into records of about `CHECKPOINT_RECORD_BYTES_MAX`.
-#[derive(Default)]
-struct RecordWriter {
-    done: Vec<Vec<u8>>,
+/// One record being filled with items of one kind, up to about `full_at` bytes.
+struct OneRecord {
     kind: u8,
     items: Vec<u8>,
     count: usize,
+    full_at: usize,
 }
 
-impl RecordWriter {
-    fn push(&mut self, kind: u8, item: &impl Encode) {
-        if self.count > 0 && (self.kind != kind || self.items.len() >= CHECKPOINT_RECORD_BYTES_MAX) {
-            self.flush();
-        }
-        self.kind = kind;
+impl OneRecord {
+    fn new(kind: u8, full_at: usize) -> Self {
+        Self { kind, items: Vec::new(), count: 0, full_at }
+    }
+
+    fn push(&mut self, item: &impl Encode) {
         item.encode_to(&mut self.items);
         self.count += 1;
     }
 
-    fn flush(&mut self) {
+    fn is_full(&self) -> bool {
+        self.items.len() >= self.full_at
+    }
+
+    /// The record, or `None` when it holds nothing.
+    fn finish(self) -> Option<Vec<u8>> {
         if self.count == 0 {
-            return;
+            return None;
         }
         let mut record = Vec::with_capacity(self.items.len() + 12);
         Record::write_head(&mut record, self.kind);
-        crate::encode::write_compact_size(&mut record, self.count as u64);
-        record.append(&mut self.items);
-        self.done.push(record);
-        self.count = 0;
+        write_compact_size(&mut record, self.count as u64);
+        record.extend_from_slice(&self.items);
+        Some(record)
     }
 }
 

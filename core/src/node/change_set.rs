@@ -84,6 +84,11 @@ impl Unpersisted {
         Self { blocks: Vec::new(), ops: Vec::new(), persisted_tip: tip }
     }
 
+    /// Whether nothing changed since the last set was emitted.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.blocks.is_empty() && self.ops.is_empty()
+    }
+
     pub(crate) fn push_block(&mut self, block: Block) {
         self.blocks.push(block);
     }

@@ -5,10 +5,12 @@
 //!
 //! This file holds the API and the handshake, pings and dispatch; the rest lives beside it:
 //! `peer` (per-peer state), `sync` (headers-first sync and block downloads), `inventory`
-//! (announcements, `getdata`, transactions, addresses), `change_set` (what shells store) and
+//! (announcements, `getdata`, transactions, addresses), `change_set` (what shells store),
+//! `checkpoint` (what a pruned shell stores instead, and `NodeResume`, the way back) and
 //! `output` (what `poll_output` returns).
 
 mod change_set;
+mod checkpoint;
 mod inventory;
 mod output;
 mod peer;
@@ -18,6 +20,7 @@ mod sync;
 pub use change_set::{
     CHANGE_SET_BLOCKS_MAX, CHANGE_SET_OPS_MAX, CHANGE_SET_VERSION, ChainOp, ChangeSet, RestoreError, restore_blocks,
 };
+pub use checkpoint::{NodeCheckpoint, NodeResume, WALLET_HISTORY_STORED_MAX, WALLET_RECORD_TAG, WALLET_RECORD_VERSION};
 pub use inventory::{ADDR_TTL_S, ADDRS_KNOWN_MAX, ADDRS_PER_PEER_MAX, GETDATA_REPLY_BYTES_MAX, REJECTED_TXS_MAX};
 pub use output::{DisconnectReason, Event, Output};
 pub use peer::{

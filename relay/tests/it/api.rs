@@ -65,6 +65,13 @@ async fn the_api_answers_about_chain_transactions_and_addresses() {
     assert_eq!(get(addr, "/api/blocks/0", "").await.json()["hash"], chain_hashes[0], "genesis");
     assert_eq!(get(addr, "/api/blocks/999", "").await.status, 404);
     assert_eq!(get(addr, "/api/blocks/nonsense", "").await.status, 400);
+    // The raw block, by height or hash, as the canonical encoding in hex.
+    let raw = get(addr, "/api/blocks/3/hex", "").await.json();
+    let block = explorer::block_from_hex(raw["hex"].as_str().expect("hex")).expect("a block");
+    assert_eq!(block.block_hash().to_string(), chain_hashes[3]);
+    assert_eq!(get(addr, &format!("/api/blocks/{}/hex", chain_hashes[3]), "").await.json(), raw);
+    assert_eq!(get(addr, "/api/blocks/999/hex", "").await.status, 404);
+    assert_eq!(get(addr, &format!("/api/blocks/{}/hex", "ab".repeat(32)), "").await.status, 404);
     let recent = get(addr, "/api/blocks", "").await.json();
     let listed: Vec<(u64, &str)> = recent
         .as_array()
@@ -151,6 +158,7 @@ async fn the_schema_docs_and_metrics_are_served() {
         "/status",
         "/blocks",
         "/blocks/{id}",
+        "/blocks/{id}/hex",
         "/block",
         "/tx/{txid}",
         "/tx",
