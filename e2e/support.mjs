@@ -131,7 +131,18 @@ export async function withNetwork(body) {
 }
 
 export async function launchBrowser() {
-  return chromium.launch({
+  return chromium.launch(BROWSER_OPTIONS);
+}
+
+/**
+ * A browser profile kept in `userDataDir`, as a person's browser keeps one: closing it and
+ * launching it again on the same folder finds the same storage (a test's crash and restart).
+ */
+export async function launchProfile(userDataDir) {
+  return chromium.launchPersistentContext(userDataDir, { ...BROWSER_OPTIONS, viewport: { width: 1200, height: 2000 } });
+}
+
+const BROWSER_OPTIONS = {
     executablePath: process.env.TABCHAIN_CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
     args: [
@@ -146,8 +157,7 @@ export async function launchBrowser() {
       "--disable-renderer-backgrounding",
       "--disable-backgrounding-occluded-windows",
     ],
-  });
-}
+};
 
 /** One peer: a fresh browser context (its own storage) with the page open. */
 export class Tab {

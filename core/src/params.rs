@@ -193,8 +193,10 @@ impl Params {
             pow_limit,
             difficulty: DifficultyRule::Asert(AsertParams { pow_limit, ..tabchain_asert() }),
             genesis: GenesisSpec {
-                // Early in the year, so that test chains at the target spacing have room to grow
-                // without dating blocks in the future.
+                // The date no longer matters to difficulty (ASERT is anchored at block 1, so a
+                // chain started any time after genesis is on schedule). It stays in the past by
+                // a margin only because forged test chains date block n at genesis + n spacings,
+                // and those must not be dated ahead of the clock.
                 time: 1_767_225_600, // 2026-01-01T00:00:00Z
                 bits: pow_limit.to_compact(),
                 nonce: REGTEST_GENESIS_NONCE,
