@@ -21,19 +21,19 @@ const RELAY_PEER = 1;
 const REPORT_INTERVAL_MS = 250;
 /**
  * When the driver replaces the journal with a checkpoint. A checkpoint rewrites the headers and
- * the UTXO set (about 25 MB at 100,000 blocks of one payment each); a reload replays the
+ * the UTXO set (about 17 MB at 100,000 blocks of one payment each); a reload replays the
  * journal after it, trusting its undo data, at tens of microseconds a set (a set is one input's
  * changes: a block, when following the network or mining). So: not before the journal holds
  * `CHECKPOINT_JOURNAL_SETS_MIN` sets (the blocks a node keeps in memory, `ACTIVE_BLOCKS_KEPT`)
- * and a quarter of the last checkpoint's bytes (`CHECKPOINT_JOURNAL_SHARE`: a long sync then
- * writes each stored byte a handful of times, not once per block), and always past
- * `CHECKPOINT_JOURNAL_SETS_MAX` sets or `CHECKPOINT_JOURNAL_BYTES_MAX` bytes, which bound what a
- * reload replays and what the journal adds to IndexedDB.
+ * and an eighth of the last checkpoint's bytes (`CHECKPOINT_JOURNAL_SHARE`: a long sync then
+ * writes each stored byte about ten times, not once per block, and the journal adds at most an
+ * eighth to what IndexedDB holds), and always past `CHECKPOINT_JOURNAL_SETS_MAX` sets or
+ * `CHECKPOINT_JOURNAL_BYTES_MAX` bytes, which bound what a reload replays.
  */
 const CHECKPOINT_JOURNAL_SETS_MIN = 1024;
-const CHECKPOINT_JOURNAL_SHARE = 0.25;
+const CHECKPOINT_JOURNAL_SHARE = 0.125;
 const CHECKPOINT_JOURNAL_SETS_MAX = 8192;
-const CHECKPOINT_JOURNAL_BYTES_MAX = 8 * 1024 * 1024;
+const CHECKPOINT_JOURNAL_BYTES_MAX = 4 * 1024 * 1024;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
