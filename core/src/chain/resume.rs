@@ -29,7 +29,7 @@ use crate::signature::PublicKey;
 use crate::target::{CompactTarget, Work};
 use crate::transaction::OutPoint;
 use crate::transaction::TxOut;
-use crate::utxo::{BlockUndo, Coin, apply_connect, apply_disconnect};
+use crate::utxo::{BlockUndo, Coin, UtxoSet, apply_connect, apply_disconnect};
 use crate::utxo_checksum::UtxoChecksum;
 use crate::validation::{BlockError, check_block};
 use alloc::collections::BTreeMap;
@@ -167,6 +167,12 @@ impl ChainResume {
             self.chain.utxos.remove(&outpoint);
             self.chain.utxos.insert(outpoint, coin);
         }
+    }
+
+    /// Sets the coins of the UTXO set at the tip, built elsewhere (say, on another thread),
+    /// replacing any pushed before.
+    pub fn push_utxos(&mut self, utxos: UtxoSet) {
+        self.chain.utxos = utxos;
     }
 
     /// Checks what was pushed against the tip and checksum stored with it.
