@@ -372,13 +372,11 @@ impl Driver {
 fn resume(store: &Store, dir: &Path, params: Params, user_agent: &str) -> anyhow::Result<Node> {
     let started = std::time::Instant::now();
     let resumed = store.load(params).map_err(|error| match error {
-        LoadError::Damaged(reason) => anyhow::anyhow!(
-            "the chain store in {dir} is damaged ({reason}); run `tabchain reindex --data {dir}` to rebuild it from its stored blocks",
-            dir = dir.display()
-        ),
+        LoadError::Damaged(reason) => damaged_store(dir, &reason),
         LoadError::Io(error) => error.context(format!("cannot read the chain store in {}", dir.display())),
     })?;
-    let node = Node::resume(user_agent, resumed.finish());
+    let chain = resumed.finish().map_err(|e| damaged_store(dir, &e))?;
+    let node = Node::resume(user_agent, chain);
     let chain = node.chain();
     tracing::info!(
         height = chain.height(),
@@ -388,6 +386,14 @@ fn resume(store: &Store, dir: &Path, params: Params, user_agent: &str) -> anyhow
         dir.display()
     );
     Ok(node)
+}
+
+/// The one sentence a damaged store stops the relay with: what is wrong, and the repair.
+fn damaged_store(dir: &Path, reason: &dyn std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the chain store in {dir} is damaged ({reason}); run `tabchain reindex --data {dir}` to rebuild it from its stored blocks",
+        dir = dir.display()
+    )
 }
 
 /// Runs a blocking call (a database commit waits for the disk) without stalling the other tasks

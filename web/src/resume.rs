@@ -65,9 +65,9 @@ impl TabResume {
 
     /// The resumed node, with the wallet of the 32-byte secret `seed_hex` (its history below the
     /// kept window restored if the checkpoint was stored for the same key).
-    pub fn finish(self, seed_hex: &str) -> Result<TabNode, JsError> {
-        let seed = hex::decode_array::<32>(seed_hex).map_err(error)?;
-        let node = self.resume.finish(USER_AGENT, Some(SecretKey::from_bytes(&seed)));
+    pub fn finish(self, seed_hex: &str) -> Result<TabNode, JsValue> {
+        let seed = hex::decode_array::<32>(seed_hex).map_err(|e| JsValue::from(error(e)))?;
+        let node = self.resume.finish(USER_AGENT, Some(SecretKey::from_bytes(&seed))).map_err(resume_error)?;
         Ok(TabNode::from_node(node))
     }
 }

@@ -64,6 +64,8 @@ pub enum ResumeError {
     HeaderAfterBlock { height: u32 },
     /// The newest active block is missing: its body and undo data must be kept.
     TipBlockMissing { height: u32 },
+    /// Checkpoint records were given but not their end record: the checkpoint was cut short.
+    CheckpointIncomplete,
     /// The stored tip is not where the stored headers and blocks end.
     TipMismatch { stored: BlockHash, loaded: BlockHash },
     /// The coins loaded do not add up to the checksum stored with the tip.
@@ -91,6 +93,7 @@ impl fmt::Display for ResumeError {
                 write!(f, "a bare header (height {height}) is stored after full blocks")
             }
             Self::TipBlockMissing { height } => write!(f, "the tip's block (height {height}) is not stored"),
+            Self::CheckpointIncomplete => f.write_str("the stored checkpoint ends before its end record"),
             Self::TipMismatch { stored, loaded } => {
                 write!(f, "the stored tip {stored} is not the last stored block {loaded}")
             }
@@ -114,12 +117,27 @@ pub struct ChainResume {
     side_blocks: BTreeMap<BlockHash, Block>,
     /// The work of the last header's bits.
     last_work: Option<(CompactTarget, Work)>,
+    /// Whether checkpoint records were pushed, and whether the last one was their end record.
+    checkpoint: CheckpointSeen,
+}
+
+/// What `push_record` has seen of a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CheckpointSeen {
+    None,
+    Started,
+    Ended,
 }
 
 impl ChainResume {
     /// Starts from the genesis block of `params` (see `Chain::new`).
     pub fn new(params: Params) -> Self {
-        Self { chain: Chain::new(params), side_blocks: BTreeMap::new(), last_work: None }
+        Self {
+            chain: Chain::new(params),
+            side_blocks: BTreeMap::new(),
+            last_work: None,
+            checkpoint: CheckpointSeen::None,
+        }
     }
 
     /// The chain so far (its coins as pushed, its tip as the last header or block pushed).
@@ -219,6 +237,8 @@ impl ChainResume {
     pub fn push_record(&mut self, bytes: &[u8]) -> Result<(), ResumeError> {
         let record: Record =
             decode(bytes).map_err(|error| ResumeError::Corrupt { what: "checkpoint record", error })?;
+        self.checkpoint =
+            if matches!(record, Record::End { .. }) { CheckpointSeen::Ended } else { CheckpointSeen::Started };
         match record {
             Record::Headers(headers) => {
                 headers.into_iter().try_for_each(|h| self.push_header(h.after(self.chain.tip_hash())))
@@ -236,8 +256,16 @@ impl ChainResume {
     }
 
     /// The resumed chain. It holds in memory the blocks pushed (and replayed); the next block it
-    /// accepts trims them to the newest `ACTIVE_BLOCKS_KEPT`, as always.
-    pub fn finish(mut self) -> Chain {
+    /// accepts trims them to the newest `ACTIVE_BLOCKS_KEPT`, as always. Fails on a checkpoint
+    /// cut short, or a chain whose tip's block is not held (a node cannot run without it).
+    pub fn finish(mut self) -> Result<Chain, ResumeError> {
+        if self.checkpoint == CheckpointSeen::Started {
+            return Err(ResumeError::CheckpointIncomplete);
+        }
+        let height = self.chain.height();
+        if height > 0 && !self.chain.entries.contains_key(&self.chain.tip_hash()) {
+            return Err(ResumeError::TipBlockMissing { height });
+        }
         let kept_from = self.chain.kept_from_height;
         let below: Vec<(u32, BlockHash)> =
             self.chain.entries_by_height.range(..(kept_from, BlockHash::ZERO)).copied().collect();
@@ -246,7 +274,7 @@ impl ChainResume {
             let entry = self.chain.entries.remove(&hash).expect("indexed by height");
             self.chain.candidates.remove(&(entry.chain_work, Reverse(entry.seq), hash));
         }
-        self.chain
+        Ok(self.chain)
     }
 
     /// Checks that `header` builds on the tip with its proof of work, and remembers it.

@@ -160,14 +160,14 @@ impl NodeResume {
     /// The resumed node, with the wallet of `key` when given: its history below the kept window
     /// is the stored one if it was stored for the same key (another key's is ignored, and that
     /// wallet's older history is then unknown), the rest is read from the chain.
-    pub fn finish(self, user_agent: &str, key: Option<SecretKey>) -> Node {
-        let mut node = Node::resume(user_agent, self.chain.finish());
+    pub fn finish(self, user_agent: &str, key: Option<SecretKey>) -> Result<Node, ResumeError> {
+        let mut node = Node::resume(user_agent, self.chain.finish()?);
         if let Some(key) = key {
             let owner = key.public_key();
             let stored = self.wallet_records.into_iter().filter(|r| r.owner == owner).flat_map(|r| r.txs);
             node.wallet = Some(Wallet::resume(key, &node.chain, stored));
         }
-        node
+        Ok(node)
     }
 }
 
@@ -216,7 +216,7 @@ mod tests {
         let mut resume = NodeResume::new(Params::regtest());
         records.iter().try_for_each(|r| resume.push_record(r))?;
         sets.iter().try_for_each(|s| resume.apply_change_set(s))?;
-        Ok(resume.finish("resumed", Some(key)))
+        resume.finish("resumed", Some(key))
     }
 
     #[test]

@@ -27,7 +27,7 @@ fn resume(records: &[Vec<u8>]) -> Result<Chain, ResumeError> {
     for record in records {
         resume.push_record(record)?;
     }
-    Ok(resume.finish())
+    resume.finish()
 }
 
 fn assert_same(resumed: &Chain, chain: &Chain) {
@@ -84,7 +84,7 @@ fn change_sets_written_after_a_checkpoint_replay_onto_it_through_a_reorg() {
     let mut resume = ChainResume::new(Params::regtest());
     checkpoint.iter().try_for_each(|r| resume.push_record(r)).expect("checkpoint");
     sets.iter().try_for_each(|s| resume.apply_change_set(s)).expect("journal");
-    assert_same(&resume.finish(), node.chain());
+    assert_same(&resume.finish().expect("a whole checkpoint"), node.chain());
 }
 
 /// Checkpoint records of `long_chain` with one record changed by `damage`, and what resuming says.
@@ -144,6 +144,16 @@ fn a_damaged_checkpoint_is_refused_naming_what_is_wrong() {
     let error = resume_damaged(|records| records[0][0] = CHECKPOINT_VERSION + 1);
     let version = DecodeError::Invalid { what: "checkpoint version" };
     assert_eq!(error, ResumeError::Corrupt { what: "checkpoint record", error: version });
+
+    // Cut short: the end record lost.
+    let error = resume_damaged(|records| {
+        records.pop();
+    });
+    assert_eq!(error, ResumeError::CheckpointIncomplete);
+
+    // Only the headers: cut short too, and a chain without its tip's block.
+    let error = resume_damaged(|records| records.retain(|r| r[1] == KIND_HEADERS));
+    assert_eq!(error, ResumeError::CheckpointIncomplete);
 
     // No blocks at all: the tip's block is missing.
     let error = resume_damaged(|records| records.retain(|r| r[1] != KIND_BLOCKS));
