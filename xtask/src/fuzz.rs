@@ -6,7 +6,7 @@
 //!   the task fails, naming the crashing input libFuzzer wrote under `fuzz/artifacts/`).
 //! - `cargo xtask fuzz seeds` writes the seed corpora `fuzz/corpus/*`: the decoders' from real
 //!   encodings (regtest's genesis block, a short chain with spends, a message of each kind,
-//!   change sets, undo data), the node target's from scripted scenarios (`fuzz/src/harness/
+//!   change sets, undo data, checkpoint records), the node target's from scripted scenarios (`fuzz/src/harness/
 //!   seeds.rs`, through the fuzz crate's tests). Tests check that the committed seeds are
 //!   exactly what it writes.
 //! - `cargo xtask test`'s step "fuzz corpora" ([`corpora`]) runs the fuzz crate's tests (the
@@ -35,13 +35,14 @@ use crate::toolchain::native_cargo;
 /// The cargo-fuzz release the tasks use, installed when missing.
 pub(crate) const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// The targets of `fuzz/Cargo.toml`, in the order they run.
-pub(crate) const TARGETS: [&str; 7] = [
+pub(crate) const TARGETS: [&str; 8] = [
     "decode_message",
     "decode_block",
     "decode_header",
     "decode_transaction",
     "decode_change_set",
     "decode_block_undo",
+    "resume_checkpoint",
     "node",
 ];
 const SECONDS_DEFAULT: u64 = 60;
@@ -348,6 +349,7 @@ fn seeds() -> Seeds {
         ("decode_transaction", named("tx", txs.iter().map(encode).collect())),
         ("decode_change_set", named("set", change_sets(&seed).iter().map(encode).collect())),
         ("decode_block_undo", named("undo", undos.iter().map(encode).collect())),
+        ("resume_checkpoint", named("record", seed.chain.checkpoint_records())),
     ]
 }
 
@@ -449,6 +451,17 @@ mod tests {
     }
 
     #[test]
+    fn checkpoint_seeds_resume_in_order() {
+        let (_, records) = seeds().into_iter().find(|(target, _)| *target == "resume_checkpoint").expect("seeds");
+        let mut resume = tabchain_core::NodeResume::new(Params::regtest());
+        for (name, bytes) in &records {
+            resume.push_record(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let node = resume.finish("seeds", None).expect("the seed checkpoint resumes");
+        assert_eq!(node.chain().tip_hash(), SeedChain::new().chain.tip_hash());
+    }
+
+    #[test]
     fn decoder_seeds_decode() {
         for (target, files) in seeds() {
             for (name, bytes) in files {
@@ -459,6 +472,8 @@ mod tests {
                     "decode_transaction" => tabchain_core::decode::<Transaction>(&bytes).is_ok(),
                     "decode_change_set" => tabchain_core::decode::<ChangeSet>(&bytes).is_ok(),
                     "decode_block_undo" => tabchain_core::decode::<BlockUndo>(&bytes).is_ok(),
+                    // Records resume only in order (`checkpoint_seeds_resume_in_order`).
+                    "resume_checkpoint" => true,
                     _ => true,
                 };
                 assert!(ok, "{target}/{name} decodes");
