@@ -16,7 +16,14 @@ pub const BACKLOG_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Change sets waiting for room on the disk.
 #[derive(Debug, Default)]
 pub struct Backlog {
-    sets: VecDeque<ChangeSet>,
+    sets: VecDeque<HeldSet>,
+    bytes: usize,
+}
+
+/// A held change set and its encoded size, counted against `BACKLOG_BYTES_MAX`.
+#[derive(Debug)]
+struct HeldSet {
+    set: ChangeSet,
     bytes: usize,
 }
 
@@ -85,11 +92,11 @@ impl Backlog {
             return Retried::Idle;
         }
         let mut written = 0;
-        while let Some(set) = self.sets.front() {
-            match store.apply(set) {
+        while let Some(held) = self.sets.front() {
+            match store.apply(&held.set) {
                 Ok(()) => {
                     written += 1;
-                    self.bytes -= encode(set).len();
+                    self.bytes -= held.bytes;
                     self.sets.pop_front();
                 }
                 Err(error) if is_out_of_space(&error) => {
@@ -113,7 +120,7 @@ impl Backlog {
             ));
         }
         self.bytes += bytes;
-        self.sets.push_back(set);
+        self.sets.push_back(HeldSet { set, bytes });
         Persisted::Held { first }
     }
 }

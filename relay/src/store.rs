@@ -118,12 +118,7 @@ impl Store {
     /// another network or by another layout version.
     pub fn open(dir: &Path, params: &Params) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
-        let path = dir.join(DB_FILE);
-        Self::open_with(
-            dir,
-            params,
-            Arc::new(move || redb::Builder::new().set_cache_size(STORE_CACHE_BYTES).create(&path)),
-        )
+        Self::open_with(dir, params, file_opener(dir.join(DB_FILE)))
     }
 
     /// Opens the store `opener` gives (a file, or in tests a storage that can fill up) for the
@@ -144,12 +139,12 @@ impl Store {
         Ok(store)
     }
 
+    /// The database file at `path`, without the identity check (`reindex` reads and writes
+    /// stores before they are whole).
     fn open_file(path: &Path) -> anyhow::Result<Self> {
-        let db = redb::Builder::new()
-            .set_cache_size(STORE_CACHE_BYTES)
-            .create(path)
-            .with_context(|| format!("cannot open database {}", path.display()))?;
-        Ok(Self { db: RwLock::new(Some(Arc::new(db))), opener: None })
+        let opener = file_opener(path.to_path_buf());
+        let db = opener().with_context(|| format!("cannot open database {}", path.display()))?;
+        Ok(Self { db: RwLock::new(Some(Arc::new(db))), opener: Some(opener) })
     }
 
     /// The database, for one transaction (and the reads of `chain_index`).
@@ -331,6 +326,11 @@ impl Store {
         }
         Ok(hashes)
     }
+}
+
+/// Opens the database file at `path` with the relay's page cache.
+fn file_opener(path: PathBuf) -> Opener {
+    Arc::new(move || redb::Builder::new().set_cache_size(STORE_CACHE_BYTES).create(&path))
 }
 
 fn damaged(reason: String) -> LoadError {

@@ -486,12 +486,14 @@ impl Chain {
     fn mark_invalid(&mut self, hash: BlockHash) {
         let node = &self.headers[&hash];
         let (height, parent_hash) = (node.height, node.header.prev_blockhash);
-        let leaves: Vec<BlockHash> = self.header_tips.iter().map(|&(_, _, leaf)| leaf).collect();
         let mut marked = alloc::vec![hash];
-        for leaf in leaves {
-            let path = self.path_down_to(leaf, height);
-            if path.last() == Some(&hash) {
-                marked.extend(path);
+        for &(_, _, leaf) in &self.header_tips {
+            if self.ancestor_at(leaf, height) == Some(hash) {
+                let mut h = leaf;
+                while h != hash {
+                    marked.push(h);
+                    h = self.headers[&h].header.prev_blockhash;
+                }
             }
         }
         for h in marked {
@@ -508,25 +510,28 @@ impl Chain {
         }
         let Some(parent) = self.headers.get(&parent_hash).filter(|p| !p.invalid) else { return };
         let has_valid_child = self.header_tips.iter().any(|&(_, _, leaf)| {
-            self.path_down_to(leaf, parent.height + 1)
-                .last()
-                .is_some_and(|h| self.headers[h].header.prev_blockhash == parent_hash)
+            self.ancestor_at(leaf, parent.height + 1)
+                .is_some_and(|child| self.headers[&child].header.prev_blockhash == parent_hash)
         });
         if !has_valid_child {
             self.header_tips.insert((parent.chain_work, Reverse(parent.seq), parent_hash));
         }
     }
 
-    /// The headers from `from` down to its ancestor at `height`, both included; empty when
-    /// `from` is below `height`.
-    fn path_down_to(&self, from: BlockHash, height: u32) -> Vec<BlockHash> {
-        let mut path = Vec::new();
+    /// The ancestor of the known header `from` at `height` (itself at its own height); `None`
+    /// when `from` is below `height`.
+    fn ancestor_at(&self, from: BlockHash, height: u32) -> Option<BlockHash> {
         let mut hash = from;
-        while let Some(node) = self.headers.get(&hash).filter(|n| n.height >= height) {
-            path.push(hash);
+        loop {
+            let node = self.headers.get(&hash)?;
+            if node.height < height {
+                return None;
+            }
+            if node.height == height {
+                return Some(hash);
+            }
             hash = node.header.prev_blockhash;
         }
-        path
     }
 }
 
