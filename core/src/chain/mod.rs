@@ -20,10 +20,12 @@ use crate::utxo::{BlockUndo, UtxoSet};
 use crate::validation::{BlockError, check_block, connect_block, disconnect_block};
 
 mod context;
+mod header_store;
 mod resume;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::cmp::Reverse;
+use header_store::HeaderStore;
 pub use resume::{
     CHECKPOINT_RECORD_BYTES_MAX, CHECKPOINT_VERSION, ChainResume, CheckpointCursor, CheckpointMoved, ResumeError,
 };
@@ -125,7 +127,7 @@ pub const LOCATOR_DENSE: u32 = 10;
 pub struct Chain {
     params: Params,
     /// Every header known valid so far, stored blocks' included.
-    headers: BTreeMap<BlockHash, HeaderNode>,
+    headers: HeaderStore,
     /// The leaves of the valid header tree (valid headers without a valid child), ordered so the
     /// last is the best header chain's tip: the most-work valid header is always a leaf, and
     /// keeping only leaves keeps this small however long the chain.
@@ -170,7 +172,7 @@ impl Chain {
         };
         let mut chain = Self {
             params,
-            headers: BTreeMap::from([(hash, node)]),
+            headers: HeaderStore::default(),
             header_tips: BTreeSet::from([(work, Reverse(0), hash)]),
             entries: BTreeMap::new(),
             entries_by_height: BTreeSet::from([(0, hash)]),
@@ -180,6 +182,7 @@ impl Chain {
             utxos: UtxoSet::default(),
             next_seq: 1,
         };
+        chain.headers.insert(hash, node);
         chain.candidates.insert((work, Reverse(0), hash));
         chain.entries.insert(hash, entry);
         chain
@@ -319,7 +322,7 @@ impl Chain {
         self.header_tips.remove(&(parent.chain_work, Reverse(parent.seq), parent_hash));
         self.header_tips.insert((chain_work, Reverse(seq), hash));
         let node = HeaderNode { header, height, chain_work, invalid: false, seq, block_one_time };
-        self.headers.entry(hash).or_insert(node)
+        self.headers.insert(hash, node)
     }
 
     /// The tip of the valid header chain with the most work.
