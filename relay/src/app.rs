@@ -1,6 +1,7 @@
 //! Assembling a running node from options: the relay (`tabchain serve`) and the headless node
 //! (`tabchain node`). Tests start the same things in-process.
 
+use crate::discovery::{self, DiscoveryOptions};
 use crate::driver::Driver;
 use crate::limits::Limits;
 use crate::{client, miner, serve};
@@ -79,9 +80,11 @@ pub async fn serve(
     listener: TcpListener,
     www: serve::Site,
     options: NodeOptions,
+    discovery: DiscoveryOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let started = start_node(&options, concat!("tabchain-relay/", env!("CARGO_PKG_VERSION")))?;
+    tokio::spawn(discovery::run(started.driver.clone(), discovery));
     let addr: SocketAddr = listener.local_addr()?;
     let driver = started.driver.clone();
     let stopped = {

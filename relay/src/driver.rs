@@ -8,6 +8,7 @@
 
 use crate::admission::Admission;
 use crate::backlog::{Backlog, Persisted, Retried};
+use crate::discovery::Discovery;
 use crate::limits::{Limits, SEND_QUEUE_FRAMES_MAX};
 use crate::metrics::Metrics;
 use crate::peers::{Enqueued, PeerInfo, PeerLink, PeerRegistry, Removal, close_code};
@@ -40,6 +41,8 @@ pub struct Driver {
     failure: OnceLock<String>,
     /// Change sets waiting for room on a full disk.
     backlog: Mutex<Backlog>,
+    /// Which gossiped relays are dialled, and which not to dial again (bans on misbehaviour).
+    pub discovery: Discovery,
 }
 
 /// The longest the driver waits between ticks, in seconds.
@@ -99,6 +102,7 @@ impl Driver {
             shutdown_tx: watch::channel(false).0,
             failure: OnceLock::new(),
             backlog: Mutex::new(Backlog::default()),
+            discovery: Discovery::default(),
         }))
     }
 
@@ -148,6 +152,13 @@ impl Driver {
                         _ => &self.metrics.disconnects_misbehaving,
                     };
                     Metrics::inc(counter);
+                    if reason.is_misbehaviour() {
+                        let url = self.lock_peers().outbound_addr(peer).map(str::to_owned);
+                        if let Some(url) = url {
+                            tracing::info!(%url, "not dialling this relay again for a day");
+                            self.discovery.book(|book| book.ban(&url, std::time::Instant::now()));
+                        }
+                    }
                     let removal = Removal::Close { code: close_code::POLICY, reason: reason.to_string() };
                     self.remove_locked(node, peer, &removal);
                 }

@@ -4,7 +4,8 @@
 //! - [`driver`]: core's `Node` driven by tokio (outputs, persistence, events);
 //! - [`peers`]: the registry of connected peers and their send queues, whose bytes
 //!   [`queued_bytes`] counts; [`admission`]: the connection caps;
-//! - [`connection`], [`ws`], [`client`]: WebSocket connections in and out;
+//! - [`connection`], [`ws`], [`client`]: WebSocket connections in and out; [`discovery`]: the
+//!   relays dialled from gossip, one per [`address_group`];
 //! - [`store`]: the chain on disk (redb), or in memory without a data directory;
 //!   [`chain_index`]: its indexes by height, txid and address, which the API reads;
 //!   [`miner`]: native mining threads;
@@ -15,6 +16,7 @@
 //! - [`app`]: assembling a relay or a headless node from options.
 
 pub mod accept;
+pub mod address_group;
 pub mod admission;
 pub mod api;
 pub mod api_params;
@@ -23,6 +25,7 @@ pub mod backlog;
 pub mod chain_index;
 pub mod client;
 pub mod connection;
+pub mod discovery;
 pub mod driver;
 pub mod hosts;
 pub mod http_limits;

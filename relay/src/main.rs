@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 use tabchain_relay::app::{self, Network, NodeOptions};
+use tabchain_relay::discovery::{self, DiscoveryOptions};
 use tabchain_relay::limits::{self, Limits};
 use tabchain_relay::serve;
 use tokio::net::TcpListener;
@@ -29,7 +30,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the relay: serve the page, the WebSocket endpoint and the API (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run a headless full node (and miner) connected to a relay.
     Node(NodeArgs),
     /// Rebuild the chain store in DATA from its stored blocks, validating each again from
@@ -111,6 +112,14 @@ struct ServeArgs {
     /// API requests answered at once, from all clients; more get 503.
     #[arg(long, env = "TABCHAIN_MAX_API_REQUESTS_IN_FLIGHT", default_value_t = limits::API_REQUESTS_IN_FLIGHT_MAX)]
     max_api_requests_in_flight: usize,
+    /// This relay's WebSocket URL as others reach it (ws:// or wss://…/ws), advertised to peers
+    /// so that relays find it; without it the relay advertises nothing of itself.
+    #[arg(long, env = "TABCHAIN_PUBLIC_URL", value_parser = parse_public_url)]
+    public_url: Option<String>,
+    /// Relays dialled at once from the addresses peers gossip (one per address group), besides
+    /// the --peer ones; 0 dials none.
+    #[arg(long, env = "TABCHAIN_OUTBOUND", default_value_t = discovery::OUTBOUND_DIALLED_MAX)]
+    outbound: usize,
 }
 
 #[derive(Debug, Args)]
@@ -160,7 +169,7 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Serve(args)) => serve(*args).await,
         None => serve(cli.serve).await,
         Some(Command::Node(args)) => node(args).await,
         Some(Command::Reindex(args)) => reindex(&args),
@@ -205,7 +214,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("{} has no pkg/ folder: build the wasm bundle with `cargo xtask run`", args.www.display());
     }
     let site = serve::Site { dir: args.www.clone(), dev: args.dev };
-    app::serve(listener, site, args.node.options(&[], limits), shutdown_signal()).await
+    let discovery = DiscoveryOptions {
+        public_url: args.public_url.clone(),
+        configured: args.node.peers.clone(),
+        outbound_max: args.outbound,
+    };
+    app::serve(listener, site, args.node.options(&[], limits), discovery, shutdown_signal()).await
 }
 
 async fn node(args: NodeArgs) -> anyhow::Result<()> {
@@ -228,6 +242,18 @@ async fn node(args: NodeArgs) -> anyhow::Result<()> {
 }
 
 /// A network by its one name (`tabchain_core::Network`).
+/// A `--public-url`: a ws:// or wss:// URL with a host, short enough to gossip.
+fn parse_public_url(url: &str) -> Result<String, String> {
+    let scheme_ok = url.starts_with("ws://") || url.starts_with("wss://");
+    if !scheme_ok || tabchain_relay::address_group::AddressGroup::of_url(url).is_none() {
+        return Err("expected a ws:// or wss:// URL with a host, like wss://relay.example.org/ws".into());
+    }
+    if url.len() > tabchain_core::ADDR_BYTES_MAX {
+        return Err(format!("longer than the {} bytes an address may have", tabchain_core::ADDR_BYTES_MAX));
+    }
+    Ok(url.to_owned())
+}
+
 fn parse_network(name: &str) -> Result<Network, String> {
     name.parse().map_err(|e: tabchain_core::UnknownNetwork| e.to_string())
 }
@@ -253,5 +279,20 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_url_must_be_a_websocket_url_with_a_host_short_enough_to_gossip() {
+        assert_eq!(parse_public_url("wss://relay.example.org/ws"), Ok("wss://relay.example.org/ws".into()));
+        let not_ws = parse_public_url("https://relay.example.org/ws").expect_err("not ws");
+        assert_eq!(not_ws, "expected a ws:// or wss:// URL with a host, like wss://relay.example.org/ws");
+        assert!(parse_public_url("ws:///ws").is_err(), "no host");
+        let long = format!("wss://{}.org/ws", "a".repeat(tabchain_core::ADDR_BYTES_MAX));
+        assert_eq!(parse_public_url(&long), Err("longer than the 256 bytes an address may have".into()));
     }
 }

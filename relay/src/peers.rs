@@ -132,6 +132,11 @@ impl PeerRegistry {
         PeerLink { id, rx, queued_bytes, kill, abandon }
     }
 
+    /// The URL an outbound peer was dialled at; `None` for an inbound or unknown peer.
+    pub fn outbound_addr(&self, peer: PeerId) -> Option<&str> {
+        self.peers.get(&peer).filter(|handle| !handle.inbound).map(|handle| handle.addr.as_str())
+    }
+
     /// Queues a frame for `peer` within its caps, making room under the total by dropping the
     /// fullest peer if it holds more than `peer` (and at least the frame's size, so that it is
     /// enough).

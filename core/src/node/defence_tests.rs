@@ -263,3 +263,40 @@ fn answers_to_our_requests_never_count_against_the_rate_limit() {
     send(&mut node, 1, Message::Ping { nonce: 1 });
     assert_eq!(disconnects(&mut node), [(1, DisconnectReason::Flood)]);
 }
+
+#[test]
+fn a_greeted_peer_is_asked_for_addresses_and_small_news_goes_on_to_two_other_peers_once() {
+    let mut node = Node::new(Params::regtest(), "test");
+    node.handle_peer_connected(1, NOW);
+    let hello = Message::Hello {
+        protocol_version: crate::message::PROTOCOL_VERSION,
+        genesis: node.chain().params().genesis_hash(),
+        best_height: 0,
+        user_agent: "peer".into(),
+    };
+    send(&mut node, 1, hello);
+    assert!(sent_to(&mut node, 1).contains(&Message::GetAddrs), "asked once the handshake is done");
+
+    let mut node = ready_node(&[1, 2, 3, 4], 0);
+    let news = Message::Addrs(vec!["wss://new.example/ws".into(), "wss://other.example/ws".into()]);
+    send(&mut node, 1, news.clone());
+    let told: Vec<PeerId> = [1, 2, 3, 4].into_iter().filter(|&p| sent_to(&mut node, p) == [news.clone()]).collect();
+    assert_eq!(told.len(), ADDRS_FORWARD_PEERS, "told to two peers: {told:?}");
+    assert!(!told.contains(&1), "not back to its source");
+    send(&mut node, 2, news);
+    assert!((1..=4).all(|p| sent_to(&mut node, p).is_empty()), "known addresses are not news");
+
+    let answer: Vec<String> = (0..=ADDRS_FORWARD_BATCH_MAX).map(|i| format!("wss://{i}.example/ws")).collect();
+    send(&mut node, 3, Message::Addrs(answer));
+    assert_eq!(node.known_addrs().count(), 2 + ADDRS_FORWARD_BATCH_MAX + 1, "remembered");
+    assert!((1..=4).all(|p| sent_to(&mut node, p).is_empty()), "an answer to getaddrs is not passed on");
+}
+
+#[test]
+fn only_slowness_is_not_misbehaviour() {
+    assert!(!DisconnectReason::Stalling.is_misbehaviour());
+    assert!(!DisconnectReason::PingTimeout.is_misbehaviour());
+    assert!(DisconnectReason::Flood.is_misbehaviour());
+    assert!(DisconnectReason::NoHello.is_misbehaviour());
+    assert!(DisconnectReason::Misbehaving { score: 100 }.is_misbehaviour());
+}

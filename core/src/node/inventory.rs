@@ -22,6 +22,12 @@ pub const ADDRS_KNOWN_MAX: usize = 1000;
 pub const ADDRS_PER_PEER_MAX: usize = ADDRS_MAX;
 /// Seconds a peer's address is remembered (this node's own, from `add_addr`, never expire).
 pub const ADDR_TTL_S: u64 = 24 * 60 * 60;
+/// An `addrs` message of at most this many addresses is a peer passing on what it just learned
+/// (a larger one answers a `getaddrs`): its fresh addresses are passed on in turn.
+pub const ADDRS_FORWARD_BATCH_MAX: usize = 10;
+/// Peers each such batch is passed on to: enough for a new relay's address to spread through a
+/// connected network, few enough that a peer inventing addresses gains little amplification.
+pub const ADDRS_FORWARD_PEERS: usize = 2;
 /// Transactions remembered as rejected, so they are not fetched or validated again.
 pub const REJECTED_TXS_MAX: usize = 1000;
 /// Bytes of blocks and transactions sent in answer to one `getdata` (an evicted block, whose
@@ -204,14 +210,37 @@ impl Node {
     }
 
     /// Remembers plausible relay addresses (`ws://` or `wss://`, bounded) from `source`: a peer's
-    /// for `ADDR_TTL_S` and under its quota, this node's own for good.
+    /// for `ADDR_TTL_S` and under its quota, this node's own for good. A small batch from a peer
+    /// is news: the addresses new to this node are passed on (`forward_addrs`).
     pub(super) fn on_addrs(&mut self, source: Option<PeerId>, addrs: Vec<String>, now: u64) {
         let expires_at = if source.is_some() { now.saturating_add(ADDR_TTL_S) } else { u64::MAX };
+        let is_news = addrs.len() <= ADDRS_FORWARD_BATCH_MAX;
+        let mut fresh = Vec::new();
         for addr in addrs {
             let plausible = (addr.starts_with("ws://") || addr.starts_with("wss://")) && addr.len() <= ADDR_BYTES_MAX;
-            if plausible {
-                self.addrs.insert(addr, (), source, expires_at);
+            if plausible && self.addrs.insert(addr.clone(), (), source, expires_at) {
+                fresh.push(addr);
             }
+        }
+        if let Some(source) = source.filter(|_| is_news && !fresh.is_empty()) {
+            self.forward_addrs(source, fresh);
+        }
+    }
+
+    /// Passes addresses new to this node on to `ADDRS_FORWARD_PEERS` ready peers other than
+    /// `source`: those whose id, hashed with the first address, is lowest, so different news
+    /// takes different paths without the node needing randomness.
+    fn forward_addrs(&mut self, source: PeerId, fresh: Vec<String>) {
+        let rank = |peer: PeerId| {
+            let mut data = fresh[0].as_bytes().to_vec();
+            data.extend_from_slice(&peer.to_le_bytes());
+            crate::hash::sha256(&data)
+        };
+        let mut peers: Vec<PeerId> =
+            self.peers.iter().filter(|(id, p)| p.ready && **id != source).map(|(id, _)| *id).collect();
+        peers.sort_by_cached_key(|peer| rank(*peer));
+        for peer in peers.into_iter().take(ADDRS_FORWARD_PEERS) {
+            self.send(peer, Message::Addrs(fresh.clone()));
         }
     }
 }

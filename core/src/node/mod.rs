@@ -21,7 +21,10 @@ pub use change_set::{
     CHANGE_SET_BLOCKS_MAX, CHANGE_SET_OPS_MAX, CHANGE_SET_VERSION, ChainOp, ChangeSet, RestoreError, restore_blocks,
 };
 pub use checkpoint::{NodeCheckpoint, NodeResume, WALLET_HISTORY_STORED_MAX, WALLET_RECORD_TAG, WALLET_RECORD_VERSION};
-pub use inventory::{ADDR_TTL_S, ADDRS_KNOWN_MAX, ADDRS_PER_PEER_MAX, GETDATA_REPLY_BYTES_MAX, REJECTED_TXS_MAX};
+pub use inventory::{
+    ADDR_TTL_S, ADDRS_FORWARD_BATCH_MAX, ADDRS_FORWARD_PEERS, ADDRS_KNOWN_MAX, ADDRS_PER_PEER_MAX,
+    GETDATA_REPLY_BYTES_MAX, REJECTED_TXS_MAX,
+};
 pub use output::{DisconnectReason, Event, Output};
 pub use peer::{
     KNOWN_INV_MAX, MESSAGE_BURST_MAX, MESSAGES_PER_S_MAX, MISBEHAVIOUR_THRESHOLD, POLICY_VIOLATION_SCORE, PeerView,
@@ -399,6 +402,8 @@ impl Node {
         state.ready = true;
         state.best_height = best_height;
         self.event(Event::PeerReady { peer, best_height });
+        // Each side asks once for the relays the other knows: how relays find each other.
+        self.send(peer, Message::GetAddrs);
         if best_height > self.chain.best_header().height {
             self.ask_headers(peer, now);
         }

@@ -40,6 +40,14 @@ pub enum DisconnectReason {
     },
 }
 
+impl DisconnectReason {
+    /// Whether the peer broke the protocol or the rules, or is of no use to this network (as
+    /// opposed to being slow or gone): a shell does not dial such a peer again for a long time.
+    pub fn is_misbehaviour(&self) -> bool {
+        !matches!(self, Self::Stalling | Self::PingTimeout)
+    }
+}
+
 impl fmt::Display for DisconnectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

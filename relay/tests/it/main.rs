@@ -4,6 +4,7 @@
 mod api;
 mod attacks;
 mod dev_pages;
+mod discovery;
 mod disk;
 mod http;
 mod index;

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use tabchain_core::{Block, Message, Params, PublicKey, SecretKey, search_nonce};
 use tabchain_relay::app::{self, Network, NodeOptions};
+use tabchain_relay::discovery::{self, DiscoveryOptions, OUTBOUND_DIALLED_MAX};
 use tabchain_relay::driver::{Driver, now};
 use tabchain_relay::limits::Limits;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -56,6 +57,8 @@ pub struct RelayConfig {
     pub peers: Vec<String>,
     /// Reuse this folder (for restarts) instead of a fresh one.
     pub data: Option<PathBuf>,
+    /// Take part in discovery: advertise `ws_url()` and dial gossiped relays.
+    pub discover: bool,
 }
 
 /// A relay running in this process, on regtest, with a `www/` of fixtures.
@@ -80,7 +83,16 @@ impl TestRelay {
             limits: config.limits.clone().unwrap_or_default(),
         };
         let started = app::start_node(&options, "test-relay").expect("start the relay's node");
-        Self::serve(started.driver, dir, data).await
+        let relay = Self::serve(started.driver, dir, data).await;
+        if config.discover {
+            let discovery = DiscoveryOptions {
+                public_url: Some(relay.ws_url()),
+                configured: config.peers.clone(),
+                outbound_max: OUTBOUND_DIALLED_MAX,
+            };
+            tokio::spawn(discovery::run(relay.driver.clone(), discovery));
+        }
+        relay
     }
 
     /// Serves the API and `/ws` of a node already started (its ticker running) whose data
