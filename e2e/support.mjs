@@ -175,6 +175,13 @@ export class Tab {
     return tab;
   }
 
+  /** Another tab of `tab`'s browser profile: it shares storage and `BroadcastChannel` with it. */
+  static async besides(tab, { workers = 1 } = {}) {
+    const sibling = new Tab(tab.context, await tab.context.newPage(), tab.relay);
+    await sibling.load(workers);
+    return sibling;
+  }
+
   constructor(context, page, relay) {
     this.context = context;
     this.page = page;

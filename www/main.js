@@ -7,7 +7,7 @@
 // subscribing; they share no state but the context they are given.
 
 /** The panels, each `panels/NAME.js` exporting `mount(context)`; the log first, to hear all. */
-const PANELS = ["log", "status", "miner", "wallet", "forks", "explorer"];
+const PANELS = ["log", "status", "peers", "miner", "wallet", "forks", "explorer"];
 
 /** @typedef {import("./protocol.js").PanelContext} PanelContext */
 

@@ -2,6 +2,11 @@
 // the current header. A new job (new tip or template) replaces the old one at once; workers
 // drop stale work within one batch (~50 ms). When every slice is exhausted the pool asks the
 // caller for a fresh header (new extra nonce or timestamp), so no worker runs dry.
+//
+// Workers taken off (fewer workers, or a pause) are kept idle rather than ended: a worker loads
+// its code from the relay that served the page, and when the relay is unreachable (the tab still
+// mines with the tabs it links to directly) a new one could not start. A worker that cannot
+// load is dropped and reported.
 
 const NONCE_SPACE = 2 ** 32;
 
@@ -14,6 +19,8 @@ export class MinerPool {
   constructor(n, handlers = {}) {
     this.handlers = handlers;
     this.workers = [];
+    /** Workers that ran and were taken off: started again before any new one. */
+    this.idle = [];
     this.jobId = 0;
     this.job = null;
     this.exhausted = 0;
@@ -25,25 +32,45 @@ export class MinerPool {
 
   /** Sets the number of workers (0 pauses mining). */
   async resize(n) {
-    while (this.workers.length > n) this.workers.pop().terminate();
-    const starting = [];
-    while (this.workers.length < n) {
-      const worker = new Worker(new URL("./miner-worker.js", import.meta.url), { type: "module" });
-      worker.onmessage = (event) => this.#onMessage(event.data);
-      starting.push(new Promise((resolve) => {
-        worker.addEventListener("message", function ready(event) {
-          if (event.data.type === "ready" || event.data.type === "error") {
-            worker.removeEventListener("message", ready);
-            resolve(event.data);
-          }
-        });
-      }));
-      worker.postMessage({ type: "init", base: new URL(".", import.meta.url).href });
-      this.workers.push(worker);
+    while (this.workers.length > n) {
+      const worker = this.workers.pop();
+      worker.postMessage({ type: "stop" });
+      this.idle.push(worker);
     }
+    while (this.workers.length < n && this.idle.length > 0) this.workers.push(this.idle.pop());
+    const starting = [];
+    while (this.workers.length + starting.length < n) starting.push(this.#spawn());
     const results = await Promise.all(starting);
-    if (results.length) this.simd = results.every((r) => r.simd);
+    for (const { worker, simd, error } of results) {
+      if (error) this.handlers.onError?.(`a mining worker could not start (${error}); is the relay that served this page reachable?`);
+      else {
+        this.workers.push(worker);
+        this.simd = this.simd === null ? simd : this.simd && simd;
+      }
+    }
     if (this.job) this.start(this.job);
+  }
+
+  /** A new worker once it has loaded, or why it could not. */
+  #spawn() {
+    const worker = new Worker(new URL("./miner-worker.js", import.meta.url), { type: "module" });
+    return new Promise((resolve) => {
+      const failed = (error) => {
+        worker.terminate();
+        resolve({ worker, error });
+      };
+      worker.onerror = (event) => failed(event.message || "its code did not load");
+      worker.onmessage = (event) => {
+        if (event.data.type === "ready") {
+          worker.onerror = null;
+          worker.onmessage = (message) => this.#onMessage(message.data);
+          resolve({ worker, simd: event.data.simd });
+        } else if (event.data.type === "error") {
+          failed(event.data.message);
+        }
+      };
+      worker.postMessage({ type: "init", base: new URL(".", import.meta.url).href });
+    });
   }
 
   /**

@@ -1,5 +1,6 @@
 // The node in the tab: drives the wasm `TabNode` — the relay's WebSocket at this page's origin
-// (reconnecting with backoff), the clock (ticks when the node asks), the store (change sets
+// (reconnecting with backoff) and the direct links to this browser's other tabs (`TabMesh`),
+// the clock (ticks when the node asks), the store (change sets
 // written in order, one write at a time, and a checkpoint in place of the journal once it has
 // grown enough, see `CHECKPOINT_JOURNAL_*`) and the miner pool (a new template on every new tip,
 // submitting what the workers find). Panels subscribe with `on`; nothing here touches the page.
@@ -9,6 +10,7 @@
 // what it stored.
 
 import { MinerPool } from "./miner.js";
+import { TabMesh } from "./tab-mesh.js";
 
 /** @typedef {import("./protocol.js").Output} Output */
 /** @typedef {import("./protocol.js").Status} Status */
@@ -17,6 +19,8 @@ const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30000;
 const TICK_WAIT_MAX_MS = 1000; // at least a tick a second: announcements go out in batches on ticks
 const RELAY_PEER = 1;
+/** How often the relay's round trip is measured (one small API request). */
+const RELAY_RTT_INTERVAL_MS = 10000;
 /** How often, at most, subscribers to "status" hear from the driver. */
 const REPORT_INTERVAL_MS = 250;
 /**
@@ -76,6 +80,27 @@ export class TabNodeDriver {
     this.listeners = { status: [], tip: [], log: [], stopped: [] };
     this.workersAsked = workers;
     this.pool = null;
+    /** When the relay link opened (ms since the epoch), while it is open. */
+    this.relaySince = null;
+    /** The last round trip of a request to the relay, in ms. */
+    this.relayRttMs = null;
+    this.nextPeer = RELAY_PEER + 1;
+    this.mesh = new TabMesh(node.status().network, {
+      nextPeerId: () => this.nextPeer++,
+      onOpen: (peer) => {
+        this.node.peer_connected(peer, nowSeconds());
+        this.#drain();
+      },
+      onMessage: (peer, bytes) => {
+        if (this.stoppedBy) return;
+        this.node.message(peer, bytes, nowSeconds());
+        this.#drain();
+      },
+      onClose: (peer) => {
+        this.node.peer_disconnected(peer);
+        this.#drain();
+      },
+    });
   }
 
   /**
@@ -109,6 +134,8 @@ export class TabNodeDriver {
       this.#report();
     }, 1000);
     this.#connect();
+    this.mesh.start();
+    setInterval(() => this.#measureRelayRtt(), RELAY_RTT_INTERVAL_MS);
     this.#scheduleTick();
   }
 
@@ -120,6 +147,7 @@ export class TabNodeDriver {
     socket.onopen = () => {
       if (this.socket !== socket) return;
       this.delay = RECONNECT_MIN_MS;
+      this.relaySince = Date.now();
       this.node.peer_connected(RELAY_PEER, nowSeconds());
       this.#drain();
     };
@@ -131,12 +159,26 @@ export class TabNodeDriver {
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.relaySince = null;
       this.node.peer_disconnected(RELAY_PEER);
       this.#drain();
       setTimeout(() => this.#connect(), this.delay);
       this.delay = Math.min(this.delay * 2, RECONNECT_MAX_MS);
       this.#report();
     };
+  }
+
+  /** Times one request to the relay (the node's own pings count whole seconds only). */
+  async #measureRelayRtt() {
+    if (this.relaySince === null) return;
+    const started = performance.now();
+    try {
+      const response = await fetch("./api/status", { cache: "no-store" });
+      await response.arrayBuffer();
+      if (response.ok) this.relayRttMs = performance.now() - started;
+    } catch {
+      // The relay is going down; the socket's close says so.
+    }
   }
 
   #scheduleTick() {
@@ -152,10 +194,16 @@ export class TabNodeDriver {
   #drain() {
     for (const out of /** @type {Output[]} */ (this.node.poll())) {
       if (out.type === "send") {
-        if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(out.bytes);
+        if (out.peer !== RELAY_PEER) this.mesh.send(out.peer, out.bytes);
+        else if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(out.bytes);
       } else if (out.type === "disconnect") {
-        this.log(`relay dropped: ${out.reason}`);
-        this.socket?.close();
+        if (out.peer !== RELAY_PEER) {
+          this.log(`tab ${out.peer} dropped: ${out.reason}`);
+          this.mesh.close(out.peer);
+        } else {
+          this.log(`relay dropped: ${out.reason}`);
+          this.socket?.close();
+        }
       } else if (out.type === "tip") {
         this.log(out.reorg_depth > 0 ? `reorg of ${out.reorg_depth} to height ${out.height}` : `block ${out.height} ${out.hash.slice(0, 16)}…`);
         this.#emit("tip", out);
@@ -274,6 +322,7 @@ export class TabNodeDriver {
     const socket = this.socket;
     this.socket = null;
     socket?.close();
+    this.mesh.stop();
     this.log(`storage failed, node stopped: ${error?.message ?? error}`);
     this.#emit("stopped", this.stoppedBy);
     this.#report();
@@ -326,10 +375,28 @@ export class TabNodeDriver {
   /** @returns {Status} */
   status() {
     const s = this.node.status();
-    const connected = this.socket?.readyState === WebSocket.OPEN && s.peers > 0;
+    const relay = this.socket?.readyState === WebSocket.OPEN && this.relaySince !== null;
+    const tabs = this.mesh.links().length;
+    const connected = (relay || tabs > 0) && s.peers > 0;
     const state = this.stoppedBy ? "stopped" : !connected ? "connecting" : s.height >= s.best_header_height ? "in sync" : "syncing";
     const workers = this.pool?.workers.length ?? 0;
-    return { ...s, state, hash_rate: this.hashRate, blocks_found: this.blocksFound, workers, simd: this.pool?.simd ?? null };
+    return {
+      ...s, state, relay, tabs, hash_rate: this.hashRate, blocks_found: this.blocksFound, workers, simd: this.pool?.simd ?? null,
+    };
+  }
+
+  /**
+   * Every link with what the node knows of its peer.
+   * @returns {import("./protocol.js").PeerRow[]}
+   */
+  peers() {
+    const known = new Map(this.node.peers().map((p) => [p.id, p]));
+    const row = (peer, kind, since, rttMs) => {
+      const p = known.get(peer);
+      return { peer, kind, since, ready: p?.ready ?? false, height: p?.ready ? p.best_height : null, rtt_ms: rttMs };
+    };
+    const rows = this.mesh.links().map(({ peer, since, rttMs }) => row(peer, "tab", since, rttMs));
+    return this.relaySince !== null ? [row(RELAY_PEER, "relay", this.relaySince, this.relayRttMs), ...rows] : rows;
   }
 
   /**

@@ -106,9 +106,19 @@
 // ---- what the page's driver (`node.js`) adds ----
 
 /**
- * `TabNodeDriver.status()`: the node's status with the driver's own facts.
- * @typedef {NodeStatus & {state: "connecting" | "syncing" | "in sync" | "stopped",
- *   hash_rate: number, blocks_found: number, workers: number, simd: boolean | null}} Status
+ * `TabNodeDriver.status()`: the node's status with the driver's own facts: `relay` whether the
+ * relay's link is open, `tabs` how many tabs of this browser are linked directly.
+ * @typedef {NodeStatus & {state: "connecting" | "syncing" | "in sync" | "stopped", relay: boolean,
+ *   tabs: number, hash_rate: number, blocks_found: number, workers: number, simd: boolean | null}} Status
+ */
+
+/**
+ * `TabNodeDriver.peers()`: one link. `kind` "relay" or "tab" (a tab of this browser, linked over
+ * `BroadcastChannel`); `since` when the link opened (ms since the epoch); `ready` once the peer's
+ * handshake is done; `height` the height it claims (null before); `rtt_ms` the last round trip
+ * (null before one was measured).
+ * @typedef {{peer: number, kind: "relay" | "tab", since: number, ready: boolean,
+ *   height: number | null, rtt_ms: number | null}} PeerRow
  */
 
 /**

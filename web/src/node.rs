@@ -207,6 +207,11 @@ impl TabNode {
         to_js(&check_fetched_block(self.node.chain(), asked, &block).map_err(error)?)
     }
 
+    /// The connected peers (`PeerView`: id, ready, best height, when connected, ping time).
+    pub fn peers(&self) -> Result<JsValue, JsError> {
+        to_js(&self.node.peers().collect::<Vec<_>>())
+    }
+
     /// The node's status with its wallet (`explorer::StatusView`).
     pub fn status(&self) -> Result<JsValue, JsError> {
         to_js(&explorer::status(&self.node))

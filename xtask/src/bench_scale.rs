@@ -63,6 +63,7 @@ const FIGURES: &[Figure] = &[
     Figure { key: "tab_js_heap_bytes", label: "tab: JS heap used after sync", unit: Unit::Bytes },
     Figure { key: "tab_wasm_memory_bytes", label: "tab: wasm memory after sync", unit: Unit::Bytes },
     Figure { key: "tab_storage_bytes", label: "tab: storage estimate (IndexedDB)", unit: Unit::Bytes },
+    Figure { key: "tab_stored_bytes", label: "tab: checkpoint + journal stored", unit: Unit::Bytes },
     Figure { key: "tab_reload_started_s", label: "tab: reload to node started", unit: Unit::Seconds },
     Figure { key: "tab_reload_in_sync_s", label: "tab: reload to in sync at tip", unit: Unit::Seconds },
     Figure { key: "tab_reload_longest_task_ms", label: "tab: longest main-thread task, reload", unit: Unit::Millis },

@@ -170,6 +170,7 @@ impl Peer {
 
 /// A connected peer as a shell may show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct PeerView {
     pub id: super::PeerId,
     /// Said a valid `hello`.
