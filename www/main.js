@@ -119,7 +119,7 @@ async function startNode(wasm) {
   }
   const { tab, nRecords, checkpointBytes, journal } = resumed;
   const workers = workersAsked();
-  const driver = new TabNodeDriver(tab, store, { workers, journal, checkpointBytes });
+  const driver = new TabNodeDriver(tab, store, { workers, journal, checkpointBytes, iceServers: relay.ice_servers ?? [] });
   driver.on("stopped", (error) => showRebuild(`Storage failed: ${error?.message ?? error}`, dbName, ChainStore));
   /** @type {PanelContext} */
   const context = { wasm, driver, identity, setSeed: (hex) => setSeed(identity.id, hex) };

@@ -1,6 +1,6 @@
 // The node in the tab: drives the wasm `TabNode` — the relay's WebSocket at this page's origin
-// (reconnecting with backoff) and the direct links to this browser's other tabs (`TabMesh`),
-// the clock (ticks when the node asks), the store (change sets
+// (reconnecting with backoff), the direct links to this browser's other tabs (`TabMesh`) and to
+// tabs elsewhere over WebRTC (`RtcMesh`, set up through the relay), the clock (ticks when the node asks), the store (change sets
 // written in order, one write at a time, and a checkpoint in place of the journal once it has
 // grown enough, see `CHECKPOINT_JOURNAL_*`) and the miner pool (a new template on every new tip,
 // submitting what the workers find). Panels subscribe with `on`; nothing here touches the page.
@@ -10,6 +10,7 @@
 // what it stored.
 
 import { MinerPool } from "./miner.js";
+import { RtcMesh } from "./rtc-mesh.js";
 import { TabMesh } from "./tab-mesh.js";
 
 /** @typedef {import("./protocol.js").Output} Output */
@@ -46,10 +47,12 @@ export class TabNodeDriver {
    * Nothing runs until `start`, so that panels can subscribe first.
    * @param node a wasm `TabNode` (new or restored)
    * @param store the `ChainStore` its change sets go to
-   * @param {{workers: number, journal?: {sets: number, bytes: number}, checkpointBytes?: number}} options
-   *   `journal` and `checkpointBytes`: what the store held when the node was resumed
+   * @param {{workers: number, journal?: {sets: number, bytes: number}, checkpointBytes?: number,
+   *   iceServers?: string[]}} options
+   *   `journal` and `checkpointBytes`: what the store held when the node was resumed;
+   *   `iceServers`: the relay's STUN/TURN servers for WebRTC links
    */
-  constructor(node, store, { workers, journal = { sets: 0, bytes: 0 }, checkpointBytes = 0 }) {
+  constructor(node, store, { workers, journal = { sets: 0, bytes: 0 }, checkpointBytes = 0, iceServers = [] }) {
     this.node = node;
     this.store = store;
     this.restoredHeight = node.status().height;
@@ -85,7 +88,9 @@ export class TabNodeDriver {
     /** The last round trip of a request to the relay, in ms. */
     this.relayRttMs = null;
     this.nextPeer = RELAY_PEER + 1;
-    this.mesh = new TabMesh(node.status().network, {
+    this.iceServers = iceServers;
+    // Both kinds of direct link hand the node a peer like the relay's.
+    const linkHooks = {
       nextPeerId: () => this.nextPeer++,
       onOpen: (peer) => {
         this.node.peer_connected(peer, nowSeconds());
@@ -100,6 +105,21 @@ export class TabNodeDriver {
         this.node.peer_disconnected(peer);
         this.#drain();
       },
+    };
+    this.mesh = new TabMesh(node.status().network, linkHooks);
+    this.rtc = new RtcMesh({
+      ...linkHooks,
+      askLinks: () => {
+        if (this.relaySince === null || this.stoppedBy) return false;
+        this.node.ask_links(RELAY_PEER);
+        this.#drain();
+        return true;
+      },
+      signal: (remote, payload) => {
+        this.node.signal(RELAY_PEER, remote, payload);
+        this.#drain();
+      },
+      log: (line) => this.log(line),
     });
   }
 
@@ -135,6 +155,7 @@ export class TabNodeDriver {
     }, 1000);
     this.#connect();
     this.mesh.start();
+    this.rtc.start(this.iceServers);
     setInterval(() => this.#measureRelayRtt(), RELAY_RTT_INTERVAL_MS);
     this.#scheduleTick();
   }
@@ -194,16 +215,26 @@ export class TabNodeDriver {
   #drain() {
     for (const out of /** @type {Output[]} */ (this.node.poll())) {
       if (out.type === "send") {
-        if (out.peer !== RELAY_PEER) this.mesh.send(out.peer, out.bytes);
+        if (this.rtc.has(out.peer)) this.rtc.send(out.peer, out.bytes);
+        else if (out.peer !== RELAY_PEER) this.mesh.send(out.peer, out.bytes);
         else if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(out.bytes);
       } else if (out.type === "disconnect") {
-        if (out.peer !== RELAY_PEER) {
+        if (this.rtc.has(out.peer)) {
+          this.log(`direct peer ${out.peer} dropped: ${out.reason}`);
+          this.rtc.close(out.peer);
+        } else if (out.peer !== RELAY_PEER) {
           this.log(`tab ${out.peer} dropped: ${out.reason}`);
           this.mesh.close(out.peer);
         } else {
           this.log(`relay dropped: ${out.reason}`);
           this.socket?.close();
         }
+      } else if (out.type === "peer") {
+        if (out.peer === RELAY_PEER) this.rtc.relayReady();
+      } else if (out.type === "link_offer") {
+        this.rtc.onOffer(out.you, out.peers);
+      } else if (out.type === "signal") {
+        this.rtc.onSignal(out.peer, out.payload);
       } else if (out.type === "tip") {
         this.log(out.reorg_depth > 0 ? `reorg of ${out.reorg_depth} to height ${out.height}` : `block ${out.height} ${out.hash.slice(0, 16)}…`);
         this.#emit("tip", out);
@@ -323,6 +354,7 @@ export class TabNodeDriver {
     this.socket = null;
     socket?.close();
     this.mesh.stop();
+    this.rtc.stop();
     this.log(`storage failed, node stopped: ${error?.message ?? error}`);
     this.#emit("stopped", this.stoppedBy);
     this.#report();
@@ -377,11 +409,12 @@ export class TabNodeDriver {
     const s = this.node.status();
     const relay = this.socket?.readyState === WebSocket.OPEN && this.relaySince !== null;
     const tabs = this.mesh.links().length;
-    const connected = (relay || tabs > 0) && s.peers > 0;
+    const direct = this.rtc.links().length;
+    const connected = (relay || tabs > 0 || direct > 0) && s.peers > 0;
     const state = this.stoppedBy ? "stopped" : !connected ? "connecting" : s.height >= s.best_header_height ? "in sync" : "syncing";
     const workers = this.pool?.workers.length ?? 0;
     return {
-      ...s, state, relay, tabs, hash_rate: this.hashRate, blocks_found: this.blocksFound, workers, simd: this.pool?.simd ?? null,
+      ...s, state, relay, tabs, direct, hash_rate: this.hashRate, blocks_found: this.blocksFound, workers, simd: this.pool?.simd ?? null,
     };
   }
 
@@ -395,7 +428,10 @@ export class TabNodeDriver {
       const p = known.get(peer);
       return { peer, kind, since, ready: p?.ready ?? false, height: p?.ready ? p.best_height : null, rtt_ms: rttMs };
     };
-    const rows = this.mesh.links().map(({ peer, since, rttMs }) => row(peer, "tab", since, rttMs));
+    const rows = [
+      ...this.mesh.links().map(({ peer, since, rttMs }) => row(peer, "tab", since, rttMs)),
+      ...this.rtc.links().map(({ peer, since, rttMs }) => row(peer, "direct", since, rttMs)),
+    ];
     return this.relaySince !== null ? [row(RELAY_PEER, "relay", this.relaySince, this.relayRttMs), ...rows] : rows;
   }
 

@@ -38,13 +38,21 @@
  * @typedef {{type: "peer", peer: number, best_height: number}} PeerOutput
  */
 /**
+ * The relay (`via`) offers tabs to link with directly over WebRTC; `you` is this tab's id there.
+ * @typedef {{type: "link_offer", via: number, you: number, peers: number[]}} LinkOfferOutput
+ */
+/**
+ * WebRTC set-up data (an offer or answer, JSON) from the tab `peer`, passed on by the relay `via`.
+ * @typedef {{type: "signal", via: number, peer: number, payload: Uint8Array}} SignalOutput
+ */
+/**
  * A change set to store, in order, before anything that depends on it: `TabResume` replays
  * every `bytes` stored after the last checkpoint (`TabNode.checkpoint`), oldest first.
  * @typedef {{type: "persist", bytes: Uint8Array}} PersistOutput
  */
 /**
  * @typedef {SendOutput | DisconnectOutput | TipOutput | SyncOutput | TxOutput | RejectedOutput
- *   | PeerOutput | PersistOutput} Output
+ *   | PeerOutput | LinkOfferOutput | SignalOutput | PersistOutput} Output
  */
 
 // ---- getters ----
@@ -61,6 +69,7 @@
  * @property {number} mempool_txs
  * @property {number} mempool_bytes
  * @property {number | null} time the relay's clock in `/api/status` (Unix seconds); null from a tab
+ * @property {string[]} ice_servers the relay's STUN/TURN servers for WebRTC links; empty from a tab
  * @property {number} difficulty at the tip
  * @property {number} network_hashrate hashes per second, estimated from recent blocks
  * @property {number} block_work hashes one block takes on average at the tip's target
@@ -107,17 +116,18 @@
 
 /**
  * `TabNodeDriver.status()`: the node's status with the driver's own facts: `relay` whether the
- * relay's link is open, `tabs` how many tabs of this browser are linked directly.
+ * relay's link is open, `tabs` how many tabs of this browser are linked directly, `direct` how
+ * many tabs elsewhere (WebRTC).
  * @typedef {NodeStatus & {state: "connecting" | "syncing" | "in sync" | "stopped", relay: boolean,
- *   tabs: number, hash_rate: number, blocks_found: number, workers: number, simd: boolean | null}} Status
+ *   tabs: number, direct: number, hash_rate: number, blocks_found: number, workers: number, simd: boolean | null}} Status
  */
 
 /**
- * `TabNodeDriver.peers()`: one link. `kind` "relay" or "tab" (a tab of this browser, linked over
- * `BroadcastChannel`); `since` when the link opened (ms since the epoch); `ready` once the peer's
+ * `TabNodeDriver.peers()`: one link. `kind` "relay", "tab" (a tab of this browser, linked over
+ * `BroadcastChannel`) or "direct" (a tab elsewhere, over a WebRTC data channel); `since` when the link opened (ms since the epoch); `ready` once the peer's
  * handshake is done; `height` the height it claims (null before); `rtt_ms` the last round trip
  * (null before one was measured).
- * @typedef {{peer: number, kind: "relay" | "tab", since: number, ready: boolean,
+ * @typedef {{peer: number, kind: "relay" | "tab" | "direct", since: number, ready: boolean,
  *   height: number | null, rtt_ms: number | null}} PeerRow
  */
 

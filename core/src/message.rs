@@ -10,8 +10,9 @@ use crate::transaction::Transaction;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// The protocol version this software speaks; peers must send the same.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The protocol version this software speaks; peers must send the same. Version 2 added the
+/// messages that let a relay pair tabs for direct links (`getlinks`, `links`, `signal`).
+pub const PROTOCOL_VERSION: u32 = 2;
 /// The largest encoded message: a largest block plus its tag.
 pub const MESSAGE_BYTES_MAX: usize = BLOCK_BYTES_MAX + 1;
 /// Items in one `inv`, `getdata` or `notfound`.
@@ -25,6 +26,11 @@ pub const ADDRS_MAX: usize = 100;
 pub const ADDR_BYTES_MAX: usize = 256;
 /// Bytes of the free-text user agent in `hello`.
 pub const USER_AGENT_BYTES_MAX: usize = 64;
+/// Peers offered in one `links`.
+pub const LINKS_MAX: usize = 8;
+/// Bytes of one `signal`'s payload: a WebRTC offer or answer with its ICE candidates (a few
+/// kilobytes) fits with room to spare.
+pub const SIGNAL_BYTES_MAX: usize = 16 * 1024;
 
 const _: () = assert!(HEADERS_MAX * HEADER_BYTES < MESSAGE_BYTES_MAX, "a full headers message fits a frame");
 const _: () = assert!(INV_ITEMS_MAX * 33 < MESSAGE_BYTES_MAX, "a full inv fits a frame");
@@ -69,6 +75,20 @@ pub enum Message {
     GetAddrs,
     /// WebSocket URLs of other nodes.
     Addrs(Vec<String>),
+    /// Asks a relay for peers to link with directly; the sender may be offered to others.
+    GetLinks,
+    /// A relay's answer to `getlinks`: the asker's own id there, and up to `LINKS_MAX` peers that
+    /// also asked.
+    Links {
+        you: u64,
+        peers: Vec<u64>,
+    },
+    /// Link set-up data (a WebRTC offer or answer) between two peers of a relay: to the relay,
+    /// `peer` is the receiver; from the relay, the sender.
+    Signal {
+        peer: u64,
+        payload: Vec<u8>,
+    },
 }
 
 mod tag {
@@ -84,6 +104,9 @@ mod tag {
     pub const TX: u8 = 9;
     pub const GET_ADDRS: u8 = 10;
     pub const ADDRS: u8 = 11;
+    pub const GET_LINKS: u8 = 12;
+    pub const LINKS: u8 = 13;
+    pub const SIGNAL: u8 = 14;
 }
 
 impl Message {
@@ -102,6 +125,9 @@ impl Message {
             Self::Tx(_) => "tx",
             Self::GetAddrs => "getaddrs",
             Self::Addrs(_) => "addrs",
+            Self::GetLinks => "getlinks",
+            Self::Links { .. } => "links",
+            Self::Signal { .. } => "signal",
         }
     }
 
@@ -211,6 +237,17 @@ impl Encode for Message {
                 let addrs: Vec<Addr> = addrs.iter().cloned().map(Addr).collect();
                 write_list(out, &addrs);
             }
+            Self::GetLinks => out.push(tag::GET_LINKS),
+            Self::Links { you, peers } => {
+                out.push(tag::LINKS);
+                you.encode_to(out);
+                write_list(out, peers);
+            }
+            Self::Signal { peer, payload } => {
+                out.push(tag::SIGNAL);
+                peer.encode_to(out);
+                write_bytes(out, payload);
+            }
         }
     }
 }
@@ -237,6 +274,9 @@ impl Decode for Message {
             tag::ADDRS => {
                 Self::Addrs(r.list::<Addr>("peer addresses", ADDRS_MAX, 1)?.into_iter().map(|a| a.0).collect())
             }
+            tag::GET_LINKS => Self::GetLinks,
+            tag::LINKS => Self::Links { you: r.u64()?, peers: r.list("linkable peers", LINKS_MAX, 8)? },
+            tag::SIGNAL => Self::Signal { peer: r.u64()?, payload: r.bytes("signal payload", SIGNAL_BYTES_MAX)? },
             _ => return Err(DecodeError::Invalid { what: "message tag" }),
         })
     }
@@ -269,6 +309,9 @@ mod tests {
             Message::Tx(genesis.txs[0].clone()),
             Message::GetAddrs,
             Message::Addrs(alloc::vec!["ws://127.0.0.1:8080/ws".into()]),
+            Message::GetLinks,
+            Message::Links { you: 3, peers: alloc::vec![5, 9] },
+            Message::Signal { peer: 5, payload: b"{\"t\":\"offer\"}".to_vec() },
         ]
     }
 
@@ -288,6 +331,10 @@ mod tests {
         let mut many = alloc::vec![tag::HEADERS];
         crate::encode::write_compact_size(&mut many, HEADERS_MAX as u64 + 1);
         assert!(matches!(Message::from_bytes(&many), Err(DecodeError::TooMany { what: "headers", .. })));
+        let links = Message::Links { you: 1, peers: alloc::vec![2; LINKS_MAX + 1] }.to_bytes();
+        assert!(matches!(Message::from_bytes(&links), Err(DecodeError::TooMany { what: "linkable peers", .. })));
+        let signal = Message::Signal { peer: 2, payload: alloc::vec![0; SIGNAL_BYTES_MAX + 1] }.to_bytes();
+        assert!(matches!(Message::from_bytes(&signal), Err(DecodeError::TooMany { what: "signal payload", .. })));
         let mut bad_utf8 = alloc::vec![tag::ADDRS, 1, 1, 0xff];
         bad_utf8.truncate(4);
         assert_eq!(Message::from_bytes(&bad_utf8), Err(DecodeError::Invalid { what: "peer address" }));

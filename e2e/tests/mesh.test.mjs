@@ -34,7 +34,7 @@ test("tabs of one browser mine together over direct links while the relay is dow
     const statuses = await Promise.all(tabs.map((tab) => tab.status()));
     assert.ok(statuses.every((s) => s.height >= startHeight + 3 && !s.relay && s.tabs === 2), JSON.stringify(statuses.map((s) => [s.height, s.relay, s.tabs])));
     const said = await tabs[1].page.locator("#links").textContent();
-    assert.match(said, /relay is unreachable: blocks and payments still flow directly between 2 tabs of this browser/);
+    assert.match(said, /relay is unreachable: blocks and payments still flow directly with 2 tabs of this browser/);
     const rows = await tabs[1].page.locator("#peer-list tr").allTextContents();
     assert.equal(rows.length, 2);
     assert.ok(rows.every((row) => row.startsWith("tab in this browser")), rows.join(" | "));

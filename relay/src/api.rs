@@ -99,6 +99,7 @@ async fn read_store<R: Send + 'static>(
 async fn status(State(driver): State<Arc<Driver>>) -> Json<StatusView> {
     let mut view = driver.read(explorer::status);
     view.time = Some(now());
+    view.ice_servers = driver.discovery.ice_servers().to_vec();
     Json(view)
 }
 

@@ -8,7 +8,7 @@ use crate::address_group::AddressGroup;
 use crate::client;
 use crate::driver::Driver;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Outbound relays dialled from gossip at once, by default: like Bitcoin Core's eight
@@ -34,6 +34,8 @@ pub struct DiscoveryOptions {
     pub configured: Vec<String>,
     /// Relays dialled from gossip at once; 0 dials none.
     pub outbound_max: usize,
+    /// STUN/TURN server URLs the relay tells its tabs to use for direct links (`--ice-server`).
+    pub ice_servers: Vec<String>,
 }
 
 /// What the book remembers of an address it dialled.
@@ -137,20 +139,28 @@ impl AddressBook {
     }
 }
 
-/// The address book behind a lock, for the discovery task and the driver (which bans).
+/// The address book behind a lock, for the discovery task and the driver (which bans), and the
+/// ICE servers the API tells tabs.
 #[derive(Debug, Default)]
 pub struct Discovery {
     book: Mutex<AddressBook>,
+    ice_servers: OnceLock<Vec<String>>,
 }
 
 impl Discovery {
     pub fn book<R>(&self, f: impl FnOnce(&mut AddressBook) -> R) -> R {
         f(&mut self.book.lock().unwrap_or_else(PoisonError::into_inner))
     }
+
+    /// The `--ice-server`s (none until discovery runs, and none by default).
+    pub fn ice_servers(&self) -> &[String] {
+        self.ice_servers.get().map_or(&[], Vec::as_slice)
+    }
 }
 
 /// Advertises this relay's own URL, then dials gossiped relays until the driver stops.
 pub async fn run(driver: Arc<Driver>, options: DiscoveryOptions) {
+    let _ = driver.discovery.ice_servers.set(options.ice_servers.clone());
     if let Some(url) = &options.public_url {
         driver.with_node(|node| node.add_addr(url));
     }

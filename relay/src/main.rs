@@ -120,6 +120,10 @@ struct ServeArgs {
     /// the --peer ones; 0 dials none.
     #[arg(long, env = "TABCHAIN_OUTBOUND", default_value_t = discovery::OUTBOUND_DIALLED_MAX)]
     outbound: usize,
+    /// A STUN or TURN server URL tabs use to link directly over WebRTC, e.g.
+    /// stun:stun.example.org:3478 (repeatable; none are needed on one machine or a LAN).
+    #[arg(long = "ice-server", env = "TABCHAIN_ICE_SERVERS", value_delimiter = ',', value_parser = parse_ice_server)]
+    ice_servers: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -218,6 +222,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         public_url: args.public_url.clone(),
         configured: args.node.peers.clone(),
         outbound_max: args.outbound,
+        ice_servers: args.ice_servers.clone(),
     };
     app::serve(listener, site, args.node.options(&[], limits), discovery, shutdown_signal()).await
 }
@@ -250,6 +255,15 @@ fn parse_public_url(url: &str) -> Result<String, String> {
     }
     if url.len() > tabchain_core::ADDR_BYTES_MAX {
         return Err(format!("longer than the {} bytes an address may have", tabchain_core::ADDR_BYTES_MAX));
+    }
+    Ok(url.to_owned())
+}
+
+/// An `--ice-server`: a stun:, stuns:, turn: or turns: URL, short enough to hand to a page.
+fn parse_ice_server(url: &str) -> Result<String, String> {
+    let known = ["stun:", "stuns:", "turn:", "turns:"].iter().any(|scheme| url.starts_with(scheme));
+    if !known || url.len() > tabchain_core::ADDR_BYTES_MAX || url.chars().any(char::is_whitespace) {
+        return Err("expected a stun:, stuns:, turn: or turns: URL, like stun:stun.example.org:3478".into());
     }
     Ok(url.to_owned())
 }
@@ -294,5 +308,14 @@ mod tests {
         assert!(parse_public_url("ws:///ws").is_err(), "no host");
         let long = format!("wss://{}.org/ws", "a".repeat(tabchain_core::ADDR_BYTES_MAX));
         assert_eq!(parse_public_url(&long), Err("longer than the 256 bytes an address may have".into()));
+    }
+
+    #[test]
+    fn an_ice_server_is_a_stun_or_turn_url() {
+        assert_eq!(parse_ice_server("stun:stun.example.org:3478"), Ok("stun:stun.example.org:3478".into()));
+        assert_eq!(parse_ice_server("turns:turn.example.org"), Ok("turns:turn.example.org".into()));
+        for bad in ["https://stun.example.org", "stun:a b", ""] {
+            assert!(parse_ice_server(bad).is_err(), "{bad:?}");
+        }
     }
 }

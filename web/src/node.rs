@@ -9,8 +9,8 @@ use js_sys::Uint8Array;
 use serde::Serialize;
 use tabchain_core::explorer;
 use tabchain_core::{
-    Amount, Block, BlockHash, FeeRate, InvItem, Message, Network, Node, Output, SecretKey, check_fetched_block, hex,
-    pruned_block_hash,
+    Amount, Block, BlockHash, FeeRate, InvItem, LinkRole, Message, Network, Node, Output, SIGNAL_BYTES_MAX, SecretKey,
+    check_fetched_block, hex, pruned_block_hash,
 };
 use wasm_bindgen::prelude::*;
 
@@ -47,8 +47,10 @@ fn node_with_wallet(network: &str, seed_hex: &str) -> Result<(Node, SecretKey), 
 }
 
 impl TabNode {
-    /// The handle around a node resumed from storage (`TabResume::finish`).
-    pub(crate) fn from_node(node: Node) -> Self {
+    /// The handle around a node, new or resumed from storage (`TabResume::finish`): a tab is an
+    /// end of direct links, never a broker of them.
+    pub(crate) fn from_node(mut node: Node) -> Self {
+        node.set_link_role(LinkRole::Endpoint);
         Self { node, template: None }
     }
 }
@@ -61,7 +63,7 @@ impl TabNode {
     pub fn new(network: &str, seed_hex: &str) -> Result<TabNode, JsError> {
         let (mut node, key) = node_with_wallet(network, seed_hex)?;
         node.set_wallet(key);
-        Ok(TabNode { node, template: None })
+        Ok(TabNode::from_node(node))
     }
 
     pub fn peer_connected(&mut self, peer: f64, now: f64) {
@@ -74,6 +76,21 @@ impl TabNode {
 
     pub fn message(&mut self, peer: f64, bytes: &[u8], now: f64) {
         self.node.handle_message(peer as u64, bytes, now as u64);
+    }
+
+    /// Asks the relay `via` for tabs to link with directly (the answer comes as a `link_offer`).
+    pub fn ask_links(&mut self, via: f64) {
+        self.node.ask_links(via as u64);
+    }
+
+    /// Sends WebRTC set-up data to `peer` (an id from a `link_offer`) through the relay `via`;
+    /// throws if it is over `SIGNAL_BYTES_MAX`.
+    pub fn signal(&mut self, via: f64, peer: f64, payload: &[u8]) -> Result<(), JsError> {
+        if payload.len() > SIGNAL_BYTES_MAX {
+            return Err(JsError::new(&format!("link set-up data over {SIGNAL_BYTES_MAX} bytes")));
+        }
+        self.node.signal(via as u64, peer as u64, payload.to_vec());
+        Ok(())
     }
 
     pub fn tick(&mut self, now: f64) {

@@ -8,7 +8,7 @@ import { byId, el } from "./dom.js";
 /** @typedef {import("../protocol.js").PeerRow} PeerRow */
 /** @typedef {import("../protocol.js").Status} Status */
 
-const KIND = { relay: "relay", tab: "tab in this browser" };
+const KIND = { relay: "relay", tab: "tab in this browser", direct: "tab elsewhere (WebRTC)" };
 
 /** A duration in its largest whole unit: "42 s", "3 min", "2 h". */
 function age(ms) {
@@ -20,10 +20,13 @@ function age(ms) {
 
 /** What the links mean for this tab, in one sentence. */
 export function pathToNetwork(/** @type {Status} */ status) {
-  const tabs = `${status.tabs} tab${status.tabs === 1 ? "" : "s"} of this browser`;
-  if (status.relay && status.tabs > 0) return `linked to the relay and directly to ${tabs}`;
+  const parts = [];
+  if (status.tabs > 0) parts.push(`${status.tabs} tab${status.tabs === 1 ? "" : "s"} of this browser`);
+  if (status.direct > 0) parts.push(`${status.direct} tab${status.direct === 1 ? "" : "s"} elsewhere`);
+  const direct = parts.join(" and ");
+  if (status.relay && direct) return `linked to the relay and directly to ${direct}`;
   if (status.relay) return "linked to the relay";
-  if (status.tabs > 0) return `the relay is unreachable: blocks and payments still flow directly between ${tabs}, and reach the rest of the network when the relay is back`;
+  if (direct) return `the relay is unreachable: blocks and payments still flow directly with ${direct}, and reach the rest of the network when the relay is back`;
   return "no link: waiting for the relay";
 }
 

@@ -28,6 +28,9 @@ pub struct StatusView {
     /// The node's clock when the view was made (Unix seconds), if the shell tells it: the relay
     /// does, so a tab can compare its own clock (`clock_skew_s`).
     pub time: Option<u64>,
+    /// STUN/TURN servers for direct links between tabs, if the shell has any to tell (the
+    /// relay's `--ice-server`s).
+    pub ice_servers: Vec<String>,
     /// The node's own wallet, if it has one (the tab's does; the relay's does not).
     #[cfg_attr(feature = "serde", serde(flatten))]
     pub wallet: Option<WalletView>,
@@ -101,6 +104,7 @@ pub fn status(node: &Node) -> StatusView {
         mempool_txs: node.mempool().len(),
         mempool_bytes: node.mempool().total_bytes(),
         time: None,
+        ice_servers: Vec::new(),
         wallet: wallet(node),
     }
 }

@@ -5,13 +5,15 @@
 //!
 //! This file holds the API and the handshake, pings and dispatch; the rest lives beside it:
 //! `peer` (per-peer state), `sync` (headers-first sync and block downloads), `inventory`
-//! (announcements, `getdata`, transactions, addresses), `change_set` (what shells store),
+//! (announcements, `getdata`, transactions, addresses), `links` (tabs paired for direct links
+//! through a relay), `change_set` (what shells store),
 //! `checkpoint` (what a pruned shell stores instead, and `NodeResume`, the way back) and
 //! `output` (what `poll_output` returns).
 
 mod change_set;
 mod checkpoint;
 mod inventory;
+mod links;
 mod output;
 mod peer;
 mod store_policy;
@@ -25,6 +27,7 @@ pub use inventory::{
     ADDR_TTL_S, ADDRS_FORWARD_BATCH_MAX, ADDRS_FORWARD_PEERS, ADDRS_KNOWN_MAX, ADDRS_PER_PEER_MAX,
     GETDATA_REPLY_BYTES_MAX, REJECTED_TXS_MAX,
 };
+pub use links::{LinkRole, SIGNAL_WINDOW_S, SIGNALS_PER_RECEIVER_MAX, SIGNALS_PER_WINDOW_MAX};
 pub use output::{DisconnectReason, Event, Output};
 pub use peer::{
     KNOWN_INV_MAX, MESSAGE_BURST_MAX, MESSAGES_PER_S_MAX, MISBEHAVIOUR_THRESHOLD, POLICY_VIOLATION_SCORE, PeerView,
@@ -110,6 +113,8 @@ pub struct Node {
     clock: u64,
     /// Headers stopped at `HEADERS_AHEAD_MAX` above the tip; asked for again as blocks arrive.
     headers_paused: bool,
+    /// What the node does with link requests and signals (a relay brokers, a tab is an end).
+    link_role: LinkRole,
 }
 
 impl Node {
@@ -138,6 +143,7 @@ impl Node {
             switches: VecDeque::new(),
             clock: 0,
             headers_paused: false,
+            link_role: LinkRole::Broker,
         }
     }
 
@@ -385,6 +391,9 @@ impl Node {
             Message::Tx(tx) => self.on_tx(peer, tx, now),
             Message::GetAddrs => self.on_get_addrs(peer),
             Message::Addrs(addrs) => self.on_addrs(Some(peer), addrs, now),
+            Message::GetLinks => self.on_get_links(peer),
+            Message::Links { you, peers } => self.on_links(peer, you, peers),
+            Message::Signal { peer: other, payload } => self.on_signal(peer, other, payload, now),
         }
     }
 

@@ -10,6 +10,7 @@ use crate::hash::{BlockHash, Txid};
 use crate::mempool::MempoolError;
 use crate::message::{Message, PROTOCOL_VERSION};
 use crate::validation::BlockError;
+use alloc::vec::Vec;
 use core::fmt;
 
 /// Why the node drops a peer.
@@ -101,6 +102,18 @@ pub enum Event {
         height: u32,
         best_header_height: u32,
     },
+    /// A relay (`via`) offers peers to link with directly; `you` is this node's id there.
+    LinkOffer {
+        via: PeerId,
+        you: u64,
+        peers: Vec<u64>,
+    },
+    /// Link set-up data from `peer`, another peer of the relay `via`.
+    Signal {
+        via: PeerId,
+        peer: u64,
+        payload: Vec<u8>,
+    },
 }
 
 /// Something the node wants its shell to do.
@@ -128,7 +141,7 @@ pub enum Output {
 mod serialize {
     //! Outputs as tagged plain objects: `{type: "send", peer, bytes}`, `{type: "disconnect",
     //! peer, reason}`, `{type: "persist", bytes}`, and the events (`tip`, `sync`, `tx`,
-    //! `rejected`, `peer`). Bytes serialize as bytes (a `Uint8Array` in JavaScript), hashes and
+    //! `rejected`, `peer`, `link_offer`, `signal`). Bytes serialize as bytes (a `Uint8Array` in JavaScript), hashes and
     //! reasons as text.
 
     use super::{Event, Output};
@@ -226,6 +239,18 @@ mod serialize {
                     map.serialize_entry("type", "peer")?;
                     map.serialize_entry("peer", peer)?;
                     map.serialize_entry("best_height", best_height)?;
+                }
+                Self::LinkOffer { via, you, peers } => {
+                    map.serialize_entry("type", "link_offer")?;
+                    map.serialize_entry("via", via)?;
+                    map.serialize_entry("you", you)?;
+                    map.serialize_entry("peers", peers)?;
+                }
+                Self::Signal { via, peer, payload } => {
+                    map.serialize_entry("type", "signal")?;
+                    map.serialize_entry("via", via)?;
+                    map.serialize_entry("peer", peer)?;
+                    map.serialize_entry("payload", &Bytes(payload))?;
                 }
             }
             map.end()

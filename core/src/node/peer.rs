@@ -133,6 +133,8 @@ pub(crate) struct Peer {
     pub(crate) budget: TokenBucket,
     /// When we last asked for headers, until they arrive.
     pub(crate) headers_asked_at: Option<u64>,
+    /// Whether it asked for direct links, and its signal budget (`links`).
+    pub(crate) signals: super::links::SignalBudget,
 }
 
 impl Peer {
@@ -151,6 +153,7 @@ impl Peer {
             rtt_s: None,
             budget: TokenBucket::full(limit, now),
             headers_asked_at: None,
+            signals: super::links::SignalBudget::default(),
         }
     }
 

@@ -48,6 +48,7 @@ async fn the_api_answers_about_chain_transactions_and_addresses() {
         "mempool_txs": 0,
         "mempool_bytes": 0,
         "best_header_height": 12,
+        "ice_servers": [],
     });
     assert_eq!(status, expected);
     assert!((hashrate - 0.2).abs() < 1e-6, "network hashrate {hashrate}");

@@ -9,6 +9,7 @@ mod disk;
 mod http;
 mod index;
 mod limits;
+mod links;
 mod network;
 mod persistence;
 mod serve;

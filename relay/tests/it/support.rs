@@ -89,6 +89,7 @@ impl TestRelay {
                 public_url: Some(relay.ws_url()),
                 configured: config.peers.clone(),
                 outbound_max: OUTBOUND_DIALLED_MAX,
+                ice_servers: Vec::new(),
             };
             tokio::spawn(discovery::run(relay.driver.clone(), discovery));
         }
