@@ -1,8 +1,9 @@
 //! What the node keeps per peer: whether it said hello, the height it claims, what it is known
 //! to have (so nothing is announced twice) or to lack, the transactions asked of it, the
 //! announcements waiting for the next batch, its outstanding ping, its message budget (a token
-//! bucket) and its misbehaviour score.
+//! bucket), its misbehaviour score, and its headers presync if any.
 
+use super::presync::Presync;
 use crate::message::InvItem;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -133,6 +134,12 @@ pub(crate) struct Peer {
     pub(crate) budget: TokenBucket,
     /// When we last asked for headers, until they arrive.
     pub(crate) headers_asked_at: Option<u64>,
+    /// The peer's header chain being checked without being stored, while the node syncs (at
+    /// most one per peer, dropped with the peer; `presync.rs` bounds its size).
+    pub(crate) presync: Option<Presync>,
+    /// The peer's chain ended below the work the node needs (a presync that ended short): it is
+    /// not asked for headers again until it announces a block.
+    pub(crate) low_work_chain: bool,
 }
 
 impl Peer {
@@ -151,6 +158,8 @@ impl Peer {
             rtt_s: None,
             budget: TokenBucket::full(limit, now),
             headers_asked_at: None,
+            presync: None,
+            low_work_chain: false,
         }
     }
 
