@@ -26,6 +26,11 @@
  * @typedef {{type: "sync", height: number, best_header_height: number}} SyncOutput
  */
 /**
+ * Headers presync: a peer's header chain checked without being stored while the node syncs (it
+ * has less than the network's minimum chain work), how high and how much work (hashes) it reached.
+ * @typedef {{type: "presync", height: number, work: number}} PresyncOutput
+ */
+/**
  * A transaction the mempool took or refused (`reason` only when refused).
  * @typedef {{type: "tx", txid: string, accepted: boolean, reason?: string}} TxOutput
  */
@@ -51,8 +56,8 @@
  * @typedef {{type: "persist", bytes: Uint8Array}} PersistOutput
  */
 /**
- * @typedef {SendOutput | DisconnectOutput | TipOutput | SyncOutput | TxOutput | RejectedOutput
- *   | PeerOutput | LinkOfferOutput | SignalOutput | PersistOutput} Output
+ * @typedef {SendOutput | DisconnectOutput | TipOutput | SyncOutput | PresyncOutput | TxOutput
+ *   | RejectedOutput | PeerOutput | LinkOfferOutput | SignalOutput | PersistOutput} Output
  */
 
 // ---- getters ----

@@ -9,7 +9,7 @@ use crate::header::Header;
 use crate::merkle::merkle_root;
 use crate::retarget::RetargetParams;
 use crate::signature::{PublicKey, Signature};
-use crate::target::{CompactTarget, Target};
+use crate::target::{CompactTarget, Target, Work};
 use crate::transaction::{OutPoint, Transaction, TxIn, TxOut};
 use crate::uint::U256;
 use alloc::vec;
@@ -102,6 +102,12 @@ pub struct Params {
     /// The subsidy of the first blocks, halved every `halving_interval_blocks`.
     pub subsidy_initial: Amount,
     pub halving_interval_blocks: u32,
+    /// The chain work below which a node's chain counts as still syncing, and below which it
+    /// stores no header chain it has not first checked, without storing it, to reach this much
+    /// work (headers presync, `node/presync.rs`): Bitcoin's `nMinimumChainWork`. A release sets
+    /// it to the network's chain work at release time. It is zero on every network for now:
+    /// above a young network's real work, it would make that network unsyncable.
+    pub minimum_chain_work: Work,
     genesis: GenesisSpec,
 }
 
@@ -150,6 +156,8 @@ impl Params {
             coinbase_maturity: 100,
             subsidy_initial: Amount::from_units(50 * COIN).expect("50 BTC is below MAX_MONEY"),
             halving_interval_blocks: 210_000,
+            // Bitcoin's parameters only check headers; no node syncs with them.
+            minimum_chain_work: Work::ZERO,
             genesis: GenesisSpec {
                 time: 1_231_006_505,
                 bits: CompactTarget::from_consensus(0x1d00ffff),
@@ -175,6 +183,8 @@ impl Params {
             coinbase_maturity: 10,
             subsidy_initial: Amount::from_units(50 * COIN).expect("50 TAB is below MAX_MONEY"),
             halving_interval_blocks: 210_000,
+            // Zero until a release knows the network's work (see the field).
+            minimum_chain_work: Work::ZERO,
             genesis: GenesisSpec {
                 time: 1_795_478_400, // 2026-11-24T00:00:00Z
                 bits: CompactTarget::from_consensus(0x1e00ffff),

@@ -181,6 +181,11 @@ impl Work {
         Self(self.0.saturating_add(other.0))
     }
 
+    /// `self − other`, or zero when `other` is more.
+    pub fn saturating_sub(self, other: Self) -> Self {
+        self.0.checked_sub(other.0).map_or(Self::ZERO, Self)
+    }
+
     /// `self · n`, or the largest work when that does not fit.
     pub fn saturating_mul(self, n: u64) -> Self {
         match self.0.mul_u64(n) {

@@ -24,6 +24,7 @@ mod header_store;
 mod resume;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
+pub(crate) use context::{ParentContext, check_header_context};
 use core::cmp::Reverse;
 use header_store::HeaderStore;
 pub use resume::{
@@ -305,7 +306,7 @@ impl Chain {
         if parent.invalid {
             return Err(BlockError::InvalidParent { parent: parent_hash });
         }
-        self.check_header_context(&header, parent, now)?;
+        self.check_header_context(&header, &parent_hash, now)?;
         self.insert_header(header, hash, target.work());
         Ok(true)
     }
@@ -317,7 +318,7 @@ impl Chain {
         let (height, chain_work) = (parent.height + 1, parent.chain_work.saturating_add(work));
         let seq = self.next_seq;
         self.next_seq += 1;
-        let block_one_time = if height == 1 { header.time } else { parent.block_one_time };
+        let block_one_time = context::block_one_time_of_child(parent.height, parent.block_one_time, header.time);
         // The parent is no longer a leaf of the header tree.
         self.header_tips.remove(&(parent.chain_work, Reverse(parent.seq), parent_hash));
         self.header_tips.insert((chain_work, Reverse(seq), hash));

@@ -88,6 +88,10 @@ impl Node {
                 }
             }
         }
+        if unknown_block {
+            // Something new: a chain that ended below the work needed may have grown.
+            self.peer_mut(peer).low_work_chain = false;
+        }
         let asked = self.peer_mut(peer).headers_asked_at;
         if unknown_block && asked.is_none_or(|at| now >= at + super::sync::HEADERS_REQUEST_TIMEOUT_S) {
             self.ask_headers(peer, now);

@@ -4,9 +4,10 @@
 //! touches a socket, a clock or a disk.
 //!
 //! This file holds the API and the handshake, pings and dispatch; the rest lives beside it:
-//! `peer` (per-peer state), `sync` (headers-first sync and block downloads), `inventory`
-//! (announcements, `getdata`, transactions, addresses), `links` (tabs paired for direct links
-//! through a relay), `change_set` (what shells store),
+//! `peer` (per-peer state), `sync` (headers-first sync and block downloads), `presync` (header
+//! chains checked without being stored while the node syncs), `store_policy` (what the node
+//! agrees to keep), `inventory` (announcements, `getdata`, transactions, addresses), `links`
+//! (tabs paired for direct links through a relay), `change_set` (what shells store),
 //! `checkpoint` (what a pruned shell stores instead, and `NodeResume`, the way back) and
 //! `output` (what `poll_output` returns).
 
@@ -16,6 +17,7 @@ mod inventory;
 mod links;
 mod output;
 mod peer;
+mod presync;
 mod store_policy;
 mod sync;
 
@@ -33,6 +35,7 @@ pub use peer::{
     KNOWN_INV_MAX, MESSAGE_BURST_MAX, MESSAGES_PER_S_MAX, MISBEHAVIOUR_THRESHOLD, POLICY_VIOLATION_SCORE, PeerView,
     RateLimit,
 };
+pub use presync::{PRESYNC_COMMITMENT_INTERVAL, PRESYNC_COMMITMENTS_MAX, PRESYNC_HEADERS_MAX};
 pub use store_policy::{HEADER_WORK_MARGIN_BLOCKS, HEADERS_AHEAD_MAX, SIDE_BLOCK_DEPTH_MAX, SIDE_HEADERS_MAX};
 pub use sync::{
     BLOCK_REQUEST_TIMEOUT_S, BLOCKS_IN_FLIGHT_PER_PEER_MAX, Downloads, HEADERS_REQUEST_TIMEOUT_S, PENDING_BLOCK_TTL_S,
@@ -115,6 +118,10 @@ pub struct Node {
     headers_paused: bool,
     /// What the node does with link requests and signals (a relay brokers, a tab is an end).
     link_role: LinkRole,
+    /// Headers kept above the active tip: `HEADERS_AHEAD_MAX`, lower in tests.
+    headers_ahead_max: u32,
+    /// Headers one presync may check: `PRESYNC_HEADERS_MAX`, lower in tests.
+    presync_headers_max: u32,
 }
 
 impl Node {
@@ -144,6 +151,8 @@ impl Node {
             clock: 0,
             headers_paused: false,
             link_role: LinkRole::Broker,
+            headers_ahead_max: HEADERS_AHEAD_MAX,
+            presync_headers_max: PRESYNC_HEADERS_MAX,
         }
     }
 

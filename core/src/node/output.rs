@@ -9,6 +9,7 @@ use crate::encode::DecodeError;
 use crate::hash::{BlockHash, Txid};
 use crate::mempool::MempoolError;
 use crate::message::{Message, PROTOCOL_VERSION};
+use crate::target::Work;
 use crate::validation::BlockError;
 use alloc::vec::Vec;
 use core::fmt;
@@ -39,6 +40,15 @@ pub enum DisconnectReason {
     Misbehaving {
         score: u32,
     },
+    /// A redownloaded header at `height` is not the one the peer's presync checked.
+    PresyncMismatch {
+        height: u32,
+    },
+    /// The peer's presync reached `PRESYNC_HEADERS_MAX` headers, at `height`, still short of
+    /// the work needed: not the network's chain.
+    PresyncTooLong {
+        height: u32,
+    },
 }
 
 impl DisconnectReason {
@@ -64,6 +74,12 @@ impl fmt::Display for DisconnectReason {
             Self::Stalling => f.write_str("requested blocks did not arrive"),
             Self::PingTimeout => f.write_str("ping timeout"),
             Self::Misbehaving { score } => write!(f, "misbehaving (score {score})"),
+            Self::PresyncMismatch { height } => {
+                write!(f, "the header redownloaded at height {height} is not the one presynced")
+            }
+            Self::PresyncTooLong { height } => {
+                write!(f, "a header chain still short of the minimum chain work at height {height}: too long")
+            }
         }
     }
 }
@@ -114,6 +130,12 @@ pub enum Event {
         peer: u64,
         payload: Vec<u8>,
     },
+    /// A peer's header chain checked without being stored, while the node syncs (headers
+    /// presync): how high and how much work it reached so far.
+    PresyncProgress {
+        height: u32,
+        work: Work,
+    },
 }
 
 /// Something the node wants its shell to do.
@@ -140,8 +162,8 @@ pub enum Output {
 #[cfg(feature = "serde")]
 mod serialize {
     //! Outputs as tagged plain objects: `{type: "send", peer, bytes}`, `{type: "disconnect",
-    //! peer, reason}`, `{type: "persist", bytes}`, and the events (`tip`, `sync`, `tx`,
-    //! `rejected`, `peer`, `link_offer`, `signal`). Bytes serialize as bytes (a `Uint8Array` in JavaScript), hashes and
+    //! peer, reason}`, `{type: "persist", bytes}`, and the events (`tip`, `sync`, `presync`,
+    //! `tx`, `rejected`, `peer`, `link_offer`, `signal`). Bytes serialize as bytes (a `Uint8Array` in JavaScript), hashes and
     //! reasons as text.
 
     use super::{Event, Output};
@@ -217,6 +239,11 @@ mod serialize {
                     map.serialize_entry("type", "sync")?;
                     map.serialize_entry("height", height)?;
                     map.serialize_entry("best_header_height", best_header_height)?;
+                }
+                Self::PresyncProgress { height, work } => {
+                    map.serialize_entry("type", "presync")?;
+                    map.serialize_entry("height", height)?;
+                    map.serialize_entry("work", &work.to_f64())?;
                 }
                 Self::TxAccepted { txid } => {
                     map.serialize_entry("type", "tx")?;

@@ -1,8 +1,9 @@
 //! What the node keeps per peer: whether it said hello, the height it claims, what it is known
 //! to have (so nothing is announced twice) or to lack, the transactions asked of it, the
 //! announcements waiting for the next batch, its outstanding ping, its message budget (a token
-//! bucket) and its misbehaviour score.
+//! bucket), its misbehaviour score, and its headers presync if any.
 
+use super::presync::Presync;
 use crate::message::InvItem;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -135,6 +136,12 @@ pub(crate) struct Peer {
     pub(crate) headers_asked_at: Option<u64>,
     /// Whether it asked for direct links, and its signal budget (`links`).
     pub(crate) signals: super::links::SignalBudget,
+    /// The peer's header chain being checked without being stored, while the node syncs (at
+    /// most one per peer, dropped with the peer; `presync.rs` bounds its size).
+    pub(crate) presync: Option<Presync>,
+    /// The peer's chain ended below the work the node needs (a presync that ended short): it is
+    /// not asked for headers again until it announces a block.
+    pub(crate) low_work_chain: bool,
 }
 
 impl Peer {
@@ -154,6 +161,8 @@ impl Peer {
             budget: TokenBucket::full(limit, now),
             headers_asked_at: None,
             signals: super::links::SignalBudget::default(),
+            presync: None,
+            low_work_chain: false,
         }
     }
 

@@ -3,8 +3,10 @@
 //! that can never matter. A side block is kept only if its branch has at least the tip's work,
 //! or it lies within `SIDE_BLOCK_DEPTH_MAX` of the tip (where forks between miners resolve), or
 //! the node asked for it (sync fetches only blocks of the best header chain). A header is kept
-//! only while its branch could still catch up with the tip, and the headers off the best header
-//! chain are capped. Refused items are not remembered as invalid: they may matter later.
+//! only while its branch could still catch up with the tip and reaches the network's minimum
+//! chain work (one threshold, `headers_work_threshold`; below it a syncing node presyncs), and
+//! the headers off the best header chain and above the tip are capped. Refused items are not
+//! remembered as invalid: they may matter later.
 
 use crate::chain::Chain;
 use crate::header::Header;
@@ -46,10 +48,33 @@ pub fn check_side_block(chain: &Chain, header: &Header) -> Result<(), BlockError
     Err(BlockError::LowWorkSideBlock { height, tip_height })
 }
 
+/// The work a header brings its branch, as its `bits` claim (zero for bits that encode no
+/// target: the chain's own checks refuse those).
+pub(crate) fn header_work(header: &Header) -> Work {
+    header.bits.to_target().map_or(Work::ZERO, |t| t.work())
+}
+
+/// The anti-DoS work threshold: the work a branch of headers must reach to be stored. It must
+/// be able to catch up with the tip (be behind it by at most `HEADER_WORK_MARGIN_BLOCKS` blocks'
+/// work at the tip's target), and it must reach the network's `minimum_chain_work`, below which
+/// a syncing node first checks a chain without storing it (headers presync, `presync.rs`).
+pub fn headers_work_threshold(chain: &Chain) -> Work {
+    let tip = chain.tip();
+    let margin = header_work(tip.header()).saturating_mul(HEADER_WORK_MARGIN_BLOCKS);
+    tip.chain_work.saturating_sub(margin).max(chain.params().minimum_chain_work)
+}
+
+/// Whether the node is still syncing: its active chain has less than the network's minimum
+/// chain work, so a low-work run of headers may be the start of the honest chain (presynced,
+/// not refused).
+pub fn is_syncing(chain: &Chain) -> bool {
+    chain.tip().chain_work < chain.params().minimum_chain_work
+}
+
 /// Whether a run of headers, each the parent of the next as a peer sends them, may join the
-/// header tree: the branch they reach must be able to catch up with the tip. Judging the run by
-/// where it ends lets an honest longer branch in, whose first headers have less work than the
-/// tip. Headers that do not link are left to the chain's own checks.
+/// header tree: the branch they reach must reach the work threshold (`headers_work_threshold`).
+/// Judging the run by where it ends lets an honest longer branch in, whose first headers have
+/// less work than the tip. Headers that do not link are left to the chain's own checks.
 pub fn check_headers(chain: &Chain, headers: &[Header]) -> Result<(), BlockError> {
     let Some(first) = headers.first() else { return Ok(()) };
     let (Some(mut work), Some(parent)) = (chain.chain_work(&first.prev_blockhash), chain.header(&first.prev_blockhash))
@@ -57,20 +82,18 @@ pub fn check_headers(chain: &Chain, headers: &[Header]) -> Result<(), BlockError
         return Ok(());
     };
     for header in headers {
-        work = work.saturating_add(header.bits.to_target().map_or(Work::ZERO, |t| t.work()));
+        work = work.saturating_add(header_work(header));
     }
-    let tip = chain.tip();
-    let tip_block_work = tip.header().bits.to_target().map_or(Work::ZERO, |t| t.work());
-    let margin = tip_block_work.saturating_mul(HEADER_WORK_MARGIN_BLOCKS);
-    if work.saturating_add(margin) < tip.chain_work {
+    if work < headers_work_threshold(chain) {
         return Err(BlockError::LowWorkHeader { height: parent.height + 1 });
     }
     Ok(())
 }
 
-/// Whether `header` may join the header tree under its cap (after `check_headers` passed its
-/// run): headers off the best header chain are at most `SIDE_HEADERS_MAX`.
-pub fn check_header(chain: &Chain, header: &Header) -> Result<(), BlockError> {
+/// Whether `header` may join the header tree under its caps (after its run's work was judged):
+/// at most `headers_ahead_max` (`HEADERS_AHEAD_MAX`, lower in tests) above the tip, and at most
+/// `SIDE_HEADERS_MAX` off the best header chain.
+pub fn check_header(chain: &Chain, header: &Header, headers_ahead_max: u32) -> Result<(), BlockError> {
     if chain.header(&header.block_hash()).is_some() {
         return Ok(());
     }
@@ -78,7 +101,7 @@ pub fn check_header(chain: &Chain, header: &Header) -> Result<(), BlockError> {
         return Ok(());
     };
     let (height, tip_height) = (parent.height + 1, chain.height());
-    if height > tip_height.saturating_add(HEADERS_AHEAD_MAX) {
+    if height > tip_height.saturating_add(headers_ahead_max) {
         return Err(BlockError::HeaderTooFarAhead { height, tip_height });
     }
     let best = chain.best_header();
@@ -95,11 +118,10 @@ mod tests {
     use super::*;
     use crate::hash::MerkleRoot;
     use crate::message::{HEADERS_MAX, Message};
-    use crate::node::tests::{disconnects, ready_node};
+    use crate::node::tests::{disconnects, header_chain, ready_node};
     use crate::node::{DisconnectReason, Node};
     use crate::template::search_nonce;
     use crate::testkit::{Builder, NOW};
-    use alloc::vec::Vec;
 
     /// A node holding `n` blocks, and the builder that made them.
     fn node_with_chain(n: usize) -> (Node, Builder) {
@@ -113,26 +135,6 @@ mod tests {
         }
         while node.poll_output().is_some() {}
         (node, builder)
-    }
-
-    /// `n` headers with valid proof of work in a row on `parent`, one spacing apart: on regtest,
-    /// on schedule, every one has the easiest target, so no chain is needed to make them.
-    fn header_chain(node: &Node, parent: &crate::BlockHash, n: usize) -> Vec<Header> {
-        let chain = node.chain();
-        assert_eq!(chain.params().network, crate::params::Network::Regtest);
-        let bits = chain.required_bits_after(parent).expect("known parent");
-        let mut prev = *parent;
-        let mut time = chain.header(parent).expect("known").header.time;
-        (0..n)
-            .map(|i| {
-                time += 10;
-                let root = MerkleRoot::from_byte_array([(i % 251) as u8; 32]);
-                let header = Header { version: 1, prev_blockhash: prev, merkle_root: root, time, bits, nonce: 0 };
-                let header = search_nonce(&header, 10_000).expect("regtest headers are nearly free");
-                prev = header.block_hash();
-                header
-            })
-            .collect()
     }
 
     #[test]
@@ -203,10 +205,10 @@ mod tests {
             let header = Header { version: 1, prev_blockhash: parent, merkle_root: root, time, bits, nonce: 0 };
             let header = search_nonce(&header, 10_000).expect("regtest headers are nearly free");
             if (i as usize) < SIDE_HEADERS_MAX {
-                check_header(&chain, &header).expect("room for rivals");
+                check_header(&chain, &header, HEADERS_AHEAD_MAX).expect("room for rivals");
                 chain.accept_header(header, u64::MAX).expect("valid");
             } else {
-                assert_eq!(check_header(&chain, &header), Err(BlockError::HeaderTreeFull));
+                assert_eq!(check_header(&chain, &header, HEADERS_AHEAD_MAX), Err(BlockError::HeaderTreeFull));
             }
         }
         assert_eq!(chain.n_headers(), 4 + SIDE_HEADERS_MAX);
@@ -216,6 +218,6 @@ mod tests {
         let root = MerkleRoot::ZERO;
         let header = Header { version: 1, prev_blockhash: best, merkle_root: root, time: time + 1, bits, nonce: 0 };
         let header = search_nonce(&header, 10_000).expect("regtest headers are nearly free");
-        assert_eq!(check_header(&chain, &header), Ok(()));
+        assert_eq!(check_header(&chain, &header, HEADERS_AHEAD_MAX), Ok(()));
     }
 }

@@ -1,8 +1,9 @@
 //! Headers-first sync and the block download scheduler. A peer that is ahead is asked for
-//! headers (with a block locator); the headers are checked and remembered; the blocks of the
-//! best header chain are then fetched from ready peers, a bounded number at a time per peer, in
-//! batches, each request with a timeout. Blocks that arrive before their parent wait for it, a
-//! bounded number of them for a bounded time, each peer's under a quota.
+//! headers (with a block locator); a run whose branch reaches the work threshold is checked and
+//! remembered, a lower one presynced while the node syncs (`presync.rs`) or refused; the blocks
+//! of the best header chain are then fetched from ready peers, a bounded number at a time per
+//! peer, in batches, each request with a timeout. Blocks that arrive before their parent wait
+//! for it, a bounded number of them for a bounded time, each peer's under a quota.
 
 use super::output::{DisconnectReason, Event};
 use super::{Node, PeerId};
@@ -44,6 +45,30 @@ pub(crate) struct BlockRequest {
     pub(crate) asked_at: u64,
 }
 
+/// A header by hash and height.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HeaderAt {
+    pub(crate) hash: BlockHash,
+    pub(crate) height: u32,
+}
+
+/// Why a run of headers was stored only in part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunStop {
+    /// A header is too far past the node's clock: it and the rest wait for a later request.
+    TimeTooNew,
+    /// The headers reached `HEADERS_AHEAD_MAX` above the tip: the rest waits for the blocks.
+    WindowFull,
+}
+
+/// What `store_headers` did with a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StoredRun {
+    /// The last header stored or already known.
+    pub(crate) last: Option<HeaderAt>,
+    pub(crate) stop: Option<RunStop>,
+}
+
 /// How far the block download has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Downloads {
@@ -54,18 +79,22 @@ pub struct Downloads {
 }
 
 impl Node {
-    /// Asks `peer` for the headers after the best one we know.
+    /// Asks `peer` for the headers after the best one we know, or after where its presync
+    /// stands.
     pub(super) fn ask_headers(&mut self, peer: PeerId, now: u64) {
         let mut locator = self.chain.locator();
         let best = self.chain.best_header().hash;
         if best != self.chain.tip_hash() {
             // Continue from headers already fetched, not only from the blocks held.
             locator.insert(0, best);
-            locator.truncate(LOCATOR_HASHES_MAX);
         }
         if let Some(state) = self.peers.get_mut(&peer) {
+            if let Some(presync) = &state.presync {
+                locator.insert(0, presync.asks_from());
+            }
             state.headers_asked_at = Some(now);
         }
+        locator.truncate(LOCATOR_HASHES_MAX);
         self.send(peer, Message::GetHeaders { locator });
     }
 
@@ -76,7 +105,7 @@ impl Node {
         let ahead: Vec<PeerId> = self
             .peers
             .iter()
-            .filter(|(_, p)| p.ready && p.best_height > best)
+            .filter(|(_, p)| p.ready && p.best_height > best && !p.low_work_chain)
             .filter(|(_, p)| p.headers_asked_at.is_none_or(|at| now >= at + HEADERS_REQUEST_TIMEOUT_S))
             .map(|(id, _)| *id)
             .collect();
@@ -85,38 +114,80 @@ impl Node {
         }
     }
 
+    /// A `headers` answer: the continuation of the peer's presync, or a new run, taken when its
+    /// branch reaches the work threshold, presynced when it does not and the node is syncing,
+    /// refused otherwise (`store_policy`, `presync`).
     pub(super) fn on_headers(&mut self, peer: PeerId, headers: Vec<Header>, now: u64) {
-        let n = headers.len();
-        if let Err(error) = super::store_policy::check_headers(&self.chain, &headers) {
-            return self.disconnect(peer, DisconnectReason::InvalidHeaders(error));
-        }
-        let mut last_height = None;
-        let mut window_full = false;
-        for header in headers {
-            self.peer_mut(peer).known.insert(InvItem::Block(header.block_hash()));
-            let checked = super::store_policy::check_header(&self.chain, &header);
-            match checked.and_then(|()| self.chain.accept_header(header, now)) {
-                Ok(_) => last_height = self.chain.header(&header.block_hash()).map(|known| known.height),
-                Err(BlockError::TimeTooNew { .. }) => break,
-                Err(BlockError::HeaderTooFarAhead { .. }) => {
-                    // Asked for again once the blocks catch up (`on_block`).
-                    window_full = true;
-                    self.headers_paused = true;
-                    break;
-                }
-                Err(error) => return self.disconnect(peer, DisconnectReason::InvalidHeaders(error)),
-            }
-        }
+        let full = headers.len() == HEADERS_MAX;
         let state = self.peer_mut(peer);
         state.headers_asked_at = None;
-        if let Some(height) = last_height {
-            state.note_height(height);
+        match state.presync.take() {
+            Some(presync) if presync.continues(&headers) => self.continue_presync(peer, presync, headers, full, now),
+            // Anything else ends the presync: the peer moved to another chain.
+            _ => self.on_new_run(peer, headers, full, now),
         }
-        if n == HEADERS_MAX && !window_full {
+    }
+
+    /// A run of headers that continues no presync (`full`: it was as long as a message allows).
+    pub(super) fn on_new_run(&mut self, peer: PeerId, headers: Vec<Header>, full: bool, now: u64) {
+        match super::store_policy::check_headers(&self.chain, &headers) {
+            Ok(()) => match self.store_headers(peer, &headers, now) {
+                Ok(stored) => self.after_run(peer, full, stored.stop, now),
+                Err(error) => self.disconnect(peer, DisconnectReason::InvalidHeaders(error)),
+            },
+            Err(BlockError::LowWorkHeader { .. }) if super::store_policy::is_syncing(&self.chain) => {
+                self.start_presync(peer, headers, full, now);
+            }
+            Err(error) => self.disconnect(peer, DisconnectReason::InvalidHeaders(error)),
+        }
+    }
+
+    /// After a stored run: the next one asked for when this one was full (unless the headers'
+    /// window is full: asked again as blocks arrive), and blocks of the new headers.
+    fn after_run(&mut self, peer: PeerId, full: bool, stop: Option<RunStop>, now: u64) {
+        if full && stop != Some(RunStop::WindowFull) {
             self.ask_headers(peer, now);
         }
         self.request_blocks(now);
         self.report_sync();
+    }
+
+    /// Checks and stores headers one by one, each the parent of the next: the chain's rules and
+    /// the store policy's caps (not the run's work: the caller judged it). Returns the last one
+    /// stored (or known) and why it stopped early; a header the rules refuse is an error.
+    pub(super) fn store_headers(
+        &mut self,
+        peer: PeerId,
+        headers: &[Header],
+        now: u64,
+    ) -> Result<StoredRun, BlockError> {
+        let mut stored = StoredRun { last: None, stop: None };
+        for header in headers {
+            let hash = header.block_hash();
+            self.peer_mut(peer).known.insert(InvItem::Block(hash));
+            let checked = super::store_policy::check_header(&self.chain, header, self.headers_ahead_max);
+            match checked.and_then(|()| self.chain.accept_header(*header, now)) {
+                Ok(_) => {
+                    let height = self.chain.header(&hash).expect("just accepted").height;
+                    stored.last = Some(HeaderAt { hash, height });
+                }
+                Err(BlockError::TimeTooNew { .. }) => {
+                    stored.stop = Some(RunStop::TimeTooNew);
+                    break;
+                }
+                Err(BlockError::HeaderTooFarAhead { .. }) => {
+                    // Asked for again once the blocks catch up (`on_block`).
+                    self.headers_paused = true;
+                    stored.stop = Some(RunStop::WindowFull);
+                    break;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        if let Some(last) = stored.last {
+            self.peer_mut(peer).note_height(last.height);
+        }
+        Ok(stored)
     }
 
     /// Asks ready peers that have them for the next missing blocks of the best header chain.
@@ -180,7 +251,7 @@ impl Node {
         self.peer_mut(peer).known.insert(InvItem::Block(hash));
         self.process_block(block, Some(peer), requested, now);
         let headers_ahead = self.chain.best_header().height.saturating_sub(self.chain.height());
-        if self.headers_paused && headers_ahead < super::store_policy::HEADERS_AHEAD_MAX / 2 {
+        if self.headers_paused && headers_ahead < self.headers_ahead_max / 2 {
             // The blocks caught up with the headers' window: ask peers ahead for the next one.
             self.headers_paused = false;
             self.sync_with_peers_ahead(now);

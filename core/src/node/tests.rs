@@ -1,12 +1,20 @@
 //! Tests of the node's API and handshake, and helpers the other parts' tests share.
 
 use super::*;
+use crate::hash::MerkleRoot;
+use crate::header::Header;
+use crate::template::search_nonce;
 use crate::testkit::NOW;
 
 /// A regtest node with `peers` connected and greeted at `NOW`, each claiming `best_height`;
 /// the outputs so far are drained.
 pub(crate) fn ready_node(peers: &[PeerId], best_height: u32) -> Node {
-    let mut node = Node::new(Params::regtest(), "test");
+    ready_node_on(Params::regtest(), peers, best_height)
+}
+
+/// `ready_node` on a network of `params` (regtest with another minimum chain work, say).
+pub(crate) fn ready_node_on(params: Params, peers: &[PeerId], best_height: u32) -> Node {
+    let mut node = Node::new(params, "test");
     for &peer in peers {
         node.handle_peer_connected(peer, NOW);
         let hello = hello(&node, best_height);
@@ -16,13 +24,40 @@ pub(crate) fn ready_node(peers: &[PeerId], best_height: u32) -> Node {
     node
 }
 
-fn hello(node: &Node, best_height: u32) -> Message {
+pub(crate) fn hello(node: &Node, best_height: u32) -> Message {
     Message::Hello {
         protocol_version: PROTOCOL_VERSION,
         genesis: node.chain().params().genesis_hash(),
         best_height,
         user_agent: "peer".into(),
     }
+}
+
+/// `n` headers with valid proof of work in a row on the known header `parent`, one spacing
+/// apart: on regtest, on schedule, every one has the easiest target, so no chain is needed to
+/// make them.
+pub(crate) fn header_chain(node: &Node, parent: &BlockHash, n: usize) -> Vec<Header> {
+    let chain = node.chain();
+    assert_eq!(chain.params().network, crate::params::Network::Regtest);
+    assert_eq!(chain.required_bits_after(parent), Some(Params::regtest().genesis_header().bits), "on schedule");
+    headers_on(&chain.header(parent).expect("known").header, n)
+}
+
+/// `n` regtest headers in a row on `parent`, one spacing apart, each with the genesis bits
+/// (those of a regtest chain on schedule).
+pub(crate) fn headers_on(parent: &Header, n: usize) -> Vec<Header> {
+    let bits = Params::regtest().genesis_header().bits;
+    let (mut prev, mut time) = (parent.block_hash(), parent.time);
+    (0..n)
+        .map(|i| {
+            time += 10;
+            let root = MerkleRoot::from_byte_array([(i % 251) as u8; 32]);
+            let header = Header { version: 1, prev_blockhash: prev, merkle_root: root, time, bits, nonce: 0 };
+            let header = search_nonce(&header, 10_000).expect("regtest headers are nearly free");
+            prev = header.block_hash();
+            header
+        })
+        .collect()
 }
 
 /// Drains the outputs, returning the messages sent to `peer` and dropping the rest.

@@ -480,7 +480,7 @@ fn a_mutated_copy_is_refused_and_the_honest_block_still_accepted() {
     // The honest block with that hash is still accepted, from another peer.
     b.honest.handle_peer_connected(7, b.now);
     let hello = Message::Hello {
-        protocol_version: 1,
+        protocol_version: tabchain_core::PROTOCOL_VERSION,
         genesis: Params::regtest().genesis_hash(),
         best_height: 6,
         user_agent: "ok".into(),

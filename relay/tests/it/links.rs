@@ -16,9 +16,9 @@ async fn greeted(relay: &TestRelay) -> RawClient {
 /// The next `links` or `signal` the client receives, skipping everything else.
 async fn next_link_message(client: &mut RawClient) -> Option<Message> {
     loop {
-        match client.recv().await? {
-            message @ (Message::Links { .. } | Message::Signal { .. }) => return Some(message),
-            _ => {}
+        let message = client.recv().await?;
+        if matches!(message, Message::Links { .. } | Message::Signal { .. }) {
+            return Some(message);
         }
     }
 }
