@@ -152,6 +152,10 @@ const BROWSER_OPTIONS = {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      // WebRTC between tabs on one machine: host candidates as plain addresses (not mDNS names,
+      // which do not resolve here), loopback ones included.
+      "--disable-features=WebRtcHideLocalIpsWithMdns",
+      "--allow-loopback-in-peer-connection",
       // Every tab is a node that must keep time while another is in front.
       "--disable-background-timer-throttling",
       "--disable-renderer-backgrounding",

@@ -119,7 +119,10 @@ async function startNode(wasm) {
   }
   const { tab, nRecords, checkpointBytes, journal } = resumed;
   const workers = workersAsked();
-  const driver = new TabNodeDriver(tab, store, { workers, journal, checkpointBytes, iceServers: relay.ice_servers ?? [] });
+  // `?links=0` keeps the tab on the relay alone, with no direct links to other tabs.
+  const directLinks = new URLSearchParams(location.search).get("links") !== "0";
+  const iceServers = relay.ice_servers ?? [];
+  const driver = new TabNodeDriver(tab, store, { workers, journal, checkpointBytes, iceServers, directLinks });
   driver.on("stopped", (error) => showRebuild(`Storage failed: ${error?.message ?? error}`, dbName, ChainStore));
   /** @type {PanelContext} */
   const context = { wasm, driver, identity, setSeed: (hex) => setSeed(identity.id, hex) };

@@ -48,11 +48,12 @@ export class TabNodeDriver {
    * @param node a wasm `TabNode` (new or restored)
    * @param store the `ChainStore` its change sets go to
    * @param {{workers: number, journal?: {sets: number, bytes: number}, checkpointBytes?: number,
-   *   iceServers?: string[]}} options
+   *   iceServers?: string[], directLinks?: boolean}} options
    *   `journal` and `checkpointBytes`: what the store held when the node was resumed;
-   *   `iceServers`: the relay's STUN/TURN servers for WebRTC links
+   *   `iceServers`: the relay's STUN/TURN servers for WebRTC links; `directLinks` false keeps
+   *   the tab on the relay alone (the propagation benchmark's star)
    */
-  constructor(node, store, { workers, journal = { sets: 0, bytes: 0 }, checkpointBytes = 0, iceServers = [] }) {
+  constructor(node, store, { workers, journal = { sets: 0, bytes: 0 }, checkpointBytes = 0, iceServers = [], directLinks = true }) {
     this.node = node;
     this.store = store;
     this.restoredHeight = node.status().height;
@@ -89,6 +90,7 @@ export class TabNodeDriver {
     this.relayRttMs = null;
     this.nextPeer = RELAY_PEER + 1;
     this.iceServers = iceServers;
+    this.directLinks = directLinks;
     // Both kinds of direct link hand the node a peer like the relay's.
     const linkHooks = {
       nextPeerId: () => this.nextPeer++,
@@ -154,8 +156,10 @@ export class TabNodeDriver {
       this.#report();
     }, 1000);
     this.#connect();
-    this.mesh.start();
-    this.rtc.start(this.iceServers);
+    if (this.directLinks) {
+      this.mesh.start();
+      this.rtc.start(this.iceServers);
+    }
     setInterval(() => this.#measureRelayRtt(), RELAY_RTT_INTERVAL_MS);
     this.#scheduleTick();
   }

@@ -139,6 +139,16 @@ pub enum Part {
     NewTx(TxRecipe),
     GetAddrs,
     Addrs(Vec<String>),
+    GetLinks,
+    Links {
+        you: u64,
+        peers: Vec<u64>,
+    },
+    /// Link set-up data for peer `to` (another of the world's peers, or none).
+    Signal {
+        to: u8,
+        payload: Vec<u8>,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -435,6 +445,9 @@ impl World {
             Part::NewTx(recipe) => Message::Tx(self.make_tx(recipe)?),
             Part::GetAddrs => Message::GetAddrs,
             Part::Addrs(addrs) => Message::Addrs(addrs.clone()),
+            Part::GetLinks => Message::GetLinks,
+            Part::Links { you, peers } => Message::Links { you: *you, peers: peers.clone() },
+            Part::Signal { to, payload } => Message::Signal { peer: u64::from(*to), payload: payload.clone() },
         })
     }
 

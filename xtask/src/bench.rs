@@ -21,6 +21,7 @@ const BENCHES: &[Bench] = &[
     Bench { name: "core: mining kernel", run: core_kernel },
     Bench { name: "miner in headless Chromium vs native", run: crate::bench_page::miner },
     Bench { name: "page: wasm size, load, sync in a tab vs native", run: crate::bench_page::page },
+    Bench { name: "propagation: a block to ten tabs, star and mesh", run: crate::bench_page::propagation },
     Bench { name: "relay: fan-out, idle connections, sync", run: relay },
     Bench { name: "scale: relay and tab at 10k and 100k blocks", run: crate::bench_scale::scale },
 ];

@@ -4,7 +4,9 @@
 //!   and a fresh tab syncing a long chain against a native node syncing the same chain in the
 //!   same run; writes `target/bench/page.json`;
 //! - the miner (`www/dev/bench.html`): its figures put beside the native ones
-//!   (`target/bench/kernel.json`) in `target/bench/miner.json`, with a table of ratios.
+//!   (`target/bench/kernel.json`) in `target/bench/miner.json`, with a table of ratios;
+//! - block propagation among ten tabs (`e2e/bench/propagation.bench.mjs`), through the relay and
+//!   over direct WebRTC links with the relay gone; writes `target/bench/propagation.json`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -35,6 +37,19 @@ pub(crate) fn page(root: &Path) -> anyhow::Result<()> {
             .env("TABCHAIN_BENCH_OUT", dir.join("page.json")),
     )?;
     say("wrote target/bench/page.json");
+    Ok(())
+}
+
+pub(crate) fn propagation(root: &Path) -> anyhow::Result<()> {
+    let wasm_toolchain = toolchain::ensure_wasm(root)?;
+    let bindgen = tools::ensure_bindgen(root)?;
+    let mut node = playwright::node_command(root, &wasm_toolchain, &bindgen, true)?;
+    let out = toolchain::target_dir(root).join("bench").join("propagation.json");
+    std::fs::create_dir_all(out.parent().expect("a file in target/bench"))?;
+    node.arg("bench/propagation.bench.mjs").env("TABCHAIN_BENCH_OUT", &out);
+    // WebRTC between the tabs: every packet stays on loopback.
+    cmd::run(&mut crate::netns::loopback_only(node))?;
+    say("wrote target/bench/propagation.json");
     Ok(())
 }
 

@@ -378,6 +378,9 @@ fn messages(seed: &SeedChain, genesis: &Block) -> Vec<(String, Message)> {
         Message::Tx(seed.spends[1].clone()),
         Message::GetAddrs,
         Message::Addrs(vec!["ws://127.0.0.1:8080/ws".into(), "wss://relay.example.invalid/ws".into()]),
+        Message::GetLinks,
+        Message::Links { you: 2, peers: vec![3, 4] },
+        Message::Signal { peer: 3, payload: br#"{"type":"offer","sdp":"v=0"}"#.to_vec() },
     ];
     list.into_iter().enumerate().map(|(i, m)| (format!("{}-{i}", m.kind()), m)).collect()
 }

@@ -22,6 +22,7 @@ mod cmd;
 mod forge;
 mod fuzz;
 mod manifest;
+mod netns;
 mod playwright;
 mod run;
 mod test;

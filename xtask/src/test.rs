@@ -147,7 +147,8 @@ fn selftest_report(result: &serde_json::Value) -> (Vec<String>, anyhow::Result<(
 }
 
 /// The page's node end to end (`e2e/tests/*.test.mjs`): Playwright drives Debian's Chromium,
-/// one browser context per peer, each test against a relay of its own on a free port.
+/// one browser context per peer, each test against a relay of its own on a free port, all of it
+/// in a network namespace with only loopback (`netns`).
 fn end_to_end(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> {
     let tools = need(tools)?;
     let mut node = crate::playwright::node_command(root, &tools.wasm, &tools.bindgen, false)?;
@@ -159,12 +160,12 @@ fn end_to_end(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> 
         Ok(names) => names.split(',').map(|name| format!("tests/{}.test.mjs", name.trim())).collect(),
         Err(_) => vec!["tests/".to_owned()],
     };
-    cmd::run(
-        node.args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
-            .args(&files)
-            .env("TABCHAIN_E2E_ARTIFACTS", &artifacts)
-            .env("TABCHAIN_E2E_FORGED", forged),
-    )?;
+    node.args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+        .args(&files)
+        .env("TABCHAIN_E2E_ARTIFACTS", &artifacts)
+        .env("TABCHAIN_E2E_FORGED", forged);
+    // Tabs link over WebRTC: keep every packet on loopback.
+    cmd::run(&mut crate::netns::loopback_only(node))?;
     say(format!("screenshots of the page saved in {}", artifacts.display()));
     Ok(())
 }

@@ -1,0 +1,48 @@
+// Tabs in two browsers (two profiles) link directly over WebRTC, set up through the relay's
+// signalling; with the relay killed, a payment from one to the other travels the direct link and
+// confirms in both, on one tip. `cargo xtask test` runs this inside a network namespace of its
+// own (`xtask/src/netns.rs`: loopback and a veth pair that leads nowhere), so no packet leaves.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Tab, withNetwork } from "../support.mjs";
+
+const hasCoins = () => window.tabchain.status().confirmed !== "0";
+const directlyLinked = () => window.tabchain.peers().some((p) => p.kind === "direct" && p.ready);
+/** The explorer's status of transaction `txid` in this tab ("mempool", "confirmed"), null if unknown. */
+const txStatus = ([txid, status]) => {
+  try {
+    return window.tabchain.node.search(txid).view.status === status;
+  } catch {
+    return false; // not seen yet
+  }
+};
+
+test("two browsers link over WebRTC and a payment confirms across the link with the relay gone", async () => {
+  await withNetwork(async ({ relay, browser }) => {
+    const a = await Tab.open(browser, relay, { workers: 1 });
+    const b = await Tab.open(browser, relay, { workers: 0 });
+    await a.waitFor("A's first mature coins", hasCoins);
+    await a.setWorkers(0);
+    await Promise.all([a, b].map((tab) => tab.syncedWithRelay()));
+    await a.waitFor("a WebRTC link to B", directlyLinked);
+    await b.waitFor("a WebRTC link to A", directlyLinked);
+    await b.waitFor("B's peers list to show the direct link", () =>
+      [...document.querySelectorAll("#peer-list tr")].some((tr) => tr.textContent.startsWith("tab elsewhere (WebRTC)")));
+
+    await relay.kill();
+    await Promise.all([a, b].map((tab) => tab.waitFor("the relay link to close", () => !window.tabchain.status().relay)));
+    const addressB = (await b.status()).address;
+    const txid = await a.page.evaluate((to) => window.tabchain.pay(to, "2.5", 2000), addressB);
+    await b.waitFor("the payment in B's mempool, over the direct link", txStatus, [txid, "mempool"]);
+    const found = (await a.status()).blocks_found;
+    await a.setWorkers(1);
+    await a.waitFor("A's next block", (n) => window.tabchain.status().blocks_found > n, found);
+    await a.setWorkers(0);
+    await b.waitFor("the payment confirmed in B", txStatus, [txid, "confirmed"]);
+    await b.waitFor("B's balance", () => window.tabchain.status().confirmed === "2.5");
+    const tipA = await a.waitFor("A's miner to stop", () => window.tabchain.status().workers === 0 && window.tabchain.status().tip);
+    await b.waitFor("one tip", (tip) => window.tabchain.status().tip === tip, tipA);
+    assert.match(await b.page.locator("#links").textContent(), /relay is unreachable: blocks and payments still flow directly with 1 tab elsewhere/);
+  });
+});
