@@ -133,7 +133,7 @@ impl Script for Action {
 
 impl Script for Part {
     fn script(&self, out: &mut Vec<u8>) {
-        const COUNT: u64 = 14;
+        const COUNT: u64 = 17;
         match self {
             Part::Hello { version, other_genesis, best_height } => {
                 variant(out, 0, COUNT);
@@ -194,6 +194,17 @@ impl Script for Part {
                     variant(out, 13, COUNT);
                     false.script(out);
                 }
+            }
+            Part::GetLinks => variant(out, 14, COUNT),
+            Part::Links { you, peers } => {
+                variant(out, 15, COUNT);
+                you.script(out);
+                peers.script(out);
+            }
+            Part::Signal { to, payload } => {
+                variant(out, 16, COUNT);
+                to.script(out);
+                payload.script(out);
             }
         }
     }
@@ -371,6 +382,28 @@ fn scenarios() -> Vec<(&'static str, Input)> {
                     send(0, Part::Addrs(vec![])),
                     send(0, Part::Headers { to: 0, n: 5 }),
                     Disconnect { peer: 0 },
+                    Wait,
+                ],
+            },
+        ),
+        // Two peers asking for direct links and signalling each other, one past its budget.
+        (
+            "links",
+            Input {
+                node_blocks: 0,
+                actions: vec![
+                    connect(0),
+                    connect(1),
+                    send(0, Part::GetLinks),
+                    send(1, Part::GetLinks),
+                    send(0, Part::Signal { to: 1, payload: b"{\"type\":\"offer\"}".to_vec() }),
+                    send(1, Part::Signal { to: 0, payload: b"{\"type\":\"answer\"}".to_vec() }),
+                    send(1, Part::Links { you: 9, peers: vec![0] }),
+                    send(0, Part::Signal { to: 1, payload: vec![] }),
+                    send(0, Part::Signal { to: 1, payload: vec![] }),
+                    send(0, Part::Signal { to: 1, payload: vec![] }),
+                    send(0, Part::Signal { to: 1, payload: vec![] }),
+                    send(0, Part::Signal { to: 7, payload: vec![] }),
                     Wait,
                 ],
             },
