@@ -56,9 +56,14 @@ export async function eventually(what, check, timeoutMs = 120_000) {
 
 /** A relay on regtest serving the page, on a free port with a fresh data directory. */
 export class Relay {
-  /** `extraArgs`: more `serve` flags, such as `--peer URL`. */
+  /**
+   * `extraArgs`: more `serve` flags, such as `--peer URL`; or a function of the relay's port
+   * that gives them (for flags naming the relay itself, such as `--public-url`).
+   */
   static async start(extraArgs = []) {
-    const relay = new Relay(await freePort(), mkdtempSync(join(tmpdir(), "tabchain-e2e-")), extraArgs);
+    const port = await freePort();
+    const args = typeof extraArgs === "function" ? extraArgs(port) : extraArgs;
+    const relay = new Relay(port, mkdtempSync(join(tmpdir(), "tabchain-e2e-")), args);
     await relay.#spawn();
     return relay;
   }
@@ -68,6 +73,7 @@ export class Relay {
     this.dataDir = dataDir;
     this.extraArgs = extraArgs;
     this.url = `http://127.0.0.1:${port}`;
+    this.wsUrl = `ws://127.0.0.1:${port}/ws`;
   }
 
   async #spawn() {
@@ -89,6 +95,12 @@ export class Relay {
   async status() {
     const response = await this.#api("/status");
     return response.ok ? response.json() : null;
+  }
+
+  /** `/api/peers`: each connection's `addr` and whether it is `inbound`. */
+  async peers() {
+    const response = await this.#api("/peers");
+    return response.ok ? response.json() : [];
   }
 
   /** POSTs a block (hex) to the relay as JSON (the API refuses other types with 415); returns

@@ -1,5 +1,5 @@
 // Tabs in two browsers (two profiles) link directly over WebRTC, set up through the relay's
-// signalling; with the relay killed, a payment from one to the other travels the direct link and
+// signalling; a third that sends junk down its channels is dropped by both; with the relay killed, a payment from one to the other travels the direct link and
 // confirms in both, on one tip. `cargo xtask test` runs this inside a network namespace of its
 // own (`xtask/src/netns.rs`: loopback and a veth pair that leads nowhere), so no packet leaves.
 
@@ -27,6 +27,19 @@ test("two browsers link over WebRTC and a payment confirms across the link with 
     await Promise.all([a, b].map((tab) => tab.syncedWithRelay()));
     await a.waitFor("a WebRTC link to B", directlyLinked);
     await b.waitFor("a WebRTC link to A", directlyLinked);
+
+    // A hostile tab links to both, then sends junk down its data channels: each drops it, alone.
+    const hostile = await Tab.open(browser, relay, { workers: 0 });
+    await hostile.waitFor("links to A and B", () => window.tabchain.status().direct === 2);
+    await hostile.page.evaluate(() => {
+      for (const link of window.tabchain.rtc.byPeer.values()) link.channel.send(new Uint8Array([0xff, 0xff, 0xff]));
+    });
+    const droppedJunk = () => [...document.querySelectorAll("#log li")].some((li) => /direct peer \d+ dropped: undecodable/.test(li.textContent));
+    await a.waitFor("A to drop the hostile tab", droppedJunk);
+    await b.waitFor("B to drop the hostile tab", droppedJunk);
+    await hostile.close();
+    await a.waitFor("A still linked to B alone", () => window.tabchain.status().direct === 1);
+    await b.waitFor("B still linked to A alone", () => window.tabchain.status().direct === 1);
     await b.waitFor("B's peers list to show the direct link", () =>
       [...document.querySelectorAll("#peer-list tr")].some((tr) => tr.textContent.startsWith("tab elsewhere (WebRTC)")));
 
