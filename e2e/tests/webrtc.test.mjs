@@ -1,5 +1,6 @@
 // Tabs in two browsers (two profiles) link directly over WebRTC, set up through the relay's
-// signalling; a third that sends junk down its channels is dropped by both; with the relay killed, a payment from one to the other travels the direct link and
+// signalling; a third that sends junk down its channels is dropped by both, and dropped by the
+// relay when it floods signals, the others unaffected; with the relay killed, a payment from one to the other travels the direct link and
 // confirms in both, on one tip. `cargo xtask test` runs this inside a network namespace of its
 // own (`xtask/src/netns.rs`: loopback and a veth pair that leads nowhere), so no packet leaves.
 
@@ -37,6 +38,13 @@ test("two browsers link over WebRTC and a payment confirms across the link with 
     const droppedJunk = () => [...document.querySelectorAll("#log li")].some((li) => /direct peer \d+ dropped: undecodable/.test(li.textContent));
     await a.waitFor("A to drop the hostile tab", droppedJunk);
     await b.waitFor("B to drop the hostile tab", droppedJunk);
+    // Then it floods the relay with signals: the relay drops it; A and B keep their relay link.
+    await hostile.page.evaluate(() => {
+      // Through the driver's own path for signals, as the page's WebRTC code sends them.
+      for (let i = 0; i < 40; i++) window.tabchain.rtc.hooks.signal(424242, new Uint8Array(64));
+    });
+    await hostile.waitFor("the relay to drop the flooding tab", () => !window.tabchain.status().relay);
+    for (const tab of [a, b]) assert.ok((await tab.status()).relay, "the honest tabs keep their relay link");
     await hostile.close();
     await a.waitFor("A still linked to B alone", () => window.tabchain.status().direct === 1);
     await b.waitFor("B still linked to A alone", () => window.tabchain.status().direct === 1);
