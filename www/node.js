@@ -93,6 +93,7 @@ export class TabNodeDriver {
     this.directLinks = directLinks;
     // Both kinds of direct link hand the node a peer like the relay's.
     const linkHooks = {
+      frameBytesMax: node.message_bytes_max(),
       nextPeerId: () => this.nextPeer++,
       onOpen: (peer) => {
         this.node.peer_connected(peer, nowSeconds());

@@ -21,8 +21,8 @@ const SETUP_TIMEOUT_MS = 20_000;
 const GATHER_TIMEOUT_MS = 3_000;
 /** How long a tab the node dropped stays unlinked. */
 const RELINK_WAIT_MS = 10 * 60 * 1000;
-/** The largest frame passed to the node: the protocol's own message limit (4 MiB). */
-const FRAME_BYTES_MAX = 4 * 1024 * 1024;
+/** How often each link's round trip is read from WebRTC's statistics. */
+const RTT_INTERVAL_MS = 5_000;
 /** Bytes a link may hold unsent before the peer counts as not reading and the link closes. */
 const BUFFERED_BYTES_MAX = 16 * 1024 * 1024;
 
@@ -61,8 +61,9 @@ export class RtcMesh {
    * @param {{nextPeerId: () => number, onOpen: (peer: number) => void,
    *   onMessage: (peer: number, bytes: Uint8Array) => void, onClose: (peer: number) => void,
    *   askLinks: () => boolean, signal: (remote: number, payload: Uint8Array) => void,
-   *   log: (line: string) => void}} hooks
-   *   `askLinks` asks the relay (false when it is not linked); `signal` sends set-up data through it
+   *   log: (line: string) => void, frameBytesMax: number}} hooks
+   *   `askLinks` asks the relay (false when it is not linked); `signal` sends set-up data through
+   *   it; `frameBytesMax` is the protocol's largest message: a longer one closes the link
    */
   constructor(hooks) {
     this.hooks = hooks;
@@ -74,19 +75,18 @@ export class RtcMesh {
     this.byPeer = new Map();
     /** Remote id → when it may be linked again. */
     this.unlinkedUntil = new Map();
-    this.timer = null;
+    this.timers = [];
   }
 
   /** Starts asking for links; `iceServers` are the relay's `--ice-server` URLs. */
   start(iceServers = []) {
     if (typeof RTCPeerConnection === "undefined") return;
     this.config = { iceServers: iceServers.length ? [{ urls: iceServers }] : [] };
-    this.timer = setInterval(() => this.#askIfRoom(), ASK_INTERVAL_MS);
-    setInterval(() => this.#measure(), 5000);
+    this.timers = [setInterval(() => this.#askIfRoom(), ASK_INTERVAL_MS), setInterval(() => this.#measure(), RTT_INTERVAL_MS)];
   }
 
   stop() {
-    clearInterval(this.timer);
+    for (const timer of this.timers) clearInterval(timer);
     for (const link of [...this.byRemote.values()]) this.#end(link);
   }
 
@@ -203,7 +203,8 @@ export class RtcMesh {
       this.hooks.onOpen(link.peer);
     };
     channel.onmessage = (event) => {
-      if (link.peer === null || !(event.data instanceof ArrayBuffer) || event.data.byteLength > FRAME_BYTES_MAX) return;
+      if (link.peer === null || !(event.data instanceof ArrayBuffer)) return;
+      if (event.data.byteLength > this.hooks.frameBytesMax) return this.close(link.peer);
       this.hooks.onMessage(link.peer, new Uint8Array(event.data));
     };
     channel.onclose = () => this.#end(link);

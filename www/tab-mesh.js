@@ -17,8 +17,6 @@ export const TAB_PEERS_MAX = 8;
 const ANNOUNCE_INTERVAL_MS = 5000;
 /** How long a tab the node dropped (misbehaviour, a timeout) stays unlinked. */
 const RELINK_WAIT_MS = 10 * 60 * 1000;
-/** The largest frame passed to the node: the protocol's own message limit (4 MiB). */
-const FRAME_BYTES_MAX = 4 * 1024 * 1024;
 
 const freshTabId = () => Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
 
@@ -37,8 +35,10 @@ export class TabMesh {
   /**
    * @param {string} network the network's name: tabs of different networks never link
    * @param {{nextPeerId: () => number, onOpen: (peer: number) => void,
-   *   onMessage: (peer: number, bytes: Uint8Array) => void, onClose: (peer: number) => void}} hooks
-   *   `nextPeerId` names a new peer for the node; the others carry the link's life to it
+   *   onMessage: (peer: number, bytes: Uint8Array) => void, onClose: (peer: number) => void,
+   *   frameBytesMax: number}} hooks
+   *   `nextPeerId` names a new peer for the node; the others carry the link's life to it;
+   *   `frameBytesMax` is the protocol's largest message: a longer frame closes the link
    */
   constructor(network, hooks) {
     this.name = `tabchain-mesh-${network}`;
@@ -124,9 +124,9 @@ export class TabMesh {
     }
     const link = this.byTab.get(from) ?? this.#link(from, kind === "hello" && message.to === undefined);
     if (!link) return;
-    if (kind === "frame" && message.bytes instanceof Uint8Array && message.bytes.byteLength <= FRAME_BYTES_MAX) {
-      this.hooks.onMessage(link.peer, message.bytes);
-    }
+    if (kind !== "frame" || !(message.bytes instanceof Uint8Array)) return;
+    if (message.bytes.byteLength > this.hooks.frameBytesMax) return this.close(link.peer);
+    this.hooks.onMessage(link.peer, message.bytes);
   }
 
   /** A link to tab `tabId`, if there is room and it is not waiting out a drop. */

@@ -9,8 +9,8 @@ use js_sys::Uint8Array;
 use serde::Serialize;
 use tabchain_core::explorer;
 use tabchain_core::{
-    Amount, Block, BlockHash, FeeRate, InvItem, LinkRole, Message, Network, Node, Output, SIGNAL_BYTES_MAX, SecretKey,
-    check_fetched_block, hex, pruned_block_hash,
+    Amount, Block, BlockHash, FeeRate, InvItem, LinkRole, MESSAGE_BYTES_MAX, Message, Network, Node, Output,
+    SIGNAL_BYTES_MAX, SecretKey, check_fetched_block, hex, pruned_block_hash,
 };
 use wasm_bindgen::prelude::*;
 
@@ -222,6 +222,12 @@ impl TabNode {
         let asked: BlockHash = hash.parse().map_err(error)?;
         let block = explorer::block_from_hex(block_hex).map_err(error)?;
         to_js(&check_fetched_block(self.node.chain(), asked, &block).map_err(error)?)
+    }
+
+    /// The largest protocol message, in bytes (`MESSAGE_BYTES_MAX`): a longer frame from a direct
+    /// link is refused before it is copied into wasm memory.
+    pub fn message_bytes_max(&self) -> usize {
+        MESSAGE_BYTES_MAX
     }
 
     /// The connected peers (`PeerView`: id, ready, best height, when connected, ping time).
