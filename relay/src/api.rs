@@ -1,7 +1,8 @@
 //! The HTTP API under `/api`: JSON views of the node's chain, mempool and peers, and submitting
 //! a transaction. Bad parameters get 400, unknown objects 404, both as `{"error": "..."}`;
 //! submissions are JSON only (415 otherwise). `http_limits` adds the limits around it.
-//! `openapi.json` documents it; `docs` renders that document without any network access.
+//! `openapi.json` documents it (as `openapi::document` gives it for the relay's network); `docs`
+//! renders that document without any network access.
 //!
 //! Blocks, confirmed transactions and addresses are read from the store's indexes
 //! (`chain_index`) in one redb read transaction, without the node's lock; only the mempool's
@@ -12,6 +13,7 @@ use crate::api_params::{self, ParamChecks};
 use crate::chain_index::{HistoryCursor, IndexRead};
 use crate::driver::{Driver, now};
 use crate::peers::PeerInfo;
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
@@ -31,8 +33,10 @@ pub const ADDRESS_HISTORY_PAGE_DEFAULT: usize = explorer::ADDRESS_HISTORY_MAX;
 pub const ADDRESS_HISTORY_PAGE_MAX: usize = 500;
 const _: () = assert!(ADDRESS_HISTORY_PAGE_DEFAULT <= ADDRESS_HISTORY_PAGE_MAX);
 
-pub fn router() -> Router<Arc<Driver>> {
-    let params = ParamChecks::from_openapi(OPENAPI).expect("openapi.json gives every path parameter a schema");
+pub fn router(network: &Params) -> Router<Arc<Driver>> {
+    let document = crate::openapi::document(network);
+    let params = ParamChecks::from_openapi(&document).expect("openapi.json gives every path parameter a schema");
+    let document = Bytes::from(document);
     Router::new()
         .route("/status", get(status))
         .route("/blocks", get(recent_blocks))
@@ -44,7 +48,7 @@ pub fn router() -> Router<Arc<Driver>> {
         .route("/address/{address}", get(address))
         .route("/mempool", get(mempool))
         .route("/peers", get(peers))
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(move || openapi(document.clone())))
         .route("/docs", get(docs))
         .route_layer(axum::middleware::from_fn_with_state(Arc::new(params), api_params::check))
 }
@@ -203,7 +207,9 @@ fn pooled_tx(node: &tabchain_core::Node, txid: &Txid) -> Option<(Transaction, BT
     Some((entry.tx.clone(), spent))
 }
 
+/// A submission's body: `hex` and nothing else, as openapi.json states.
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct HexBody {
     hex: String,
 }
@@ -308,10 +314,9 @@ async fn peers(State(driver): State<Arc<Driver>>) -> Json<Vec<PeerInfo>> {
     Json(driver.peers())
 }
 
-const OPENAPI: &str = include_str!("openapi.json");
-
-async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+/// The document `router` was built with (`openapi::document`).
+async fn openapi(document: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], document).into_response()
 }
 
 async fn docs() -> Html<&'static str> {

@@ -1,6 +1,7 @@
 //! The API's path and query parameters, checked against `openapi.json` before any handler runs:
 //! each must match its documented schema (a string `pattern`, an integer within `minimum` and
-//! `maximum` written in its plain decimal form, or `oneOf` those), or the request gets 400 with
+//! `maximum` written in its plain decimal form, or `oneOf` those, each given in place or by a
+//! `$ref` to the document's components), or the request gets 400 with
 //! the parameter's documented form as the reason. So the schema states exactly the forms the
 //! API takes, and the handlers, which parse more leniently (hex in either case, a sign before a
 //! height), only ever see documented ones. Query parameters a path does not document are
@@ -28,9 +29,14 @@ pub enum Check {
 }
 
 impl Check {
-    fn from_schema(schema: &Value) -> Result<Self, String> {
+    /// Compiles `schema`, whose references point into `spec`.
+    fn from_schema(schema: &Value, spec: &Value) -> Result<Self, String> {
+        if let Some(reference) = schema["$ref"].as_str() {
+            let target = reference.strip_prefix('#').and_then(|pointer| spec.pointer(pointer));
+            return Self::from_schema(target.ok_or(format!("no schema at {reference}"))?, spec);
+        }
         if let Some(options) = schema["oneOf"].as_array() {
-            return options.iter().map(Self::from_schema).collect::<Result<_, _>>().map(Self::OneOf);
+            return options.iter().map(|o| Self::from_schema(o, spec)).collect::<Result<_, _>>().map(Self::OneOf);
         }
         match schema["type"].as_str() {
             Some("integer") => Ok(Self::Integer {
@@ -92,7 +98,8 @@ impl ParamChecks {
                     Some("query") => Location::Query,
                     other => return Err(format!("{path} {name}: a parameter in {other:?}")),
                 };
-                let check = Check::from_schema(&parameter["schema"]).map_err(|e| format!("{path} {name}: {e}"))?;
+                let check =
+                    Check::from_schema(&parameter["schema"], &spec).map_err(|e| format!("{path} {name}: {e}"))?;
                 let description = parameter["description"].as_str().unwrap_or_default().to_owned();
                 by_name.insert((location, name.to_owned()), Param { check, description });
             }
@@ -152,7 +159,7 @@ mod tests {
     use super::*;
 
     fn check(schema: Value, text: &str, expected: bool) {
-        let compiled = Check::from_schema(&schema).expect("a valid schema");
+        let compiled = Check::from_schema(&schema, &Value::Null).expect("a valid schema");
         assert_eq!(compiled.accepts(text), expected, "{text:?} under {schema}");
     }
 
@@ -181,6 +188,16 @@ mod tests {
     }
 
     #[test]
+    fn references_are_followed_into_the_document() {
+        let spec =
+            serde_json::json!({ "components": { "schemas": { "Id": { "type": "string", "pattern": "^a+$" } } } });
+        let compiled = Check::from_schema(&serde_json::json!({ "$ref": "#/components/schemas/Id" }), &spec);
+        assert!(compiled.as_ref().is_ok_and(|c| c.accepts("aa") && !c.accepts("ab")), "{compiled:?}");
+        let missing = Check::from_schema(&serde_json::json!({ "$ref": "#/components/schemas/Nope" }), &spec);
+        assert_eq!(missing.err(), Some("no schema at #/components/schemas/Nope".into()));
+    }
+
+    #[test]
     fn the_served_schema_compiles() {
         let checks = ParamChecks::from_openapi(include_str!("openapi.json")).expect("compiles");
         assert!(checks.get("/blocks/{id}", Location::Path, "id").is_some());
@@ -198,9 +215,22 @@ mod tests {
         {
             assert_eq!(param("limit").check.accepts(text), expected, "limit={text}");
         }
-        for (text, expected) in [("12:0", true), ("4294967295:7", true), ("12", false), ("12:", false), ("a:b", false)]
-        {
+        // Heights and positions are u32s, in plain decimal: the cursor's parser takes every one.
+        let cursors = [
+            ("12:0", true),
+            ("0:0", true),
+            ("4294967295:4294967295", true),
+            ("4294967296:0", false),
+            ("0:9999999999", false),
+            ("012:0", false),
+            ("12", false),
+            ("12:", false),
+            ("a:b", false),
+        ];
+        for (text, expected) in cursors {
             assert_eq!(param("before").check.accepts(text), expected, "before={text}");
+            let parsed = text.parse::<crate::chain_index::HistoryCursor>();
+            assert!(!expected || parsed.is_ok(), "the schema admits {text}, so the API must take it: {parsed:?}");
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::connection::{self, Incoming};
 use crate::driver::Driver;
+use crate::limits::{WS_READ_BUFFER_BYTES, WS_WRITE_BUFFER_BYTES};
 use crate::peers::Outbound;
 use futures_util::{SinkExt as _, StreamExt as _};
 use std::sync::Arc;
@@ -37,7 +38,13 @@ pub async fn keep_connected(driver: Arc<Driver>, url: String) {
 /// One connection to `url`, until it ends.
 pub async fn connect_once(driver: &Arc<Driver>, url: &str) -> Result<(), tungstenite::Error> {
     let limit = driver.limits.ws_message_bytes_max;
-    let config = WebSocketConfig::default().max_message_size(Some(limit)).max_frame_size(Some(limit));
+    // The same buffers as an accepted connection's (`ws.rs`): tungstenite zeroes the whole read
+    // buffer before every read, which at its default of 128 KiB costs more than a small frame.
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(limit))
+        .max_frame_size(Some(limit))
+        .read_buffer_size(WS_READ_BUFFER_BYTES)
+        .write_buffer_size(WS_WRITE_BUFFER_BYTES);
     let (socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
     tracing::info!(%url, "connected");
     let link = driver.register_peer(url.to_owned(), false);

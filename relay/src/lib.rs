@@ -9,8 +9,8 @@
 //! - [`store`]: the chain on disk (redb), or in memory without a data directory;
 //!   [`chain_index`]: its indexes by height, txid and address, which the API reads;
 //!   [`miner`]: native mining threads;
-//! - [`serve`], [`api`] (its path parameters checked by [`api_params`]), [`metrics`]: the HTTP
-//!   surface; [`accept`]: its connections (header timeout); [`http_limits`]: the API's rate,
+//! - [`serve`], [`api`] (documented by [`openapi`], its parameters checked by [`api_params`]),
+//!   [`metrics`]: the HTTP surface; [`accept`]: its connections (header timeout); [`http_limits`]: the API's rate,
 //!   concurrency, time and body limits; [`hosts`]: the `Host` allowlist; [`limits`]: every
 //!   client limit;
 //! - [`app`]: assembling a relay or a headless node from options.
@@ -32,6 +32,7 @@ pub mod http_limits;
 pub mod limits;
 pub mod metrics;
 pub mod miner;
+pub mod openapi;
 pub mod peers;
 pub mod queued_bytes;
 pub mod serve;

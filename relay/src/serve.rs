@@ -49,7 +49,7 @@ impl From<PathBuf> for Site {
 /// The whole router. Responses carry `Cache-Control: no-cache` so a browser revalidates the
 /// wasm module after every rebuild instead of running a stale one against new glue.
 pub fn router(site: &Site, driver: Arc<Driver>) -> Router {
-    let api = http_limits::guard(api::router(), &driver.limits);
+    let api = http_limits::guard(api::router(driver.params()), &driver.limits);
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))

@@ -173,7 +173,7 @@ impl fmt::Display for LookupError {
 /// One search box: a height, a block hash, a txid (pooled or confirmed), or an address.
 pub fn search(chain: &Chain, mempool: &Mempool, query: &str) -> Result<Found, LookupError> {
     let query = query.trim();
-    if query.parse::<u32>().is_ok() {
+    if let Ok(BlockId::Height(_)) = BlockId::parse(query) {
         return block(chain, query).map(Found::Block);
     }
     if let Ok(txid) = query.parse::<Txid>() {
@@ -197,10 +197,16 @@ pub enum BlockId {
     Hash(BlockHash),
 }
 
+/// Characters of a block hash in hex.
+const BLOCK_HASH_HEX_CHARS: usize = 64;
+
 impl BlockId {
-    /// A height in decimal, or a block hash in hex.
+    /// A height in decimal, or a block hash in hex. A hash's digits may all be decimal ones (the
+    /// genesis block's parent is `000…0`): 64 characters are a hash, never a height.
     pub fn parse(id: &str) -> Result<Self, LookupError> {
-        if let Ok(height) = id.parse::<u32>() {
+        if id.len() != BLOCK_HASH_HEX_CHARS
+            && let Ok(height) = id.parse::<u32>()
+        {
             return Ok(Self::Height(height));
         }
         id.parse::<BlockHash>()
@@ -436,6 +442,23 @@ mod tests {
         let view = tx(&b.chain, &pool, &coinbase).expect("valid");
         assert_eq!(view.fee_units, None);
         assert!(view.inputs[0].coinbase);
+    }
+
+    #[test]
+    fn block_ids_of_64_decimal_digits_are_hashes() {
+        let zeros = "0".repeat(64);
+        let twelve = alloc::format!("{:0>64}", 12);
+        for (id, expected) in [
+            ("12", Ok(BlockId::Height(12))),
+            ("0", Ok(BlockId::Height(0))),
+            (zeros.as_str(), Ok(BlockId::Hash(BlockHash::ZERO))),
+            (twelve.as_str(), Ok(BlockId::Hash(twelve.parse().expect("64 hex digits")))),
+        ] {
+            assert_eq!(BlockId::parse(id), expected, "{id}");
+        }
+        let b = Builder::new();
+        let genesis_parent = search(&b.chain, &Mempool::default(), &zeros);
+        assert_eq!(genesis_parent, Err(LookupError::NotFound(alloc::format!("no block or transaction {zeros}"))));
     }
 
     #[test]

@@ -175,10 +175,8 @@ async fn address_history_comes_in_disjoint_pages_that_make_up_the_whole() {
         ("?limit=501", not_in_form("limit", limit_form)),
         ("?limit=0", not_in_form("limit", limit_form)),
         ("?before=12", not_in_form("before", before_form)),
-        (
-            "?before=9999999999:0",
-            "before: cursor \"9999999999:0\" has a bad height (number too large to fit in target type)".into(),
-        ),
+        // Heights are u32s, and the schema's cursor says so: one past them is not in its form.
+        ("?before=4294967296:0", not_in_form("before", before_form)),
     ] {
         let refused = get(relay.addr, &format!("{path}{query}"), "").await;
         assert_eq!((refused.status, refused.json()), (400, json!({ "error": reason })), "{query}");

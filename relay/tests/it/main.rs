@@ -2,15 +2,19 @@
 //! every wait bounded.
 
 mod api;
+mod api_fuzz;
+mod api_schema;
 mod attacks;
 mod dev_pages;
 mod discovery;
 mod disk;
 mod http;
 mod index;
+mod json_schema;
 mod limits;
 mod links;
 mod network;
 mod persistence;
+mod schema_values;
 mod serve;
 mod support;
