@@ -142,7 +142,10 @@ async function pay(tabs, nodes, ledger, payment) {
     },
     { address, amount: payment.amount, feeRate: FEE_RATE },
   );
-  if (result.txid) ledger.txs.set(result.txid, { ...payment, at_s: elapsedS(), confirmed: null });
+  // The payer's view when it paid: a payment from a tab still syncing may spend a coin that a
+  // reorg then takes away.
+  const payer = await from.status().then(({ height, state }) => ({ height, state }));
+  if (result.txid) ledger.txs.set(result.txid, { ...payment, at_s: elapsedS(), payer, confirmed: null });
   else ledger.refusedPayments.push({ ...payment, reason: result.error });
 }
 
@@ -265,7 +268,7 @@ async function settle(relay, tabs, nodes) {
 }
 
 /** What the relay answers now for every acknowledged block and transaction. */
-async function lookUpEverything(relay, ledger) {
+async function lookUpEverything(relay, ledger, tabs) {
   const blocks = [];
   for (const [hash, seen] of ledger.blocks) {
     const { status, body } = await api(relay, `/blocks/${hash}`);
@@ -274,7 +277,9 @@ async function lookUpEverything(relay, ledger) {
   const txs = [];
   for (const [txid, tx] of ledger.txs) {
     const { status, body } = await api(relay, `/tx/${txid}`);
-    txs.push({ txid, from: tx.from, to: tx.to, amount: tx.amount, confirmed_during: tx.confirmed, status, final: body?.status ?? null, height: body?.height ?? null });
+    // What the paying tab's own node says of a payment the relay does not hold confirmed.
+    const payerSays = body?.status === "confirmed" ? null : await tabs[tx.from].page.evaluate((txid) => window.tabchain.node.search(txid)?.view?.status ?? "unknown", txid).catch((error) => error.message);
+    txs.push({ txid, from: tx.from, to: tx.to, amount: tx.amount, at_s: tx.at_s, payer: tx.payer, confirmed_during: tx.confirmed, status, final: body?.status ?? null, height: body?.height ?? null, payer_says: payerSays });
   }
   return { blocks, txs };
 }
@@ -300,7 +305,7 @@ try {
   await stopMining(relay, tabs, nodes);
   log("mining stopped; waiting for every node to agree");
   out.final = await settle(relay, tabs, nodes);
-  Object.assign(out, await lookUpEverything(relay, ledger));
+  Object.assign(out, await lookUpEverything(relay, ledger, tabs));
   out.refused_payments = ledger.refusedPayments;
   out.page_errors = tabs.flatMap((tab, i) => tab.errors.map((message) => ({ tab: i, message })));
   out.seconds_total = elapsedS();

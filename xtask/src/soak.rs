@@ -288,7 +288,12 @@ fn judge(raw: &Value) -> Value {
     for tx in &lost_txs {
         failures.push(format!("payment {} was confirmed, and is now {}", tx["txid"], tx["final"]));
     }
-    let unconfirmed = txs.iter().filter(|tx| tx["final"] != json!("confirmed")).count();
+    // Not a loss (it never confirmed), but worth a look: the payer's own view says why.
+    let unconfirmed: Vec<Value> = txs
+        .iter()
+        .filter(|tx| tx["final"] != json!("confirmed"))
+        .map(|tx| json!({ "txid": tx["txid"], "paid_at_s": tx["at_s"], "payer": tx["payer"], "payer_says": tx["payer_says"] }))
+        .collect();
     for error in list("page_errors") {
         failures.push(format!("tab {} threw: {}", error["tab"], error["message"]));
     }
@@ -307,7 +312,8 @@ fn judge(raw: &Value) -> Value {
         "txs_acknowledged": txs.len(),
         "txs_confirmed_during_soak": txs.iter().filter(confirmed).count(),
         "txs_lost": lost_txs.len(),
-        "txs_unconfirmed_at_end": unconfirmed,
+        "txs_unconfirmed_at_end": unconfirmed.len(),
+        "unconfirmed": unconfirmed,
         "payments_refused": list("refused_payments").len(),
         "drained": raw["drained"],
         "relay_kills": restarts.len(),
@@ -375,6 +381,9 @@ fn print_report(report: &Value) {
             cell("failed"),
             cell("disconnects")
         );
+    }
+    for tx in report["unconfirmed"].as_array().into_iter().flatten() {
+        println!("\n  unconfirmed at the end: {tx}");
     }
     let failures = report["failures"].as_array().cloned().unwrap_or_default();
     if failures.is_empty() {
