@@ -67,12 +67,13 @@ pub(crate) fn soak(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let plan_path = dir.join("soak-plan.json");
     std::fs::write(&plan_path, serde_json::to_string_pretty(&plan)? + "\n")?;
     say(format!("soaking for {} min with seed {}", options.minutes, options.seed));
-    let run = cmd::run(
-        node.arg("soak.mjs")
-            .env("TABCHAIN_HOSTILE_BIN", toolchain::target_dir(root).join("release").join("tabchain-hostile"))
-            .env("TABCHAIN_SOAK_PLAN", &plan_path)
-            .env("TABCHAIN_SOAK_OUT", &raw_path),
-    );
+    node.arg("soak.mjs")
+        .env("TABCHAIN_HOSTILE_BIN", toolchain::target_dir(root).join("release").join("tabchain-hostile"))
+        .env("TABCHAIN_SOAK_PLAN", &plan_path)
+        .env("TABCHAIN_SOAK_OUT", &raw_path);
+    // In a network namespace of its own, as the end-to-end tests: nothing leaves the machine,
+    // and the tabs can link directly to each other (WebRTC), as they would on a network.
+    let run = cmd::run(&mut crate::netns::loopback_only(node));
     // What the script wrote even when it failed midway, for the post-mortem; its failure first.
     let text = std::fs::read_to_string(&raw_path);
     run?;
