@@ -257,7 +257,7 @@ async function settle(relay, tabs, nodes) {
     const tabTips = await Promise.all(tabs.map((tab) => tab.status().catch((error) => ({ error: error.message }))));
     tips = {
       relay: relayTip ? { tip: relayTip.tip, height: relayTip.height } : null,
-      tabs: tabTips.map((s) => ({ tip: s.tip ?? null, height: s.height ?? null, state: s.state ?? s.error })),
+      tabs: tabTips.map((s) => ({ tip: s.tip ?? null, height: s.height ?? null, state: s.state ?? s.error, peers: s.peers ?? null })),
       nodes: nodes.map((node) => (node.last && node.last.at_s > node.startedAtS ? { tip: node.last.tip, height: node.last.height, peers: node.last.peers } : null)),
     };
     const all = [...tips.tabs, ...tips.nodes];
