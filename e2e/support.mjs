@@ -177,8 +177,10 @@ const BROWSER_OPTIONS = {
 
 /** One peer: a fresh browser context (its own storage) with the page open. */
 export class Tab {
-  static async open(browser, relay, { workers = 1, viewport = { width: 1200, height: 2000 }, clockOffsetS = 0 } = {}) {
+  /** `initScript`: a script to run before the page's own on every load (a probe). */
+  static async open(browser, relay, { workers = 1, viewport = { width: 1200, height: 2000 }, clockOffsetS = 0, initScript = null } = {}) {
     const context = await browser.newContext({ viewport });
+    if (initScript) await context.addInitScript(initScript);
     if (clockOffsetS !== 0) {
       // A computer whose clock is off: everything the page reads as "now" is shifted.
       await context.addInitScript((offsetMs) => {

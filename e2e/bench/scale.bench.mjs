@@ -20,6 +20,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { PAGE_PROBE_SCRIPT, procBytes, tabMemory } from "../measure.mjs";
 import { Relay, launchBrowser } from "../support.mjs";
 
 const LOOKUPS = 101;
@@ -48,12 +49,6 @@ function readChain(path, expected, magic) {
     at += 4 + length;
   }
   return blocks;
-}
-
-/** A field of /proc/PID/status in bytes (VmRSS, VmHWM). */
-function procBytes(pid, field) {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith(`${field}:`));
-  return Number(line.split(/\s+/)[1]) * 1024;
 }
 
 /** Bytes allocated on disk under `dir`, as `du` counts them. */
@@ -118,38 +113,6 @@ async function relayPart(relay, chain, blocks, out) {
   log(`relay: ${out.relay_ingest_blocks_per_s.toFixed(0)} blocks/s ingest, restart ${out.relay_restart_s.toFixed(2)} s`);
 }
 
-// Runs before the page's scripts on every load: the longest task since this load began, and the
-// wasm memories the page instantiates.
-const INIT_SCRIPT = `
-  window.__scale = { longestTaskMs: 0, longTasks: 0, memories: [] };
-  new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      window.__scale.longTasks += 1;
-      window.__scale.longestTaskMs = Math.max(window.__scale.longestTaskMs, entry.duration);
-    }
-  }).observe({ type: "longtask", buffered: true });
-  const keep = (result) => {
-    const exports = (result.instance ?? result).exports;
-    if (exports?.memory instanceof WebAssembly.Memory) window.__scale.memories.push(exports.memory);
-    return result;
-  };
-  for (const name of ["instantiate", "instantiateStreaming"]) {
-    const original = WebAssembly[name];
-    WebAssembly[name] = (...args) => original.apply(WebAssembly, args).then(keep);
-  }
-`;
-
-/** JS heap used (after a full collection), wasm memory and storage of the page. */
-async function tabMemory(page, cdp) {
-  await cdp.send("HeapProfiler.collectGarbage");
-  const { usedSize } = await cdp.send("Runtime.getHeapUsage");
-  const { wasm, storage } = await page.evaluate(async () => ({
-    wasm: window.__scale.memories.reduce((sum, memory) => sum + memory.buffer.byteLength, 0),
-    storage: await navigator.storage.estimate(),
-  }));
-  return { heap: usedSize, wasm, storage: storage.usageDetails?.indexedDB ?? storage.usage };
-}
-
 const inSyncAt = (height) => {
   const status = window.tabchain?.status();
   return status?.state === "in sync" && status.height >= height;
@@ -157,7 +120,7 @@ const inSyncAt = (height) => {
 
 async function tabPart(browser, relay, height, out) {
   const context = await browser.newContext();
-  await context.addInitScript(INIT_SCRIPT);
+  await context.addInitScript(PAGE_PROBE_SCRIPT);
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   const wait = { timeout: TAB_TIMEOUT_MS, polling: 100 };
@@ -181,8 +144,8 @@ async function tabPart(browser, relay, height, out) {
     out.tab_reload_started_s = (performance.now() - reload) / 1000;
     await page.waitForFunction(inSyncAt, height, wait);
     out.tab_reload_in_sync_s = (performance.now() - reload) / 1000;
-    out.tab_reload_longest_task_ms = await page.evaluate(() => window.__scale.longestTaskMs);
-    out.tab_reload_long_tasks = await page.evaluate(() => window.__scale.longTasks);
+    out.tab_reload_longest_task_ms = await page.evaluate(() => window.__probe.longestTaskMs);
+    out.tab_reload_long_tasks = await page.evaluate(() => window.__probe.longTasks);
     const reloaded = await tabMemory(page, cdp);
     [out.tab_reload_js_heap_bytes, out.tab_reload_wasm_memory_bytes] = [reloaded.heap, reloaded.wasm];
     log(`tab: reloaded in ${out.tab_reload_in_sync_s.toFixed(1)} s`);

@@ -13,7 +13,9 @@
 //!   [`metrics`]: the HTTP surface; [`accept`]: its connections (header timeout); [`http_limits`]: the API's rate,
 //!   concurrency, time and body limits; [`hosts`]: the `Host` allowlist; [`limits`]: every
 //!   client limit;
-//! - [`app`]: assembling a relay or a headless node from options.
+//! - [`app`]: assembling a relay or a headless node from options;
+//! - [`hostile`]: attacks on a running relay, for the tests and `tabchain-hostile` (the soak);
+//!   the relay never calls it.
 
 pub mod accept;
 pub mod address_group;
@@ -27,6 +29,7 @@ pub mod client;
 pub mod connection;
 pub mod discovery;
 pub mod driver;
+pub mod hostile;
 pub mod hosts;
 pub mod http_limits;
 pub mod limits;

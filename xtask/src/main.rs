@@ -9,6 +9,8 @@
 //! - `cargo xtask build` builds what `run` serves (both wasm bundles and the
 //!   relay, in release) without starting anything.
 //! - `cargo xtask fuzz [TARGET] [--seconds N]` runs the fuzz targets of `fuzz/`.
+//! - `cargo xtask soak [--minutes N] [--seed S]` runs the soak: nodes, tabs, attacks and relay
+//!   kills for N minutes, then checks that nothing acknowledged was lost.
 //!
 //! Each task installs what it needs (see [`toolchain`] for what, how, and the
 //! environment variables that override it) and never asks a question, so it
@@ -25,6 +27,7 @@ mod manifest;
 mod netns;
 mod playwright;
 mod run;
+mod soak;
 mod test;
 mod toolchain;
 mod tools;
@@ -46,7 +49,10 @@ tasks:
   build                 build both wasm bundles and the relay (release) without starting anything
   fuzz [TARGET] [--seconds N]
                         fuzz each target (or one) for N seconds (default 60); `fuzz seeds`
-                        rewrites the seed corpora in fuzz/corpus";
+                        rewrites the seed corpora in fuzz/corpus
+  soak [--minutes N] [--seed S]
+                        a relay, native nodes and tabs mining and paying for N minutes (default 60)
+                        under attack and relay kills; fails if anything acknowledged is lost";
 
 /// Prints a failure as one `xtask: error:` line with its causes, not as
 /// `Error: …` plus a backtrace (which `RUST_BACKTRACE` would add): the
@@ -77,6 +83,7 @@ fn try_main() -> anyhow::Result<()> {
             more => bail!("`build` takes no arguments, got {more:?}\n\n{USAGE}"),
         },
         Some("fuzz") => fuzz::fuzz(&root, &args[1..]),
+        Some("soak") => soak::soak(&root, &args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())

@@ -2,44 +2,17 @@
 
 use crate::support::{RelayConfig, TestRelay, get, mine, post};
 use std::path::Path;
-use tabchain_core::{
-    Amount, Block, OutPoint, Params, SecretKey, Signature, Transaction, TxIn, TxOut, Txid, assemble_block, coinbase,
-    encode, hex, search_nonce,
-};
+use tabchain_core::{Params, SecretKey, encode, hex};
+use tabchain_relay::hostile::forged::padded_sibling;
 use tabchain_relay::limits::Limits;
 
 /// Blocks of the attack, as the issue measured it: 300 siblings of genesis, 200 kB each.
 const SIBLINGS: usize = 300;
-/// Inputs per padding transaction: two such transactions make about 200 kB.
-const PADDING_INPUTS: usize = 999;
 /// What the attack may add to the relay's disk.
 const DISK_GROWTH_MAX: u64 = 5 * 1024 * 1024;
 
 fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir).expect("data dir").map(|e| e.expect("entry").metadata().expect("metadata").len()).sum()
-}
-
-/// A low-work sibling of genesis padded to about 200 kB with transactions spending coins that do
-/// not exist (never checked: the block is refused before its spends are).
-fn padded_sibling(params: &Params, n: u64) -> Block {
-    let genesis = params.genesis_block().expect("regtest has a genesis block");
-    let owner = SecretKey::from_bytes(&[8; 32]).public_key();
-    let padding = (0..2u8)
-        .map(|t| Transaction {
-            version: Transaction::VERSION,
-            inputs: (0..PADDING_INPUTS as u32)
-                .map(|vout| TxIn {
-                    prev_out: OutPoint { txid: Txid::from_byte_array([t + 1; 32]), vout: vout + (n as u32) * 10_000 },
-                    signature: Signature([7; 64]),
-                })
-                .collect(),
-            outputs: vec![TxOut { amount: Amount::from_units(1).expect("small"), owner }],
-        })
-        .collect();
-    let cb = coinbase(1, params.subsidy(1), owner, n);
-    let block = assemble_block(genesis.block_hash(), genesis.header.bits, genesis.header.time + 10, cb, padding)
-        .expect("distinct transactions");
-    Block { header: search_nonce(&block.header, 1 << 24).expect("regtest is easy"), ..block }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -111,9 +111,7 @@ async fn wrong_network_and_invalid_blocks_get_the_client_dropped() {
     assert_eq!(junk.close_code(Duration::from_secs(10)).await, Some(1008));
 
     let mut text = RawClient::connect(&relay.ws_url()).await;
-    futures_util::SinkExt::send(&mut text.socket, tokio_tungstenite::tungstenite::Message::Text("hi".into()))
-        .await
-        .expect("send");
+    assert!(text.send_text("hi").await, "sent");
     assert_eq!(text.close_code(Duration::from_secs(10)).await, Some(1003));
 
     let template = relay

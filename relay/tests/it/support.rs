@@ -1,8 +1,8 @@
 //! Shared test helpers: temporary folders, relays and nodes started in-process on loopback,
-//! a raw protocol client, raw HTTP, and mining on regtest. Every wait is bounded.
+//! the hostile module's raw protocol client and raw HTTP as tests use them, and mining on
+//! regtest. Every wait is bounded.
 
-use futures_util::{SinkExt as _, StreamExt as _};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -11,15 +11,15 @@ use tabchain_core::{Block, Message, Params, PublicKey, SecretKey, search_nonce};
 use tabchain_relay::app::{self, Network, NodeOptions};
 use tabchain_relay::discovery::{self, DiscoveryOptions, OUTBOUND_DIALLED_MAX};
 use tabchain_relay::driver::{Driver, now};
+use tabchain_relay::hostile::http_client;
+use tabchain_relay::hostile::ws_client::{Closed, ConnectError, WsClient};
 use tabchain_relay::limits::Limits;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest as _};
+use tokio::net::TcpListener;
 
 /// Bound on every network step, so a hung server fails the test instead of hanging CI.
-pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
-/// The largest response a test reads.
-const RESPONSE_BYTES_MAX: u64 = 8 << 20;
+pub use tabchain_relay::hostile::ws_client::STEP_TIMEOUT;
+/// Where test clients connect from.
+const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
 pub const INDEX_HTML: &str = "<!doctype html><title>test page</title>";
 /// The wasm magic number and version: what a real module starts with.
@@ -191,110 +191,64 @@ pub async fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) ->
     condition()
 }
 
-pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+/// A raw protocol client, for speaking (and misbehaving) frame by frame: the hostile module's,
+/// from 127.0.0.1, with a failure to connect failing the test.
+pub struct RawClient(WsClient);
 
-/// A raw protocol client, for speaking (and misbehaving) frame by frame.
-pub struct RawClient {
-    pub socket: Socket,
+impl std::ops::Deref for RawClient {
+    type Target = WsClient;
+    fn deref(&self) -> &WsClient {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for RawClient {
+    fn deref_mut(&mut self) -> &mut WsClient {
+        &mut self.0
+    }
+}
+
+/// The listen address in a `ws://ADDR/ws` URL.
+fn ws_addr(url: &str) -> SocketAddr {
+    let addr = url.strip_prefix("ws://").and_then(|rest| rest.strip_suffix("/ws")).expect("a ws://ADDR/ws URL");
+    addr.parse().expect("a socket address")
 }
 
 impl RawClient {
     pub async fn connect(url: &str) -> Self {
-        let socket = tokio::time::timeout(STEP_TIMEOUT, tokio_tungstenite::connect_async(url))
-            .await
-            .expect("in time")
-            .expect("connect")
-            .0;
-        Self { socket }
+        Self::connect_with(url, &[]).await.unwrap_or_else(|status| panic!("the upgrade was refused with {status}"))
     }
 
     /// Connects with extra request headers (e.g. `Origin`); returns the HTTP error status if refused.
     pub async fn connect_with(url: &str, headers: &[(&'static str, &str)]) -> Result<Self, u16> {
-        let mut request = url.into_client_request().expect("a valid URL");
-        for (name, value) in headers {
-            request.headers_mut().insert(*name, value.parse().expect("header value"));
-        }
-        match tokio::time::timeout(STEP_TIMEOUT, tokio_tungstenite::connect_async(request)).await.expect("in time") {
-            Ok((socket, _)) => Ok(Self { socket }),
-            Err(tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        match WsClient::connect(ws_addr(url), LOOPBACK, headers).await {
+            Ok(client) => Ok(Self(client)),
+            Err(ConnectError::Status(status)) => Err(status),
             Err(other) => panic!("unexpected connection error {other}"),
         }
     }
 
-    pub async fn send(&mut self, message: &Message) {
-        self.send_raw(message.to_bytes()).await;
-    }
-
-    pub async fn send_raw(&mut self, bytes: Vec<u8>) {
-        let _ = self.socket.send(tungstenite::Message::Binary(bytes.into())).await;
-    }
-
     /// Says hello on regtest (or on `genesis`'s network).
     pub async fn hello(&mut self, genesis: Option<tabchain_core::BlockHash>) {
-        let hello = Message::Hello {
-            protocol_version: tabchain_core::PROTOCOL_VERSION,
-            genesis: genesis.unwrap_or_else(|| Params::regtest().genesis_hash()),
-            best_height: 0,
-            user_agent: "raw-test-client".into(),
-        };
-        self.send(&hello).await;
+        self.0.hello(genesis.unwrap_or_else(|| Params::regtest().genesis_hash())).await;
     }
 
     /// The next protocol message, or `None` when the socket closes (or nothing comes in time).
     pub async fn recv(&mut self) -> Option<Message> {
-        loop {
-            match tokio::time::timeout(STEP_TIMEOUT, self.socket.next()).await.ok()?? {
-                Ok(tungstenite::Message::Binary(bytes)) => return Message::from_bytes(&bytes).ok(),
-                Ok(tungstenite::Message::Close(_)) | Err(_) => return None,
-                Ok(_) => {}
-            }
-        }
+        self.0.recv(STEP_TIMEOUT).await
     }
 
     /// Reads until the socket closes; returns the close code, if the server sent one.
     pub async fn close_code(&mut self, within: Duration) -> Option<u16> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            match tokio::time::timeout(left, self.socket.next()).await {
-                Err(_) => panic!("the socket did not close within {within:?}"),
-                Ok(None) | Ok(Some(Err(_))) => return None,
-                Ok(Some(Ok(tungstenite::Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
-                Ok(Some(Ok(_))) => {}
-            }
-        }
-    }
-
-    /// Whether the relay still answers: a ping gets its pong.
-    pub async fn is_served(&mut self) -> bool {
-        self.send(&Message::Ping { nonce: 77 }).await;
-        loop {
-            match self.recv().await {
-                Some(Message::Pong { nonce: 77 }) => return true,
-                Some(_) => {}
-                None => return false,
-            }
+        match self.0.closed(within).await {
+            Closed::Code(code) => Some(code),
+            Closed::NoCode => None,
+            Closed::Open => panic!("the socket did not close within {within:?}"),
         }
     }
 }
 
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
-    }
-
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-}
+pub use tabchain_relay::hostile::http_client::Response;
 
 /// Sends one GET with `Connection: close` and reads the whole response.
 pub async fn get(addr: SocketAddr, path: &str, extra_headers: &str) -> Response {
@@ -311,48 +265,5 @@ pub async fn post(addr: SocketAddr, path: &str, body: &str) -> Response {
 }
 
 pub async fn request(addr: SocketAddr, raw_request: &str) -> Response {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
-        stream.write_all(raw_request.as_bytes()).await.expect("send request");
-        let mut raw = Vec::new();
-        stream.take(RESPONSE_BYTES_MAX).read_to_end(&mut raw).await.expect("read response");
-        raw
-    };
-    let raw = tokio::time::timeout(STEP_TIMEOUT, exchange).await.expect("response within the timeout");
-    parse(&raw)
-}
-
-fn parse(raw: &[u8]) -> Response {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("end of headers");
-    let head = std::str::from_utf8(&raw[..split]).expect("ascii headers");
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().expect("status line");
-    let status = status_line.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("status code");
-    let headers = lines
-        .map(|line| {
-            let (key, value) = line.split_once(':').expect("header `key: value`");
-            (key.trim().to_owned(), value.trim().to_owned())
-        })
-        .collect();
-    let mut response = Response { status, headers, body: raw[split + 4..].to_vec() };
-    if response.header("transfer-encoding") == Some("chunked") {
-        response.body = dechunk(&response.body);
-    }
-    response
-}
-
-/// Undoes HTTP/1.1 chunked transfer encoding (no trailers expected).
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    loop {
-        let line_end = raw.windows(2).position(|w| w == b"\r\n").expect("chunk size line");
-        let size_hex = std::str::from_utf8(&raw[..line_end]).expect("ascii chunk size");
-        let size = usize::from_str_radix(size_hex.trim(), 16).expect("hex chunk size");
-        if size == 0 {
-            return body;
-        }
-        let start = line_end + 2;
-        body.extend_from_slice(&raw[start..start + size]);
-        raw = &raw[start + size + 2..];
-    }
+    http_client::request(LOOPBACK, addr, raw_request).await.unwrap_or_else(|error| panic!("no response: {error}"))
 }
