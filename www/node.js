@@ -109,9 +109,12 @@ export class TabNodeDriver {
         this.#drain();
       },
     };
-    this.mesh = new TabMesh(node.status().network, linkHooks);
+    // A tab of this browser is linked over the channel, never over WebRTC as well.
+    this.mesh = new TabMesh(node.status().network, { ...linkHooks, onTab: (tabId) => this.rtc.closeTab(tabId) });
     this.rtc = new RtcMesh({
       ...linkHooks,
+      tabId: this.mesh.tabId,
+      isLinkedTab: (tabId) => this.mesh.hasTab(tabId),
       askLinks: () => {
         if (this.relaySince === null || this.stoppedBy) return false;
         this.node.ask_links(RELAY_PEER);
@@ -226,10 +229,10 @@ export class TabNodeDriver {
       } else if (out.type === "disconnect") {
         if (this.rtc.has(out.peer)) {
           this.log(`direct peer ${out.peer} dropped: ${out.reason}`);
-          this.rtc.close(out.peer);
+          this.rtc.close(out.peer, out.misbehaviour);
         } else if (out.peer !== RELAY_PEER) {
           this.log(`tab ${out.peer} dropped: ${out.reason}`);
-          this.mesh.close(out.peer);
+          this.mesh.close(out.peer, out.misbehaviour);
         } else {
           this.log(`relay dropped: ${out.reason}`);
           this.socket?.close();

@@ -11,8 +11,8 @@
  * @typedef {{type: "send", peer: number, bytes: Uint8Array}} SendOutput
  */
 /**
- * Drop `peer` for `reason` (misbehaviour, a timeout).
- * @typedef {{type: "disconnect", peer: number, reason: string}} DisconnectOutput
+ * Drop `peer` for `reason`; `misbehaviour` false when it was only slow (a stall, a ping timeout).
+ * @typedef {{type: "disconnect", peer: number, reason: string, misbehaviour: boolean}} DisconnectOutput
  */
 /**
  * The active chain's tip changed; `reorg_depth` blocks were disconnected first (0: it grew),

@@ -8,7 +8,8 @@
 // `ASK_INTERVAL_MS`, for tabs that want links too; the relay picks them. Of two tabs offered to
 // each other, the one with the lower id at the relay makes the offer, so a pair sets up one link,
 // not two. Offers and answers go whole, with their ICE candidates gathered first (one signal
-// each way). A link that does not open within `SETUP_TIMEOUT_MS` is given up; a tab the node
+// each way), and name the sender's tab id (`TabMesh`): a tab of the same browser, already linked
+// over `BroadcastChannel`, is declined rather than linked twice. A link that does not open within `SETUP_TIMEOUT_MS` is given up; a tab the node
 // dropped is not linked again for `RELINK_WAIT_MS`.
 
 /** Direct links to tabs elsewhere, at most. */
@@ -19,8 +20,10 @@ const ASK_INTERVAL_MS = 10_000;
 const SETUP_TIMEOUT_MS = 20_000;
 /** How long ICE candidates are gathered before the offer or answer goes without the rest. */
 const GATHER_TIMEOUT_MS = 3_000;
-/** How long a tab the node dropped stays unlinked. */
+/** How long a tab the node dropped for misbehaviour (or that declined) stays unlinked; one that
+ * was only slow (a stall, a ping timeout) waits `RELINK_SLOW_WAIT_MS`. */
 const RELINK_WAIT_MS = 10 * 60 * 1000;
+const RELINK_SLOW_WAIT_MS = 30 * 1000;
 /** How often each link's round trip is read from WebRTC's statistics. */
 const RTT_INTERVAL_MS = 5_000;
 /** Bytes a link may hold unsent before the peer counts as not reading and the link closes. */
@@ -47,6 +50,8 @@ function gathered(pc) {
 class RtcLink {
   constructor(remote, pc) {
     this.remote = remote;
+    /** The other tab's id in its own browser (`TabMesh.tabId`), once its offer or answer told. */
+    this.tab = null;
     this.pc = pc;
     this.channel = null;
     /** The node's peer id, once the channel is open. */
@@ -61,9 +66,11 @@ export class RtcMesh {
    * @param {{nextPeerId: () => number, onOpen: (peer: number) => void,
    *   onMessage: (peer: number, bytes: Uint8Array) => void, onClose: (peer: number) => void,
    *   askLinks: () => boolean, signal: (remote: number, payload: Uint8Array) => void,
-   *   log: (line: string) => void, frameBytesMax: number}} hooks
+   *   log: (line: string) => void, frameBytesMax: number, tabId: string,
+   *   isLinkedTab: (tabId: string) => boolean}} hooks
    *   `askLinks` asks the relay (false when it is not linked); `signal` sends set-up data through
-   *   it; `frameBytesMax` is the protocol's largest message: a longer one closes the link
+   *   it; `frameBytesMax` is the protocol's largest message: a longer one closes the link;
+   *   `tabId` is this tab's id in its browser, `isLinkedTab` whether one is linked there already
    */
   constructor(hooks) {
     this.hooks = hooks;
@@ -110,11 +117,12 @@ export class RtcMesh {
     link.channel.send(bytes);
   }
 
-  /** Closes the link to `peer` (the node dropped it); that tab is not linked again soon. */
-  close(peer) {
+  /** Closes the link to `peer` (the node dropped it, for `misbehaviour` or slowness); that tab
+   * is not linked again soon. */
+  close(peer, misbehaviour = true) {
     const link = this.byPeer.get(peer);
     if (!link) return;
-    this.unlinkedUntil.set(link.remote, Date.now() + RELINK_WAIT_MS);
+    this.unlinkedUntil.set(link.remote, Date.now() + (misbehaviour ? RELINK_WAIT_MS : RELINK_SLOW_WAIT_MS));
     this.#end(link);
   }
 
@@ -140,15 +148,32 @@ export class RtcMesh {
     } catch {
       return; // not ours to answer: the relay bounds what a tab can send
     }
+    const sameBrowser = typeof message?.tab === "string" && this.hooks.isLinkedTab(message.tab);
     if (message?.type === "offer" && typeof message.sdp === "string") {
+      if (sameBrowser) return this.#signal(remote, { type: "decline" });
       if (this.byRemote.size >= RTC_PEERS_MAX || !this.#mayLink(remote)) return;
-      this.#answer(remote, message.sdp).catch((error) => this.hooks.log(`direct link from tab ${remote} failed: ${error?.message ?? error}`));
+      this.#answer(remote, message.sdp, message.tab).catch((error) => this.hooks.log(`direct link from tab ${remote} failed: ${error?.message ?? error}`));
     } else if (message?.type === "answer" && typeof message.sdp === "string") {
       const link = this.byRemote.get(remote);
-      if (link?.pc.signalingState === "have-local-offer") {
-        link.pc.setRemoteDescription({ type: "answer", sdp: message.sdp }).catch(() => this.#end(link));
-      }
+      if (link?.pc.signalingState !== "have-local-offer") return;
+      if (sameBrowser) return this.#decline(link);
+      link.tab = typeof message.tab === "string" ? message.tab : null;
+      link.pc.setRemoteDescription({ type: "answer", sdp: message.sdp }).catch(() => this.#end(link));
+    } else if (message?.type === "decline") {
+      const link = this.byRemote.get(remote);
+      if (link?.pc.signalingState === "have-local-offer") this.#decline(link);
     }
+  }
+
+  /** Drops the WebRTC link to the tab `tabId` of this browser, now linked over `BroadcastChannel`. */
+  closeTab(tabId) {
+    for (const link of [...this.byRemote.values()]) if (link.tab === tabId) this.#decline(link);
+  }
+
+  /** Gives up `link` for good while it lasts: the other end is better reached another way. */
+  #decline(link) {
+    this.unlinkedUntil.set(link.remote, Date.now() + RELINK_WAIT_MS);
+    this.#end(link);
   }
 
   #askIfRoom() {
@@ -176,16 +201,17 @@ export class RtcMesh {
     this.#attach(link, link.pc.createDataChannel("tabchain", { ordered: true }));
     await link.pc.setLocalDescription(await link.pc.createOffer());
     await gathered(link.pc);
-    this.#signal(remote, { type: "offer", sdp: link.pc.localDescription.sdp });
+    this.#signal(remote, { type: "offer", sdp: link.pc.localDescription.sdp, tab: this.hooks.tabId });
   }
 
-  async #answer(remote, sdp) {
+  async #answer(remote, sdp, tab) {
     const link = this.#newLink(remote);
+    link.tab = typeof tab === "string" ? tab : null;
     link.pc.ondatachannel = (event) => this.#attach(link, event.channel);
     await link.pc.setRemoteDescription({ type: "offer", sdp });
     await link.pc.setLocalDescription(await link.pc.createAnswer());
     await gathered(link.pc);
-    this.#signal(remote, { type: "answer", sdp: link.pc.localDescription.sdp });
+    this.#signal(remote, { type: "answer", sdp: link.pc.localDescription.sdp, tab: this.hooks.tabId });
   }
 
   #signal(remote, message) {

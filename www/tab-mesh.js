@@ -15,8 +15,10 @@
 export const TAB_PEERS_MAX = 8;
 /** How often a tab says it is there. */
 const ANNOUNCE_INTERVAL_MS = 5000;
-/** How long a tab the node dropped (misbehaviour, a timeout) stays unlinked. */
+/** How long a tab the node dropped for misbehaviour stays unlinked; one that was only slow (a
+ * stall, a ping timeout) waits `RELINK_SLOW_WAIT_MS`. */
 const RELINK_WAIT_MS = 10 * 60 * 1000;
+const RELINK_SLOW_WAIT_MS = 30 * 1000;
 
 const freshTabId = () => Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
 
@@ -36,9 +38,10 @@ export class TabMesh {
    * @param {string} network the network's name: tabs of different networks never link
    * @param {{nextPeerId: () => number, onOpen: (peer: number) => void,
    *   onMessage: (peer: number, bytes: Uint8Array) => void, onClose: (peer: number) => void,
-   *   frameBytesMax: number}} hooks
+   *   frameBytesMax: number, onTab?: (tabId: string) => void}} hooks
    *   `nextPeerId` names a new peer for the node; the others carry the link's life to it;
-   *   `frameBytesMax` is the protocol's largest message: a longer frame closes the link
+   *   `frameBytesMax` is the protocol's largest message: a longer frame closes the link;
+   *   `onTab` hears of each tab linked (so a second link to it elsewhere can go)
    */
   constructor(network, hooks) {
     this.name = `tabchain-mesh-${network}`;
@@ -82,18 +85,24 @@ export class TabMesh {
     return this.byPeer.has(peer);
   }
 
+  /** Whether the tab `tabId` of this browser is linked. */
+  hasTab(tabId) {
+    return this.byTab.has(tabId);
+  }
+
   /** Sends one protocol message to the tab behind `peer`. */
   send(peer, bytes) {
     const link = this.byPeer.get(peer);
     if (link) this.#post({ kind: "frame", to: link.tabId, bytes });
   }
 
-  /** Drops the link to `peer` (the node dropped it) and does not link that tab again soon. */
-  close(peer) {
+  /** Drops the link to `peer` (the node dropped it, for `misbehaviour` or slowness) and does
+   * not link that tab again soon. */
+  close(peer, misbehaviour = true) {
     const link = this.byPeer.get(peer);
     if (!link) return;
     this.#post({ kind: "bye", to: link.tabId });
-    this.unlinkedUntil.set(link.tabId, Date.now() + RELINK_WAIT_MS);
+    this.unlinkedUntil.set(link.tabId, Date.now() + (misbehaviour ? RELINK_WAIT_MS : RELINK_SLOW_WAIT_MS));
     this.#unlink(link);
   }
 
@@ -139,6 +148,7 @@ export class TabMesh {
     // A new tab's broadcast hello is answered directly, so that it links back at once.
     if (answer) this.#post({ kind: "hello", to: tabId });
     this.hooks.onOpen(link.peer);
+    this.hooks.onTab?.(tabId);
     return link;
   }
 

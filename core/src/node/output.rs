@@ -162,7 +162,7 @@ pub enum Output {
 #[cfg(feature = "serde")]
 mod serialize {
     //! Outputs as tagged plain objects: `{type: "send", peer, bytes}`, `{type: "disconnect",
-    //! peer, reason}`, `{type: "persist", bytes}`, and the events (`tip`, `sync`, `presync`,
+    //! peer, reason, misbehaviour}`, `{type: "persist", bytes}`, and the events (`tip`, `sync`, `presync`,
     //! `tx`, `rejected`, `peer`, `link_offer`, `signal`). Bytes serialize as bytes (a `Uint8Array` in JavaScript), hashes and
     //! reasons as text.
 
@@ -206,10 +206,11 @@ mod serialize {
                     map.end()
                 }
                 Self::Disconnect { peer, reason } => {
-                    let mut map = serializer.serialize_map(Some(3))?;
+                    let mut map = serializer.serialize_map(Some(4))?;
                     map.serialize_entry("type", "disconnect")?;
                     map.serialize_entry("peer", peer)?;
                     map.serialize_entry("reason", &Text(reason))?;
+                    map.serialize_entry("misbehaviour", &reason.is_misbehaviour())?;
                     map.end()
                 }
                 Self::Persist(set) => {
