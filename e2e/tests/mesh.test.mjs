@@ -16,6 +16,12 @@ test("tabs of one browser mine together over direct links while the relay is dow
     const tabs = [first, await Tab.besides(first, { workers: 1 }), await Tab.besides(first, { workers: 1 })];
     await Promise.all(tabs.map((tab) => tab.waitFor("its worker", () => window.tabchain.status().simd !== null)));
     await Promise.all(tabs.map((tab) => tab.setWorkers(0)));
+    // Three miners stopped at once may leave rival tips of equal work, each kept where it was
+    // seen first: one more block from one tab settles them.
+    const before = (await first.status()).blocks_found;
+    await first.setWorkers(1);
+    await first.waitFor("one more block", (n) => window.tabchain.status().blocks_found > n, before);
+    await first.setWorkers(0);
     await Promise.all(tabs.map((tab) => tab.syncedWithRelay()));
     await Promise.all(tabs.map((tab) => tab.waitFor("direct links to the two other tabs", directLinks, 2)));
 

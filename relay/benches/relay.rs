@@ -1,19 +1,22 @@
 //! Benchmarks of the relay, run by `cargo xtask bench`: block announcement fan-out to 1,000
 //! clients (p50, p99, the first client's latency, and the relay's CPU time per block), sustained
 //! relayed messages per second, memory per idle connection (10,000 of them), and sync throughput
-//! of a fresh native node. The relay runs as its own process (the `tabchain` binary), so its
-//! clients, here, never share its runtime, and its memory and CPU time can be read from `/proc`.
-//! Prints a table and writes `target/bench/relay.json`; `cargo bench -p tabchain-relay --bench
-//! relay -- fanout` runs only the parts named (`fanout`, `idle`, `sync`) and writes no file.
+//! of a fresh native node, and what the side-branch attack adds to a relay's memory and disk (300
+//! padded low-work siblings of genesis against a 1,000-block chain). The relay runs as its own
+//! process (the `tabchain` binary), so its clients, here, never share its runtime, and its
+//! memory and CPU time can be read from `/proc`. Prints a table and writes
+//! `target/bench/relay.json`; `cargo bench -p tabchain-relay --bench relay -- fanout` runs only
+//! the parts named (`fanout`, `idle`, `sync`, `side-blocks`) and writes no file.
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tabchain_core::{Block, Message, Node, Params, SecretKey, search_nonce};
+use tabchain_core::{Block, Message, Node, Params, SecretKey, encode, hex, search_nonce};
 use tabchain_relay::app::{self, Network, NodeOptions};
 use tabchain_relay::driver::Driver;
+use tabchain_relay::hostile::{forged, http_client};
 use tabchain_relay::limits::Limits;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite;
@@ -22,6 +25,9 @@ const FANOUT_CLIENTS: usize = 1_000;
 const FANOUT_BLOCKS: usize = 50;
 const IDLE_CONNECTIONS: usize = 10_000;
 const SYNC_BLOCKS: u32 = 10_000;
+/// The side-branch attack as issue 12 measured it: a 1,000-block chain, 300 padded siblings.
+const ATTACK_CHAIN_BLOCKS: u32 = 1_000;
+const ATTACK_SIBLINGS: u64 = 300;
 const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 /// The read buffer of each benchmark client. tungstenite zeroes its whole read buffer on every
 /// read (128 KiB by default), which for a thousand clients each reading a 40-byte `inv` cost the
@@ -44,6 +50,7 @@ const CLOCK_TICKS_PER_S: f64 = 100.0;
 struct RelayProcess {
     child: Child,
     url: String,
+    addr: std::net::SocketAddr,
     _dir: PathBuf,
 }
 
@@ -55,6 +62,7 @@ impl RelayProcess {
         let child = Command::new(env!("CARGO_BIN_EXE_tabchain"))
             .args(["serve", "--network", "regtest", "--listen", &format!("127.0.0.1:{port}")])
             .args(["--max-connections-per-ip", "20000", "--max-messages-per-s", "100000", "--message-burst", "100000"])
+            .args(["--max-api-requests-per-s", "100000", "--api-request-burst", "100000"])
             .arg("--data")
             .arg(data.unwrap_or_else(|| dir.join("data")))
             .arg("--www")
@@ -69,7 +77,7 @@ impl RelayProcess {
             assert!(Instant::now() < deadline, "relay did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Self { child, url, _dir: dir }
+        Self { child, url, addr: ([127, 0, 0, 1], port).into(), _dir: dir }
     }
 
     fn rss_kib(&self) -> u64 {
@@ -284,8 +292,65 @@ async fn sync(report: &mut Report) {
     let _ = std::fs::remove_dir_all(&data);
 }
 
+/// Bytes of the files in `dir`.
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir).expect("data dir").map(|e| e.expect("entry").metadata().expect("metadata").len()).sum()
+}
+
+/// A relay's tip, from its API.
+async fn relay_tip(relay: &RelayProcess) -> String {
+    let status = http_client::get(LOOPBACK, relay.addr, "/api/status", "").await.expect("status");
+    status.json()["tip"].as_str().expect("a tip").to_owned()
+}
+
+const LOOPBACK: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+/// The side-branch attack on a relay process: what 300 padded low-work siblings of genesis, each
+/// answered 400 and stored nowhere, add to its RSS and its data folder (goal: at most 20 MB and
+/// 5 MB), and that its tip does not move.
+async fn side_blocks(report: &mut Report) {
+    let data = std::env::temp_dir().join(format!("tabchain-bench-attack-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    {
+        let source = Driver::open(Params::regtest(), Some(&data), Limits::default(), "builder").expect("store");
+        for block in build_chain(ATTACK_CHAIN_BLOCKS) {
+            source.with_node(|n| n.submit_block(block, u64::MAX / 2)).expect("valid");
+        }
+    }
+    let relay = RelayProcess::start(Some(data.clone()));
+    let tip = relay_tip(&relay).await;
+    let (rss_before, disk_before) = (relay.rss_kib(), dir_bytes(&data));
+    let params = Params::regtest();
+    let mut rss_peak = rss_before;
+    for n in 0..ATTACK_SIBLINGS {
+        let block = forged::padded_sibling(&params, n);
+        let body = format!("{{\"hex\": \"{}\"}}", hex::encode(&encode(&block)));
+        let response = http_client::post(LOOPBACK, relay.addr, "/api/block", &body).await.expect("an answer");
+        assert_eq!(response.status, 400, "sibling {n} was not refused");
+        rss_peak = rss_peak.max(relay.rss_kib());
+    }
+    assert_eq!(relay_tip(&relay).await, tip, "the tip moved");
+    let rss_growth = (relay.rss_kib().saturating_sub(rss_before)) as f64 / 1024.0;
+    let peak_growth = (rss_peak - rss_before) as f64 / 1024.0;
+    let disk_growth = dir_bytes(&data).saturating_sub(disk_before) as f64 / 1e6;
+    report.add(
+        &format!("{ATTACK_SIBLINGS} padded side blocks (200 kB each): RSS growth"),
+        format!("{rss_growth:.1} MiB (peak {peak_growth:.1} MiB; goal ≤ 20 MB)"),
+        "side_block_attack_rss_growth_mib",
+        rss_growth,
+    );
+    report.add(
+        "  disk growth",
+        format!("{disk_growth:.3} MB (goal ≤ 5 MB)"),
+        "side_block_attack_disk_growth_mb",
+        disk_growth,
+    );
+    drop(relay);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
 /// The benchmark's parts, by the name that selects them on the command line.
-const PARTS: [&str; 3] = ["fanout", "idle", "sync"];
+const PARTS: [&str; 4] = ["fanout", "idle", "sync", "side-blocks"];
 
 fn main() {
     // `cargo bench` passes `--bench`; any other argument names a part to run.
@@ -306,6 +371,9 @@ fn main() {
         }
         if runs("sync") {
             sync(&mut report).await;
+        }
+        if runs("side-blocks") {
+            side_blocks(&mut report).await;
         }
     });
     if !chosen.is_empty() {
