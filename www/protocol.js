@@ -11,7 +11,7 @@
  * @typedef {{type: "send", peer: number, bytes: Uint8Array}} SendOutput
  */
 /**
- * Drop `peer` for `reason`; `misbehaviour` false when it was only slow (a stall, a ping timeout).
+ * Drop `peer` for `reason`; `misbehaviour` false when it was only slow (a stall, a ping timeout, a late hello).
  * @typedef {{type: "disconnect", peer: number, reason: string, misbehaviour: boolean}} DisconnectOutput
  */
 /**

@@ -21,7 +21,7 @@ const SETUP_TIMEOUT_MS = 20_000;
 /** How long ICE candidates are gathered before the offer or answer goes without the rest. */
 const GATHER_TIMEOUT_MS = 3_000;
 /** How long a tab the node dropped for misbehaviour (or that declined) stays unlinked; one that
- * was only slow (a stall, a ping timeout) waits `RELINK_SLOW_WAIT_MS`. */
+ * was only slow (a stall, a ping timeout, a late hello) waits `RELINK_SLOW_WAIT_MS`. */
 const RELINK_WAIT_MS = 10 * 60 * 1000;
 const RELINK_SLOW_WAIT_MS = 30 * 1000;
 /** How often each link's round trip is read from WebRTC's statistics. */

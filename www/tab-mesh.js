@@ -16,7 +16,7 @@ export const TAB_PEERS_MAX = 8;
 /** How often a tab says it is there. */
 const ANNOUNCE_INTERVAL_MS = 5000;
 /** How long a tab the node dropped for misbehaviour stays unlinked; one that was only slow (a
- * stall, a ping timeout) waits `RELINK_SLOW_WAIT_MS`. */
+ * stall, a ping timeout, a late hello) waits `RELINK_SLOW_WAIT_MS`. */
 const RELINK_WAIT_MS = 10 * 60 * 1000;
 const RELINK_SLOW_WAIT_MS = 30 * 1000;
 

@@ -9,6 +9,13 @@ import assert from "node:assert/strict";
 import { Tab, withNetwork } from "../support.mjs";
 
 const hasCoins = () => window.tabchain.status().confirmed !== "0";
+/** What a tab's WebRTC mesh holds, and its log, for a failure's message. */
+const rtcState = () => ({
+  links: [...window.tabchain.rtc.byRemote.values()].map((l) => [l.remote, l.peer, l.pc.connectionState, l.pc.signalingState, l.channel?.readyState]),
+  unlinked: [...window.tabchain.rtc.unlinkedUntil.entries()],
+  peers: window.tabchain.peers(),
+  log: [...document.querySelectorAll("#log li")].map((li) => li.textContent).slice(0, 12),
+});
 const directlyLinked = () => window.tabchain.peers().some((p) => p.kind === "direct" && p.ready);
 /** The explorer's status of transaction `txid` in this tab ("mempool", "confirmed"), null if unknown. */
 const txStatus = ([txid, status]) => {
@@ -26,12 +33,19 @@ test("two browsers link over WebRTC and a payment confirms across the link with 
     await a.waitFor("A's first mature coins", hasCoins);
     await a.setWorkers(0);
     await Promise.all([a, b].map((tab) => tab.syncedWithRelay()));
-    await a.waitFor("a WebRTC link to B", directlyLinked);
-    await b.waitFor("a WebRTC link to A", directlyLinked);
+    const linked = (tab, what) => tab.waitFor(what, directlyLinked).catch(async (error) => {
+      const state = await Promise.all([a, b].map((t) => t.page.evaluate(rtcState)));
+      throw new Error(`${error.message}\nA, B: ${JSON.stringify(state)}`);
+    });
+    await linked(a, "a WebRTC link to B");
+    await linked(b, "a WebRTC link to A");
 
     // A hostile tab links to both, then sends junk down its data channels: each drops it, alone.
     const hostile = await Tab.open(browser, relay, { workers: 0 });
-    await hostile.waitFor("links to A and B", () => window.tabchain.status().direct === 2);
+    await hostile.waitFor("links to A and B", () => window.tabchain.status().direct === 2).catch(async (error) => {
+      const state = await Promise.all([a, b, hostile].map((tab) => tab.page.evaluate(rtcState)));
+      throw new Error(`${error.message}\nA, B, hostile: ${JSON.stringify(state)}`);
+    });
     await hostile.page.evaluate(() => {
       for (const link of window.tabchain.rtc.byPeer.values()) link.channel.send(new Uint8Array([0xff, 0xff, 0xff]));
     });

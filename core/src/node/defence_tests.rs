@@ -293,10 +293,13 @@ fn a_greeted_peer_is_asked_for_addresses_and_small_news_goes_on_to_two_other_pee
 }
 
 #[test]
-fn only_slowness_is_not_misbehaviour() {
+fn only_slowness_and_a_late_hello_are_not_misbehaviour() {
     assert!(!DisconnectReason::Stalling.is_misbehaviour());
     assert!(!DisconnectReason::PingTimeout.is_misbehaviour());
     assert!(DisconnectReason::Flood.is_misbehaviour());
-    assert!(DisconnectReason::NoHello.is_misbehaviour());
+    assert!(!DisconnectReason::NoHello.is_misbehaviour(), "a busy page can greet late");
+    assert!(
+        DisconnectReason::WrongNetwork { genesis: crate::hash::BlockHash::from_byte_array([0; 32]) }.is_misbehaviour()
+    );
     assert!(DisconnectReason::Misbehaving { score: 100 }.is_misbehaviour());
 }

@@ -53,9 +53,10 @@ pub enum DisconnectReason {
 
 impl DisconnectReason {
     /// Whether the peer broke the protocol or the rules, or is of no use to this network (as
-    /// opposed to being slow or gone): a shell does not dial such a peer again for a long time.
+    /// opposed to being slow or gone: a stall, a ping timeout, a `hello` late or missing, which a
+    /// busy honest peer can cause): a shell does not dial such a peer again for a long time.
     pub fn is_misbehaviour(&self) -> bool {
-        !matches!(self, Self::Stalling | Self::PingTimeout)
+        !matches!(self, Self::Stalling | Self::PingTimeout | Self::NoHello)
     }
 }
 
