@@ -66,6 +66,8 @@ pub async fn tcp_from(source: IpAddr, addr: SocketAddr) -> Result<TcpStream, Con
 #[derive(Debug)]
 pub struct WsClient {
     pub socket: WebSocketStream<TcpStream>,
+    /// How the relay closed the connection, when `recv` read its close frame already.
+    closed_with: Option<Closed>,
 }
 
 impl WsClient {
@@ -85,7 +87,7 @@ impl WsClient {
             Err(_) => Err(ConnectError::Other(format!("no upgrade within {STEP_TIMEOUT:?}"))),
             Ok(Err(tungstenite::Error::Http(response))) => Err(ConnectError::Status(response.status().as_u16())),
             Ok(Err(error)) => Err(ConnectError::Other(format!("the upgrade failed: {error}"))),
-            Ok(Ok((socket, _))) => Ok(Self { socket }),
+            Ok(Ok((socket, _))) => Ok(Self { socket, closed_with: None }),
         }
     }
 
@@ -122,7 +124,11 @@ impl WsClient {
         loop {
             match tokio::time::timeout_at(deadline, self.socket.next()).await.ok()?? {
                 Ok(tungstenite::Message::Binary(bytes)) => return Message::from_bytes(&bytes).ok(),
-                Ok(tungstenite::Message::Close(_)) | Err(_) => return None,
+                Ok(tungstenite::Message::Close(frame)) => {
+                    self.closed_with = Some(frame.map_or(Closed::NoCode, |f| Closed::Code(u16::from(f.code))));
+                    return None;
+                }
+                Err(_) => return None,
                 Ok(_) => {}
             }
         }
@@ -130,6 +136,9 @@ impl WsClient {
 
     /// Reads (and drops) what comes until the socket closes or `within` passes.
     pub async fn closed(&mut self, within: Duration) -> Closed {
+        if let Some(closed) = self.closed_with.take() {
+            return closed;
+        }
         let deadline = tokio::time::Instant::now() + within;
         loop {
             match tokio::time::timeout_at(deadline, self.socket.next()).await {
