@@ -132,6 +132,17 @@ fn build_chain(n: u32) -> Vec<Block> {
         .collect()
 }
 
+/// A fresh data folder holding a regtest chain of `n` blocks, built in-process.
+fn data_with_chain(name: &str, n: u32) -> PathBuf {
+    let data = std::env::temp_dir().join(format!("tabchain-bench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let source = Driver::open(Params::regtest(), Some(&data), Limits::default(), "builder").expect("store");
+    for block in build_chain(n) {
+        source.with_node(|node| node.submit_block(block, u64::MAX / 2)).expect("valid");
+    }
+    data
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -249,14 +260,7 @@ async fn idle(report: &mut Report) {
 
 async fn sync(report: &mut Report) {
     // A relay holding a long chain, built in-process into its data folder.
-    let data = std::env::temp_dir().join(format!("tabchain-bench-sync-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
-    {
-        let source = Driver::open(Params::regtest(), Some(&data), Limits::default(), "builder").expect("store");
-        for block in build_chain(SYNC_BLOCKS) {
-            source.with_node(|n| n.submit_block(block, u64::MAX / 2)).expect("valid");
-        }
-    }
+    let data = data_with_chain("sync", SYNC_BLOCKS);
     let relay = RelayProcess::start(Some(data.clone()));
     let options = NodeOptions {
         network: Network::Regtest,
@@ -309,14 +313,7 @@ const LOOPBACK: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCA
 /// answered 400 and stored nowhere, add to its RSS and its data folder (goal: at most 20 MB and
 /// 5 MB), and that its tip does not move.
 async fn side_blocks(report: &mut Report) {
-    let data = std::env::temp_dir().join(format!("tabchain-bench-attack-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
-    {
-        let source = Driver::open(Params::regtest(), Some(&data), Limits::default(), "builder").expect("store");
-        for block in build_chain(ATTACK_CHAIN_BLOCKS) {
-            source.with_node(|n| n.submit_block(block, u64::MAX / 2)).expect("valid");
-        }
-    }
+    let data = data_with_chain("attack", ATTACK_CHAIN_BLOCKS);
     let relay = RelayProcess::start(Some(data.clone()));
     let tip = relay_tip(&relay).await;
     let (rss_before, disk_before) = (relay.rss_kib(), dir_bytes(&data));
