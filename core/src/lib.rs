@@ -20,6 +20,7 @@ mod asert;
 mod bech32;
 mod block;
 mod chain;
+pub mod commitment;
 mod encode;
 pub mod explorer;
 mod fetched_block;
