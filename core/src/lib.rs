@@ -59,6 +59,7 @@ pub use chain::{
     ACTIVE_BLOCKS_KEPT, BestHeader, BlockEntry, CHECKPOINT_RECORD_BYTES_MAX, CHECKPOINT_VERSION, Chain, ChainResume,
     ChainUpdate, CheckpointMoved, KnownHeader, ResumeError,
 };
+pub use chain::{AdoptError, RollbackError, SnapshotOverlay};
 pub use encode::{
     Decode, DecodeError, Encode, Reader, decode, decode_bounded, encode, write_bytes, write_compact_size, write_list,
 };
@@ -76,7 +77,7 @@ pub use mempool::{
 pub use merkle::{MERKLE_DEPTH_MAX, MerkleError, MerkleProof, merkle_root};
 pub use message::{
     ADDR_BYTES_MAX, ADDRS_MAX, HEADERS_MAX, INV_ITEMS_MAX, InvItem, LINKS_MAX, LOCATOR_HASHES_MAX, MESSAGE_BYTES_MAX,
-    Message, PROTOCOL_VERSION, SIGNAL_BYTES_MAX, USER_AGENT_BYTES_MAX,
+    Message, PROTOCOL_VERSION, SIGNAL_BYTES_MAX, SNAPSHOT_CHUNK_COINS_MAX, SNAPSHOT_COIN_BYTES, USER_AGENT_BYTES_MAX,
 };
 pub use node::{
     ADDR_TTL_S, ADDRS_FORWARD_BATCH_MAX, ADDRS_FORWARD_PEERS, ADDRS_KNOWN_MAX, ADDRS_PER_PEER_MAX,
@@ -89,6 +90,11 @@ pub use node::{
     PRESYNC_HEADERS_MAX, PeerId, PeerView, REJECTED_TXS_MAX, REQUEST_BATCH_MIN, RateLimit, RestoreError,
     SIDE_BLOCK_DEPTH_MAX, SIDE_HEADERS_MAX, SIGNAL_WINDOW_S, SIGNALS_PER_RECEIVER_MAX, SIGNALS_PER_WINDOW_MAX,
     SYNC_INTERVAL_S, WALLET_HISTORY_STORED_MAX, WALLET_RECORD_TAG, WALLET_RECORD_VERSION, restore_blocks,
+};
+pub use node::{
+    BLOCK_OUTPUTS_MAX, SNAPSHOT_COINS_MAX, SNAPSHOT_DEPTH, SNAPSHOT_INTERVAL, SNAPSHOT_MIN_HEIGHT,
+    SNAPSHOT_REQUEST_TIMEOUT_S, SNAPSHOT_SERVED_BASES, SnapshotChunkError, SnapshotProgress, is_served_base,
+    snapshot_base_height,
 };
 pub use params::{
     DifficultyRule, Network, Params, TABCHAIN_FUTURE_TIME_LIMIT_S, TABCHAIN_HALF_LIFE_S, TABCHAIN_SPACING_S,

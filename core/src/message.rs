@@ -6,13 +6,15 @@ use crate::encode::{self, Decode, DecodeError, Encode, Reader, write_bytes, writ
 use crate::hash::{BlockHash, Txid};
 use crate::header::{HEADER_BYTES, Header};
 use crate::limits::BLOCK_BYTES_MAX;
-use crate::transaction::Transaction;
+use crate::transaction::{OutPoint, Transaction};
+use crate::utxo::Coin;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 /// The protocol version this software speaks; peers must send the same. Version 2 added the
-/// messages that let a relay pair tabs for direct links (`getlinks`, `links`, `signal`).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// messages that let a relay pair tabs for direct links (`getlinks`, `links`, `signal`);
+/// version 3 those of snapshot sync (`getsnapshot`, `snapshot`, `nosnapshot`).
+pub const PROTOCOL_VERSION: u32 = 3;
 /// The largest encoded message: a largest block plus its tag.
 pub const MESSAGE_BYTES_MAX: usize = BLOCK_BYTES_MAX + 1;
 /// Items in one `inv`, `getdata` or `notfound`.
@@ -32,6 +34,16 @@ pub const LINKS_MAX: usize = 8;
 /// kilobytes) fits with room to spare.
 pub const SIGNAL_BYTES_MAX: usize = 16 * 1024;
 
+/// Coins in one `snapshot` chunk: 3,000 coins of `SNAPSHOT_COIN_BYTES` are 243,000 bytes, so a
+/// full chunk fits a frame with room for its base, flag and count.
+pub const SNAPSHOT_CHUNK_COINS_MAX: usize = 3000;
+/// Encoded size of one snapshot coin: outpoint (36), output (40), height (4), coinbase flag (1).
+pub const SNAPSHOT_COIN_BYTES: usize = 36 + 40 + 4 + 1;
+
+const _: () = assert!(
+    1 + 32 + 1 + 9 + SNAPSHOT_CHUNK_COINS_MAX * SNAPSHOT_COIN_BYTES <= MESSAGE_BYTES_MAX,
+    "a full snapshot chunk fits a frame"
+);
 const _: () = assert!(HEADERS_MAX * HEADER_BYTES < MESSAGE_BYTES_MAX, "a full headers message fits a frame");
 const _: () = assert!(INV_ITEMS_MAX * 33 < MESSAGE_BYTES_MAX, "a full inv fits a frame");
 
@@ -89,6 +101,25 @@ pub enum Message {
         peer: u64,
         payload: Vec<u8>,
     },
+    /// Asks for the UTXO set as it was right after block `base` (of the receiver's active
+    /// chain), the coins after outpoint `after` (from the first for `None`), one chunk.
+    GetSnapshot {
+        base: BlockHash,
+        after: Option<OutPoint>,
+    },
+    /// One chunk of the UTXO set after `base`: coins in strictly increasing outpoint order, all
+    /// after the requested `after`, at most `SNAPSHOT_CHUNK_COINS_MAX`; `last` when no coin
+    /// follows.
+    Snapshot {
+        base: BlockHash,
+        coins: Vec<(OutPoint, Coin)>,
+        last: bool,
+    },
+    /// The sender cannot serve the set after `base` (not on its active chain, not a snapshot
+    /// height, or too deep for the undo data it keeps in memory).
+    SnapshotUnavailable {
+        base: BlockHash,
+    },
 }
 
 mod tag {
@@ -107,6 +138,9 @@ mod tag {
     pub const GET_LINKS: u8 = 12;
     pub const LINKS: u8 = 13;
     pub const SIGNAL: u8 = 14;
+    pub const GET_SNAPSHOT: u8 = 15;
+    pub const SNAPSHOT: u8 = 16;
+    pub const SNAPSHOT_UNAVAILABLE: u8 = 17;
 }
 
 impl Message {
@@ -128,6 +162,9 @@ impl Message {
             Self::GetLinks => "getlinks",
             Self::Links { .. } => "links",
             Self::Signal { .. } => "signal",
+            Self::GetSnapshot { .. } => "getsnapshot",
+            Self::Snapshot { .. } => "snapshot",
+            Self::SnapshotUnavailable { .. } => "nosnapshot",
         }
     }
 
@@ -248,7 +285,37 @@ impl Encode for Message {
                 peer.encode_to(out);
                 write_bytes(out, payload);
             }
+            Self::GetSnapshot { base, after } => {
+                out.push(tag::GET_SNAPSHOT);
+                base.encode_to(out);
+                match after {
+                    None => out.push(0),
+                    Some(outpoint) => {
+                        out.push(1);
+                        outpoint.encode_to(out);
+                    }
+                }
+            }
+            Self::Snapshot { base, coins, last } => {
+                out.push(tag::SNAPSHOT);
+                base.encode_to(out);
+                out.push(u8::from(*last));
+                write_list(out, coins);
+            }
+            Self::SnapshotUnavailable { base } => {
+                out.push(tag::SNAPSHOT_UNAVAILABLE);
+                base.encode_to(out);
+            }
         }
+    }
+}
+
+/// A flag byte: 0 or 1, nothing else (so the encoding stays canonical).
+fn read_flag(r: &mut Reader<'_>, what: &'static str) -> Result<bool, DecodeError> {
+    match r.u8()? {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(DecodeError::Invalid { what }),
     }
 }
 
@@ -277,6 +344,17 @@ impl Decode for Message {
             tag::GET_LINKS => Self::GetLinks,
             tag::LINKS => Self::Links { you: r.u64()?, peers: r.list("linkable peers", LINKS_MAX, 8)? },
             tag::SIGNAL => Self::Signal { peer: r.u64()?, payload: r.bytes("signal payload", SIGNAL_BYTES_MAX)? },
+            tag::GET_SNAPSHOT => {
+                let base = BlockHash::decode_from(r)?;
+                let after = if read_flag(r, "snapshot cursor flag")? { Some(OutPoint::decode_from(r)?) } else { None };
+                Self::GetSnapshot { base, after }
+            }
+            tag::SNAPSHOT => Self::Snapshot {
+                base: BlockHash::decode_from(r)?,
+                last: read_flag(r, "snapshot last flag")?,
+                coins: r.list("snapshot coins", SNAPSHOT_CHUNK_COINS_MAX, SNAPSHOT_COIN_BYTES)?,
+            },
+            tag::SNAPSHOT_UNAVAILABLE => Self::SnapshotUnavailable { base: BlockHash::decode_from(r)? },
             _ => return Err(DecodeError::Invalid { what: "message tag" }),
         })
     }

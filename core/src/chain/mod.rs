@@ -22,6 +22,7 @@ use crate::validation::{BlockError, check_block, connect_block, disconnect_block
 mod context;
 mod header_store;
 mod resume;
+mod snapshot;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 pub(crate) use context::{ParentContext, check_header_context};
@@ -30,6 +31,7 @@ use header_store::HeaderStore;
 pub use resume::{
     CHECKPOINT_RECORD_BYTES_MAX, CHECKPOINT_VERSION, ChainResume, CheckpointCursor, CheckpointMoved, ResumeError,
 };
+pub use snapshot::{AdoptError, RollbackError, SnapshotOverlay};
 
 /// The tip of the header chain with the most work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,7 +21,9 @@ pub use address::{
     pending_units,
 };
 pub use input::{HexInputError, block_from_hex, tx_from_hex};
-pub use node::{StatusView, TreeBlockView, WalletTxView, WalletView, block_tree, clock_skew_s, status, wallet_history};
+pub use node::{
+    SnapshotView, StatusView, TreeBlockView, WalletTxView, WalletView, block_tree, clock_skew_s, status, wallet_history,
+};
 
 use crate::{
     Block, BlockEntry, BlockHash, BlockUndo, Chain, Header, Mempool, OutPoint, Params, Transaction, TxOut, Txid,

@@ -31,9 +31,24 @@ pub struct StatusView {
     /// STUN/TURN servers for direct links between tabs, if the shell has any to tell (the
     /// relay's `--ice-server`s).
     pub ice_servers: Vec<String>,
+    /// A snapshot download in progress (a fresh tab joining by snapshot); absent otherwise.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub snapshot: Option<SnapshotView>,
     /// The node's own wallet, if it has one (the tab's does; the relay's does not).
     #[cfg_attr(feature = "serde", serde(flatten))]
     pub wallet: Option<WalletView>,
+}
+
+/// A snapshot download: the base it is for, the coins and chunks received so far, and whether
+/// it waits for the block that verifies it. Nothing of it is shown as confirmed before that.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotView {
+    pub base: String,
+    pub base_height: u32,
+    pub coins: usize,
+    pub chunks: u32,
+    pub verifying: bool,
 }
 
 /// A wallet's address and balance, amounts in decimal TAB.
@@ -105,6 +120,13 @@ pub fn status(node: &Node) -> StatusView {
         mempool_bytes: node.mempool().total_bytes(),
         time: None,
         ice_servers: Vec::new(),
+        snapshot: node.snapshot_progress().map(|p| SnapshotView {
+            base: p.base.to_string(),
+            base_height: p.base_height,
+            coins: p.coins,
+            chunks: p.chunks,
+            verifying: p.verifying,
+        }),
         wallet: wallet(node),
     }
 }

@@ -18,6 +18,7 @@ mod links;
 mod output;
 mod peer;
 mod presync;
+mod snapshot;
 mod store_policy;
 mod sync;
 
@@ -36,6 +37,11 @@ pub use peer::{
     RateLimit,
 };
 pub use presync::{PRESYNC_COMMITMENT_INTERVAL, PRESYNC_COMMITMENTS_MAX, PRESYNC_HEADERS_MAX};
+pub use snapshot::{
+    BLOCK_OUTPUTS_MAX, SNAPSHOT_COINS_MAX, SNAPSHOT_DEPTH, SNAPSHOT_INTERVAL, SNAPSHOT_MIN_HEIGHT,
+    SNAPSHOT_REQUEST_TIMEOUT_S, SNAPSHOT_SERVED_BASES, SnapshotChunkError, SnapshotProgress, is_served_base,
+    snapshot_base_height,
+};
 pub use store_policy::{HEADER_WORK_MARGIN_BLOCKS, HEADERS_AHEAD_MAX, SIDE_BLOCK_DEPTH_MAX, SIDE_HEADERS_MAX};
 pub use sync::{
     BLOCK_REQUEST_TIMEOUT_S, BLOCKS_IN_FLIGHT_PER_PEER_MAX, Downloads, HEADERS_REQUEST_TIMEOUT_S, PENDING_BLOCK_TTL_S,
@@ -122,6 +128,8 @@ pub struct Node {
     headers_ahead_max: u32,
     /// Headers one presync may check: `PRESYNC_HEADERS_MAX`, lower in tests.
     presync_headers_max: u32,
+    /// Snapshot sync: the download of a fresh node, the sets served to others.
+    snapshots: snapshot::Snapshots,
 }
 
 impl Node {
@@ -153,6 +161,7 @@ impl Node {
             link_role: LinkRole::Broker,
             headers_ahead_max: HEADERS_AHEAD_MAX,
             presync_headers_max: PRESYNC_HEADERS_MAX,
+            snapshots: snapshot::Snapshots::default(),
         }
     }
 
@@ -265,7 +274,13 @@ impl Node {
         });
         let requests = self.in_flight.values().map(|r| r.asked_at + BLOCK_REQUEST_TIMEOUT_S);
         let sync = core::iter::once(self.last_sync_at + SYNC_INTERVAL_S);
-        peer_deadlines.chain(requests).chain(sync).min().unwrap_or(u64::MAX).max(now + 1)
+        peer_deadlines
+            .chain(requests)
+            .chain(sync)
+            .chain(self.snapshot_deadline())
+            .min()
+            .unwrap_or(u64::MAX)
+            .max(now + 1)
     }
 
     fn send(&mut self, peer: PeerId, message: Message) {
@@ -279,6 +294,7 @@ impl Node {
     fn disconnect(&mut self, peer: PeerId, reason: DisconnectReason) {
         if self.peers.remove(&peer).is_some() {
             self.in_flight.retain(|_, r| r.peer != peer);
+            self.snapshot_peer_gone(peer);
             self.outputs.push_back(Output::Disconnect { peer, reason });
         }
     }
@@ -305,6 +321,7 @@ impl Node {
     pub fn handle_peer_disconnected(&mut self, peer: PeerId) {
         self.peers.remove(&peer);
         self.in_flight.retain(|_, r| r.peer != peer);
+        self.snapshot_peer_gone(peer);
         // Re-requested blocks get a full timeout from the latest time seen, not from 0 (which
         // would make their new peer look stalled at the next tick).
         self.request_blocks(self.clock);
@@ -355,6 +372,7 @@ impl Node {
             Message::Tx(tx) => asked(&InvItem::Tx(tx.txid())),
             Message::NotFound(items) => items.iter().any(asked),
             Message::Headers(_) => state.headers_asked_at.is_some(),
+            Message::Snapshot { .. } | Message::SnapshotUnavailable { .. } => self.asked_snapshot_of(peer),
             _ => false,
         }
     }
@@ -403,6 +421,9 @@ impl Node {
             Message::GetLinks => self.on_get_links(peer),
             Message::Links { you, peers } => self.on_links(peer, you, peers),
             Message::Signal { peer: other, payload } => self.on_signal(peer, other, payload, now),
+            Message::GetSnapshot { base, after } => self.on_get_snapshot(peer, base, after),
+            Message::Snapshot { base, coins, last } => self.on_snapshot(peer, base, coins, last, now),
+            Message::SnapshotUnavailable { base } => self.on_snapshot_unavailable(peer, base, now),
         }
     }
 
@@ -446,6 +467,7 @@ impl Node {
             }
         }
         drop.extend(self.stalling_peers(now).into_iter().map(|peer| (peer, DisconnectReason::Stalling)));
+        drop.extend(self.stalling_snapshot_peer(now).map(|peer| (peer, DisconnectReason::Stalling)));
         for (peer, reason) in drop {
             self.disconnect(peer, reason);
         }

@@ -5,6 +5,7 @@
 
 use super::PeerId;
 use super::change_set::ChangeSet;
+use super::snapshot::SnapshotChunkError;
 use crate::encode::DecodeError;
 use crate::hash::{BlockHash, Txid};
 use crate::mempool::MempoolError;
@@ -49,6 +50,13 @@ pub enum DisconnectReason {
     PresyncTooLong {
         height: u32,
     },
+    /// A malformed chunk of a snapshot (wrong base, out of order, too many coins, …).
+    BadSnapshotChunk(SnapshotChunkError),
+    /// The UTXO set the peer served for the base at `base_height` does not hash to the
+    /// commitment in the next block: a coin added, removed or changed.
+    BadSnapshot {
+        base_height: u32,
+    },
 }
 
 impl DisconnectReason {
@@ -80,6 +88,10 @@ impl fmt::Display for DisconnectReason {
             }
             Self::PresyncTooLong { height } => {
                 write!(f, "a header chain still short of the minimum chain work at height {height}: too long")
+            }
+            Self::BadSnapshotChunk(e) => write!(f, "bad snapshot chunk: {e}"),
+            Self::BadSnapshot { base_height } => {
+                write!(f, "the UTXO set served for height {base_height} does not match the next block's commitment")
             }
         }
     }
@@ -137,6 +149,18 @@ pub enum Event {
         height: u32,
         work: Work,
     },
+    /// The node adopted a verified snapshot: its chain now runs from genesis to `base` by
+    /// headers only, then `tip`, with the UTXO set of `coins` coins. Everything the shell stored
+    /// before describes the old chain: it must store the node's whole state now (the tab: a
+    /// checkpoint replacing checkpoint and journal, dropping change sets queued before this
+    /// event), before the change sets that follow, which build on the new state.
+    SnapshotAdopted {
+        base: BlockHash,
+        base_height: u32,
+        tip: BlockHash,
+        height: u32,
+        coins: usize,
+    },
 }
 
 /// Something the node wants its shell to do.
@@ -164,7 +188,7 @@ pub enum Output {
 mod serialize {
     //! Outputs as tagged plain objects: `{type: "send", peer, bytes}`, `{type: "disconnect",
     //! peer, reason, misbehaviour}`, `{type: "persist", bytes}`, and the events (`tip`, `sync`, `presync`,
-    //! `tx`, `rejected`, `peer`, `link_offer`, `signal`). Bytes serialize as bytes (a `Uint8Array` in JavaScript), hashes and
+    //! `tx`, `rejected`, `peer`, `link_offer`, `signal`, `snapshot_adopted`). Bytes serialize as bytes (a `Uint8Array` in JavaScript), hashes and
     //! reasons as text.
 
     use super::{Event, Output};
@@ -280,6 +304,14 @@ mod serialize {
                     map.serialize_entry("via", via)?;
                     map.serialize_entry("peer", peer)?;
                     map.serialize_entry("payload", &Bytes(payload))?;
+                }
+                Self::SnapshotAdopted { base, base_height, tip, height, coins } => {
+                    map.serialize_entry("type", "snapshot_adopted")?;
+                    map.serialize_entry("base", &Text(base))?;
+                    map.serialize_entry("base_height", base_height)?;
+                    map.serialize_entry("tip", &Text(tip))?;
+                    map.serialize_entry("height", height)?;
+                    map.serialize_entry("coins", coins)?;
                 }
             }
             map.end()

@@ -165,7 +165,10 @@ impl Node {
         for header in headers {
             let hash = header.block_hash();
             self.peer_mut(peer).known.insert(InvItem::Block(hash));
-            let checked = super::store_policy::check_header(&self.chain, header, self.headers_ahead_max);
+            // A node that may sync by snapshot needs every header to the tip before it picks
+            // the base; its blocks would never catch up with a window.
+            let window = if self.may_snapshot() { u32::MAX } else { self.headers_ahead_max };
+            let checked = super::store_policy::check_header(&self.chain, header, window);
             match checked.and_then(|()| self.chain.accept_header(*header, now)) {
                 Ok(_) => {
                     let height = self.chain.header(&hash).expect("just accepted").height;
@@ -192,6 +195,9 @@ impl Node {
 
     /// Asks ready peers that have them for the next missing blocks of the best header chain.
     pub(super) fn request_blocks(&mut self, now: u64) {
+        if self.step_snapshot(now) {
+            return;
+        }
         let best = self.chain.best_header().hash;
         if best != self.download_for {
             // Walk the header chain once per new best header, not once per block received.
@@ -247,6 +253,11 @@ impl Node {
 
     pub(super) fn on_block(&mut self, peer: PeerId, block: Block, now: u64) {
         let hash = block.block_hash();
+        if self.is_snapshot_block(&hash) {
+            self.peer_mut(peer).known.insert(InvItem::Block(hash));
+            self.on_snapshot_block(peer, block, now);
+            return self.request_blocks(now);
+        }
         let requested = self.in_flight.remove(&hash).is_some();
         self.peer_mut(peer).known.insert(InvItem::Block(hash));
         self.process_block(block, Some(peer), requested, now);

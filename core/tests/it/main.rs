@@ -12,4 +12,5 @@ mod scenarios;
 mod schedule;
 mod signature_vectors;
 mod sim;
+mod snapshot_sync;
 mod vectors;

@@ -5,9 +5,12 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use tabchain_core::{
-    Amount, Block, BlockHash, ChangeSet, Event, InvItem, Message, Node, Output, Params, PeerId, SecretKey, Transaction,
-    search_nonce,
+    Amount, Block, BlockHash, ChangeSet, Coin, Event, InvItem, Message, Node, OutPoint, Output, Params, PeerId,
+    SecretKey, Transaction, search_nonce,
 };
+
+/// How a dishonest node alters the coins of the last `snapshot` chunk it serves.
+pub type Tamper = fn(&mut Vec<(OutPoint, Coin)>);
 
 /// SplitMix64: small, seedable, good enough for scheduling.
 pub struct Rng(u64);
@@ -86,6 +89,8 @@ pub struct Sim {
     pub disconnects: Vec<(usize, usize, String)>,
     /// Messages sent, by tag (their first byte).
     pub sent_by_tag: BTreeMap<u8, usize>,
+    /// Nodes that serve tampered snapshots, and how.
+    pub tampers: BTreeMap<usize, Tamper>,
 }
 
 fn pair(a: usize, b: usize) -> (usize, usize) {
@@ -135,6 +140,7 @@ impl Sim {
             next_tick_ms: START_S * 1000,
             disconnects: Vec::new(),
             sent_by_tag: BTreeMap::new(),
+            tampers: BTreeMap::new(),
         }
     }
 
@@ -201,7 +207,16 @@ impl Sim {
     fn drain(&mut self, i: usize) {
         while let Some(output) = self.nodes[i].node.poll_output() {
             match output {
-                Output::Send { peer, message } => self.enqueue(i, peer as usize, message.to_bytes()),
+                Output::Send { peer, message } => {
+                    let message = match (message, self.tampers.get(&i)) {
+                        (Message::Snapshot { base, mut coins, last: true }, Some(tamper)) => {
+                            tamper(&mut coins);
+                            Message::Snapshot { base, coins, last: true }
+                        }
+                        (message, _) => message,
+                    };
+                    self.enqueue(i, peer as usize, message.to_bytes());
+                }
                 Output::Disconnect { peer, reason } => {
                     self.disconnects.push((i, peer as usize, reason.to_string()));
                     // The node already forgot the peer; the other side learns the socket closed.
