@@ -381,8 +381,18 @@ fn messages(seed: &SeedChain, genesis: &Block) -> Vec<(String, Message)> {
         Message::GetLinks,
         Message::Links { you: 2, peers: vec![3, 4] },
         Message::Signal { peer: 3, payload: br#"{"type":"offer","sdp":"v=0"}"#.to_vec() },
+        Message::GetSnapshot { base: hash, after: None },
+        Message::GetSnapshot { base: hash, after: Some(OutPoint { txid: seed.spends[0].txid(), vout: 1 }) },
+        Message::Snapshot { base: hash, coins: snapshot_coins(seed), last: true },
+        Message::Snapshot { base: hash, coins: vec![], last: true },
+        Message::SnapshotUnavailable { base: hash },
     ];
     list.into_iter().enumerate().map(|(i, m)| (format!("{}-{i}", m.kind()), m)).collect()
+}
+
+/// The first coins of the seed chain's UTXO set, as a `snapshot` chunk carries them.
+fn snapshot_coins(seed: &SeedChain) -> Vec<(OutPoint, Coin)> {
+    seed.chain.utxos().iter().take(3).map(|(outpoint, coin)| (*outpoint, *coin)).collect()
 }
 
 /// Change sets as a node emits them: blocks with their connections, a reorg's steps, none.
