@@ -203,3 +203,136 @@ impl Chain {
         Ok(ChainUpdate { connected: alloc::vec![next_hash], ..ChainUpdate::default() })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::amount::Amount;
+    use crate::testkit::{Builder, NOW, miner, spend};
+    use crate::transaction::TxOut;
+    use proptest::prelude::*;
+
+    /// Builds `n` blocks; in each, `spends[i]` of the miner's spendable coins are each split in
+    /// two (the second half spent again within the block when `chain_in_block`). Returns the
+    /// builder and the UTXO set after each height.
+    fn chain_with_payments(spends: &[usize], chain_in_block: bool) -> (Builder, Vec<UtxoSet>) {
+        let mut builder = Builder::new();
+        let mut sets = alloc::vec![builder.chain.utxos().clone()];
+        let genesis = builder.genesis();
+        let owner = miner().public_key();
+        let mut spendable: Vec<(OutPoint, Amount)> = Vec::new();
+        for (i, &n_spends) in spends.iter().enumerate() {
+            let mut txs = Vec::new();
+            for _ in 0..n_spends.min(spendable.len()) {
+                let (outpoint, amount) = spendable.remove(0);
+                let half = Amount::from_units(amount.to_units() / 2).expect("in range");
+                let tx = spend(
+                    &[outpoint],
+                    alloc::vec![TxOut { amount: half, owner }, TxOut { amount: half, owner }],
+                    genesis,
+                );
+                let txid = tx.txid();
+                spendable.push((OutPoint { txid, vout: 0 }, half));
+                if chain_in_block {
+                    let again =
+                        spend(&[OutPoint { txid, vout: 1 }], alloc::vec![TxOut { amount: half, owner }], genesis);
+                    spendable.push((OutPoint { txid: again.txid(), vout: 0 }, half));
+                    txs.push(tx);
+                    txs.push(again);
+                } else {
+                    spendable.push((OutPoint { txid, vout: 1 }, half));
+                    txs.push(tx);
+                }
+            }
+            let block = builder.block_on(builder.chain.tip_hash(), txs, Amount::ZERO);
+            builder.chain.accept_block(block, NOW).expect("valid");
+            sets.push(builder.chain.utxos().clone());
+            // Coinbases mature after `coinbase_maturity` blocks.
+            let maturity = builder.chain.params().coinbase_maturity as usize;
+            if i + 1 > maturity {
+                spendable.push(builder.coinbase_coin((i + 1 - maturity) as u32));
+            }
+        }
+        (builder, sets)
+    }
+
+    /// Every coin of the overlay's set, read `page` coins at a time as a peer asks for them.
+    fn served(chain: &Chain, overlay: &SnapshotOverlay, page: usize) -> Vec<(OutPoint, Coin)> {
+        let mut coins: Vec<(OutPoint, Coin)> = Vec::new();
+        loop {
+            let after = coins.last().map(|(outpoint, _)| *outpoint);
+            let (chunk, last) = overlay.coins_after(chain.utxos(), after.as_ref(), page);
+            assert!(chunk.len() <= page);
+            coins.extend(chunk);
+            if last {
+                return coins;
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// The set served at a base, read in pages of any size, is exactly the set the chain
+        /// held when that base was its tip.
+        #[test]
+        fn the_set_served_at_a_base_is_the_set_held_when_it_was_the_tip(
+            spends in prop::collection::vec(0usize..4, 12..30),
+            chain_in_block in any::<bool>(),
+            base_pick in any::<prop::sample::Index>(),
+            page in 1usize..8,
+        ) {
+            let (builder, sets) = chain_with_payments(&spends, chain_in_block);
+            let chain = &builder.chain;
+            let base_height = base_pick.index(chain.height() as usize + 1) as u32;
+            let base = chain.hash_at(base_height).expect("on the chain");
+            let overlay = chain.snapshot_overlay(&base).expect("every block is in memory");
+            let expected: Vec<(OutPoint, Coin)> = sets[base_height as usize].iter().map(|(o, c)| (*o, *c)).collect();
+            prop_assert_eq!(served(chain, &overlay, page), expected);
+        }
+    }
+
+    #[test]
+    fn a_rollback_needs_an_active_base_with_undo_data_above_it() {
+        let mut builder = Builder::new();
+        builder.extend(3);
+        let side = builder.branch_on(builder.genesis(), 1);
+        builder.chain.accept_block(side[0].clone(), NOW).expect("a side block");
+        assert_eq!(builder.chain.snapshot_overlay(&side[0].block_hash()), Err(RollbackError::NotActive));
+        let tip = builder.chain.tip_hash();
+        let at_tip = builder.chain.snapshot_overlay(&tip).expect("nothing to roll back");
+        assert_eq!(at_tip.n_changes(), 0);
+    }
+
+    #[test]
+    fn adopting_refuses_a_set_that_does_not_match_and_a_chain_past_genesis() {
+        let (builder, sets) = chain_with_payments(&[0; 14].map(|_| 1), false);
+        let base_height = 12;
+        let base = builder.chain.hash_at(base_height).expect("on the chain");
+        let next =
+            builder.chain.entry(&builder.chain.hash_at(base_height + 1).expect("on")).expect("kept").block.clone();
+        // A fresh chain that knows the headers.
+        let mut fresh = Chain::new(builder.chain.params().clone());
+        for height in 1..=builder.chain.height() {
+            let hash = builder.chain.hash_at(height).expect("on the chain");
+            fresh.accept_header(builder.chain.headers[&hash].header, NOW).expect("valid header");
+        }
+        let good = sets[base_height as usize].clone();
+        let mut tampered: Vec<(OutPoint, Coin)> = good.iter().map(|(o, c)| (*o, *c)).collect();
+        tampered.pop();
+        let tampered: UtxoSet = tampered.into_iter().collect();
+        let before = fresh.clone();
+        let refused = fresh.adopt_snapshot(base, tampered.clone(), next.clone());
+        assert_eq!(
+            refused,
+            Err(AdoptError::CommitmentMismatch { committed: Some(good.commitment()), computed: tampered.commitment() })
+        );
+        assert_eq!((fresh.tip_hash(), fresh.utxos()), (before.tip_hash(), before.utxos()), "unchanged");
+        let update = fresh.adopt_snapshot(base, good, next.clone()).expect("the honest set");
+        assert_eq!(update.connected, [next.block_hash()]);
+        assert_eq!(fresh.utxos(), &sets[base_height as usize + 1]);
+        assert_eq!((fresh.height(), fresh.kept_from_height()), (base_height + 1, base_height + 1));
+        assert!(fresh.has_block(&base), "blocks below count as stored by the shell");
+        assert_eq!(fresh.adopt_snapshot(base, UtxoSet::default(), next), Err(AdoptError::NotFresh));
+    }
+}
