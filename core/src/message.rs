@@ -390,7 +390,49 @@ mod tests {
             Message::GetLinks,
             Message::Links { you: 3, peers: alloc::vec![5, 9] },
             Message::Signal { peer: 5, payload: b"{\"t\":\"offer\"}".to_vec() },
+            Message::GetSnapshot { base: hash, after: None },
+            Message::GetSnapshot { base: hash, after: Some(OutPoint { txid: genesis.txs[0].txid(), vout: 3 }) },
+            Message::Snapshot { base: hash, coins: alloc::vec![sample_coin(1), sample_coin(2)], last: false },
+            Message::Snapshot { base: hash, coins: alloc::vec![], last: true },
+            Message::SnapshotUnavailable { base: hash },
         ]
+    }
+
+    fn sample_coin(vout: u32) -> (OutPoint, Coin) {
+        let genesis = Params::regtest().genesis_block().expect("regtest has a genesis block");
+        (
+            OutPoint { txid: genesis.txs[0].txid(), vout },
+            Coin { output: genesis.txs[0].outputs[0], height: 4, is_coinbase: true },
+        )
+    }
+
+    #[test]
+    fn snapshot_chunks_are_bounded_and_their_flags_canonical() {
+        let base = BlockHash::from_byte_array([9; 32]);
+        let full =
+            Message::Snapshot { base, coins: alloc::vec![sample_coin(1); SNAPSHOT_CHUNK_COINS_MAX], last: false };
+        let bytes = full.to_bytes();
+        assert!(bytes.len() <= MESSAGE_BYTES_MAX, "a full chunk fits a frame");
+        assert_eq!(Message::from_bytes(&bytes), Ok(full));
+        let over =
+            Message::Snapshot { base, coins: alloc::vec![sample_coin(1); SNAPSHOT_CHUNK_COINS_MAX + 1], last: true };
+        assert!(matches!(
+            Message::from_bytes(&over.to_bytes()),
+            Err(DecodeError::TooMany { what: "snapshot coins", .. })
+        ));
+        let mut bad_last = Message::Snapshot { base, coins: alloc::vec![], last: true }.to_bytes();
+        bad_last[33] = 2;
+        assert_eq!(Message::from_bytes(&bad_last), Err(DecodeError::Invalid { what: "snapshot last flag" }));
+        let mut bad_cursor = Message::GetSnapshot { base, after: None }.to_bytes();
+        bad_cursor[33] = 2;
+        assert_eq!(Message::from_bytes(&bad_cursor), Err(DecodeError::Invalid { what: "snapshot cursor flag" }));
+        let mut bad_coinbase_flag =
+            Message::Snapshot { base, coins: alloc::vec![sample_coin(1)], last: true }.to_bytes();
+        *bad_coinbase_flag.last_mut().expect("non-empty") = 2;
+        assert_eq!(Message::from_bytes(&bad_coinbase_flag), Err(DecodeError::Invalid { what: "coinbase flag" }));
+        let mut truncated = Message::GetSnapshot { base, after: Some(sample_coin(1).0) }.to_bytes();
+        truncated.pop();
+        assert!(matches!(Message::from_bytes(&truncated), Err(DecodeError::UnexpectedEnd { .. })));
     }
 
     #[test]
@@ -427,7 +469,7 @@ mod tests {
         }
 
         #[test]
-        fn mutated_valid_messages_never_panic(idx in any::<prop::sample::Index>(), byte in any::<u8>(), which in 0usize..12) {
+        fn mutated_valid_messages_never_panic(idx in any::<prop::sample::Index>(), byte in any::<u8>(), which in 0usize..20) {
             let mut bytes = samples()[which].to_bytes();
             let i = idx.index(bytes.len());
             bytes[i] = byte;

@@ -597,4 +597,6 @@ impl Node {
 #[cfg(test)]
 mod defence_tests;
 #[cfg(test)]
+mod snapshot_tests;
+#[cfg(test)]
 pub(crate) mod tests;

@@ -149,14 +149,22 @@ impl Download {
 
 /// The node's snapshot state: whether it may sync by snapshot, the download, and the served
 /// sets.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Snapshots {
     enabled: bool,
+    /// Coins a download may hold: `SNAPSHOT_COINS_MAX`, lower in tests.
+    pub(super) coins_max: usize,
     /// No peer could serve a snapshot (or its next block was invalid): sync block by block.
     given_up: bool,
     download: Option<Download>,
     /// Rollbacks served, at most one per served base (`SNAPSHOT_SERVED_BASES`).
-    served: Vec<SnapshotOverlay>,
+    pub(super) served: Vec<SnapshotOverlay>,
+}
+
+impl Default for Snapshots {
+    fn default() -> Self {
+        Self { enabled: false, coins_max: SNAPSHOT_COINS_MAX, given_up: false, download: None, served: Vec::new() }
+    }
 }
 
 impl Node {
@@ -310,7 +318,7 @@ impl Node {
             return;
         }
         let download = self.snapshots.download.as_mut().expect("asked_snapshot_of");
-        if let Err(error) = check_chunk(download, base, &coins, last) {
+        if let Err(error) = check_chunk(download, self.snapshots.coins_max, base, &coins, last) {
             download.reset();
             self.disconnect(peer, DisconnectReason::BadSnapshotChunk(error));
             return self.step_after_snapshot_input(now);
@@ -438,6 +446,7 @@ impl Node {
 /// the last coin held, coins no younger than the base, not empty unless last, within the bound.
 fn check_chunk(
     download: &Download,
+    coins_max: usize,
     base: BlockHash,
     coins: &[(OutPoint, Coin)],
     last: bool,
@@ -448,7 +457,7 @@ fn check_chunk(
     if coins.is_empty() && !last {
         return Err(SnapshotChunkError::Empty);
     }
-    let max = SNAPSHOT_COINS_MAX.min((download.base_height as usize).saturating_mul(BLOCK_OUTPUTS_MAX));
+    let max = coins_max.min((download.base_height as usize).saturating_mul(BLOCK_OUTPUTS_MAX));
     if download.coins.len() + coins.len() > max {
         return Err(SnapshotChunkError::TooManyCoins { max });
     }
