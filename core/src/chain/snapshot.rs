@@ -312,7 +312,7 @@ mod tests {
         let next =
             builder.chain.entry(&builder.chain.hash_at(base_height + 1).expect("on")).expect("kept").block.clone();
         // A fresh chain that knows the headers.
-        let mut fresh = Chain::new(builder.chain.params().clone());
+        let mut fresh = Chain::new(*builder.chain.params());
         for height in 1..=builder.chain.height() {
             let hash = builder.chain.hash_at(height).expect("on the chain");
             fresh.accept_header(builder.chain.headers[&hash].header, NOW).expect("valid header");

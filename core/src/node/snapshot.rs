@@ -200,7 +200,8 @@ impl Node {
             self.snapshots.download = None;
             return false;
         }
-        if self.peers.values().any(|p| p.ready && p.headers_asked_at.is_some()) {
+        let headers_coming = |at: Option<u64>| at.is_some_and(|at| now < at + super::sync::HEADERS_REQUEST_TIMEOUT_S);
+        if self.peers.values().any(|p| p.ready && headers_coming(p.headers_asked_at)) {
             // Headers are still coming: the base is chosen from the best header once they stop.
             return true;
         }

@@ -10,6 +10,8 @@ use crate::testkit::{Builder, NOW};
 use crate::transaction::OutPoint;
 use crate::utxo::Coin;
 
+type Dropped = (PeerId, DisconnectReason);
+
 const HEIGHT: u32 = SNAPSHOT_MIN_HEIGHT + 5;
 
 /// A chain `HEIGHT` blocks long, a fresh node with snapshot sync that has its headers from
@@ -41,7 +43,7 @@ impl Joining {
 
     /// Drains the outputs: the peers dropped, and the snapshot requests and `getdata`s sent to
     /// each peer.
-    fn drain(&mut self) -> (Vec<(PeerId, DisconnectReason)>, Vec<(PeerId, Message)>) {
+    fn drain(&mut self) -> (Vec<Dropped>, Vec<(PeerId, Message)>) {
         let (mut dropped, mut asked) = (Vec::new(), Vec::new());
         while let Some(output) = self.node.poll_output() {
             match output {

@@ -117,6 +117,7 @@ fn remove_coin(coins: &mut Vec<(OutPoint, Coin)>) {
     coins.remove(coins.len() / 2);
 }
 
+#[allow(clippy::ptr_arg, reason = "every tamper has the one signature `Tamper`, some add or remove coins")]
 fn change_amount(coins: &mut Vec<(OutPoint, Coin)>) {
     let amount = &mut coins[0].1.output.amount;
     *amount = amount.checked_add(Amount::from_units(1).expect("in range")).expect("in range");
