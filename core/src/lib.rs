@@ -20,7 +20,6 @@ mod asert;
 mod bech32;
 mod block;
 mod chain;
-pub mod commitment;
 mod encode;
 pub mod explorer;
 mod fetched_block;

@@ -79,11 +79,7 @@ pub fn child_block_of(
 ) -> Option<Block> {
     let height = chain.header(parent)?.height + 1;
     let value = chain.params().subsidy(height).checked_add(fees).ok()?;
-    let mut cb = coinbase(height, value, owner, extra_nonce);
-    // TEMPORARY STUB (snapshot branch): the lead's commitment, on the tip only.
-    if *parent == chain.tip_hash() {
-        cb.inputs[0].signature.0[32..64].copy_from_slice(&chain.utxos().commitment());
-    }
+    let cb = coinbase(height, value, owner, extra_nonce);
     assemble_block(*parent, chain.required_bits_after(parent)?, time, cb, txs)
 }
 
