@@ -31,6 +31,7 @@ mod limits;
 mod mempool;
 mod merkle;
 mod message;
+mod muhash;
 mod node;
 mod params;
 mod pow;
@@ -77,6 +78,7 @@ pub use message::{
     ADDR_BYTES_MAX, ADDRS_MAX, HEADERS_MAX, INV_ITEMS_MAX, InvItem, LINKS_MAX, LOCATOR_HASHES_MAX, MESSAGE_BYTES_MAX,
     Message, PROTOCOL_VERSION, SIGNAL_BYTES_MAX, USER_AGENT_BYTES_MAX,
 };
+pub use muhash::{MUHASH_BYTES, MuHash3072, MuHashDecodeError};
 pub use node::{
     ADDR_TTL_S, ADDRS_FORWARD_BATCH_MAX, ADDRS_FORWARD_PEERS, ADDRS_KNOWN_MAX, ADDRS_PER_PEER_MAX,
     BLOCK_REQUEST_TIMEOUT_S, BLOCKS_IN_FLIGHT_PER_PEER_MAX, BRANCH_SWITCHES_MAX, BranchSwitch, CHANGE_SET_BLOCKS_MAX,
