@@ -15,17 +15,18 @@ const DOUBLE_ROUNDS: usize = 10;
 /// "expand 32-byte k", the first four words of every state.
 const SIGMA: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
 
-/// The state's four quarter-rounds of a column round, then of a diagonal round.
-const QUARTER_ROUNDS: [[usize; 4]; 8] = [
-    [0, 4, 8, 12],
-    [1, 5, 9, 13],
-    [2, 6, 10, 14],
-    [3, 7, 11, 15],
-    [0, 5, 10, 15],
-    [1, 6, 11, 12],
-    [2, 7, 8, 13],
-    [3, 4, 9, 14],
-];
+/// One quarter-round on words `a`, `b`, `c` and `d` of the state.
+#[inline(always)]
+fn quarter_round(x: &mut [u32; STATE_WORDS], a: usize, b: usize, c: usize, d: usize) {
+    x[a] = x[a].wrapping_add(x[b]);
+    x[d] = (x[d] ^ x[a]).rotate_left(16);
+    x[c] = x[c].wrapping_add(x[d]);
+    x[b] = (x[b] ^ x[c]).rotate_left(12);
+    x[a] = x[a].wrapping_add(x[b]);
+    x[d] = (x[d] ^ x[a]).rotate_left(8);
+    x[c] = x[c].wrapping_add(x[d]);
+    x[b] = (x[b] ^ x[c]).rotate_left(7);
+}
 
 /// One block of ChaCha20 keystream as 16 words: `key`, the 32-bit block `counter` and the
 /// 96-bit `nonce`, all as RFC 8439 lays them out.
@@ -37,16 +38,15 @@ pub(crate) fn block_words(key: &[u32; 8], counter: u32, nonce: &[u32; 3]) -> [u3
     init[13..].copy_from_slice(nonce);
     let mut x = init;
     for _ in 0..DOUBLE_ROUNDS {
-        for [a, b, c, d] in QUARTER_ROUNDS {
-            x[a] = x[a].wrapping_add(x[b]);
-            x[d] = (x[d] ^ x[a]).rotate_left(16);
-            x[c] = x[c].wrapping_add(x[d]);
-            x[b] = (x[b] ^ x[c]).rotate_left(12);
-            x[a] = x[a].wrapping_add(x[b]);
-            x[d] = (x[d] ^ x[a]).rotate_left(8);
-            x[c] = x[c].wrapping_add(x[d]);
-            x[b] = (x[b] ^ x[c]).rotate_left(7);
-        }
+        // A column round, then a diagonal round.
+        quarter_round(&mut x, 0, 4, 8, 12);
+        quarter_round(&mut x, 1, 5, 9, 13);
+        quarter_round(&mut x, 2, 6, 10, 14);
+        quarter_round(&mut x, 3, 7, 11, 15);
+        quarter_round(&mut x, 0, 5, 10, 15);
+        quarter_round(&mut x, 1, 6, 11, 12);
+        quarter_round(&mut x, 2, 7, 8, 13);
+        quarter_round(&mut x, 3, 4, 9, 14);
     }
     for (word, start) in x.iter_mut().zip(init) {
         *word = word.wrapping_add(start);

@@ -110,28 +110,111 @@ fn add_small(limbs: &mut [u64; LIMBS], small: u64) -> bool {
     true
 }
 
-/// The full 96-limb product, column by column. Each column sums up to 48 products; their low
-/// and high halves are summed apart (each sum below 2^70), which keeps the additions of one
-/// column independent of each other.
+/// The full 96-limb product by one level of Karatsuba (the subtractive form, which keeps
+/// every operand 24 limbs): with B = 2^1536, a = a0 + a1·B and b = b0 + b1·B,
+/// a·b = a0·b0 + (a0·b0 + a1·b1 + (a0 − a1)·(b1 − b0))·B + a1·b1·B². Three half products
+/// instead of four; the halves are schoolbook rows.
 fn mul_wide(a: &[u64; LIMBS], b: &[u64; LIMBS]) -> [u64; WIDE_LIMBS] {
-    let mut out = [0u64; WIDE_LIMBS];
-    let mut carry: u128 = 0;
-    for (k, out_limb) in out.iter_mut().enumerate().take(WIDE_LIMBS - 1) {
-        let first = k.saturating_sub(LIMBS - 1);
-        let last = k.min(LIMBS - 1);
-        let mut low_sum: u128 = 0;
-        let mut high_sum: u128 = 0;
-        for i in first..=last {
-            let product = u128::from(a[i]) * u128::from(b[k - i]);
-            low_sum += u128::from(product as u64);
-            high_sum += product >> 64;
-        }
-        let column = low_sum + carry;
-        *out_limb = column as u64;
-        carry = (column >> 64) + high_sum;
+    let (a0, a1) = halves(a);
+    let (b0, b1) = halves(b);
+    let low = mul_half(a0, b0);
+    let high = mul_half(a1, b1);
+    let (a_diff, a_negative) = abs_diff(a0, a1);
+    let (b_diff, b_negative) = abs_diff(b1, b0);
+    let cross = mul_half(&a_diff, &b_diff);
+
+    // middle = low + high ± cross = a0·b1 + a1·b0, below 2·B², so 48 limbs and a carry bit.
+    let mut middle = low;
+    let mut top = u64::from(add_into(&mut middle, &high));
+    if a_negative == b_negative {
+        top += u64::from(add_into(&mut middle, &cross));
+    } else {
+        top -= u64::from(sub_from(&mut middle, &cross));
     }
-    out[WIDE_LIMBS - 1] = carry as u64;
+
+    let mut out = [0u64; WIDE_LIMBS];
+    out[..LIMBS].copy_from_slice(&low);
+    out[LIMBS..].copy_from_slice(&high);
+    let carry = add_into(&mut out[HALF..HALF + LIMBS], &middle);
+    // The product fits 96 limbs, so neither carry runs off the top.
+    let spill_from = HALF + LIMBS;
+    add_carry_at(&mut out[spill_from..], top + u64::from(carry));
     out
+}
+
+/// Limbs of each Karatsuba half.
+const HALF: usize = LIMBS / 2;
+
+fn halves(x: &[u64; LIMBS]) -> (&[u64; HALF], &[u64; HALF]) {
+    let (low, high) = x.split_at(HALF);
+    (low.try_into().expect("HALF limbs"), high.try_into().expect("HALF limbs"))
+}
+
+/// The schoolbook product of two halves, row by row: each row adds one limb of `a` times all
+/// of `b`, a fixed-length loop the compiler unrolls.
+fn mul_half(a: &[u64; HALF], b: &[u64; HALF]) -> [u64; LIMBS] {
+    let mut out = [0u64; LIMBS];
+    for (i, &a_limb) in a.iter().enumerate() {
+        let row: &mut [u64; HALF + 1] = (&mut out[i..i + HALF + 1]).try_into().expect("a row fits the product");
+        let mut carry = 0u64;
+        for (slot, &b_limb) in row.iter_mut().zip(b) {
+            // a·b + slot + carry < 2^128: (2^64 − 1)² + 2·(2^64 − 1) = 2^128 − 1.
+            let t = u128::from(a_limb) * u128::from(b_limb) + u128::from(*slot) + u128::from(carry);
+            *slot = t as u64;
+            carry = (t >> 64) as u64;
+        }
+        row[HALF] = carry;
+    }
+    out
+}
+
+/// |x − y| and whether x − y is negative.
+fn abs_diff(x: &[u64; HALF], y: &[u64; HALF]) -> ([u64; HALF], bool) {
+    let mut diff = *x;
+    if sub_from(&mut diff, y) {
+        let mut diff = *y;
+        sub_from(&mut diff, x);
+        (diff, true)
+    } else {
+        (diff, false)
+    }
+}
+
+/// x += y over the length of x (y as long), returning the carry out.
+fn add_into(x: &mut [u64], y: &[u64]) -> bool {
+    let mut carry = false;
+    for (xi, &yi) in x.iter_mut().zip(y) {
+        let (sum, c1) = xi.overflowing_add(yi);
+        let (sum, c2) = sum.overflowing_add(u64::from(carry));
+        *xi = sum;
+        carry = c1 | c2;
+    }
+    carry
+}
+
+/// x −= y over the length of x (y as long), returning the borrow out.
+fn sub_from(x: &mut [u64], y: &[u64]) -> bool {
+    let mut borrow = false;
+    for (xi, &yi) in x.iter_mut().zip(y) {
+        let (diff, b1) = xi.overflowing_sub(yi);
+        let (diff, b2) = diff.overflowing_sub(u64::from(borrow));
+        *xi = diff;
+        borrow = b1 | b2;
+    }
+    borrow
+}
+
+/// x += small, carried up x; what would carry off its top is dropped (callers know it is 0).
+fn add_carry_at(x: &mut [u64], small: u64) {
+    let mut carry = small;
+    for limb in x.iter_mut() {
+        if carry == 0 {
+            return;
+        }
+        let (sum, overflow) = limb.overflowing_add(carry);
+        *limb = sum;
+        carry = u64::from(overflow);
+    }
 }
 
 /// `wide mod p`: the high half times 2^3072 ≡ `PRIME_DIFF` folds onto the low half, what
