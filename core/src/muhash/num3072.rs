@@ -150,20 +150,30 @@ fn halves(x: &[u64; LIMBS]) -> (&[u64; HALF], &[u64; HALF]) {
     (low.try_into().expect("HALF limbs"), high.try_into().expect("HALF limbs"))
 }
 
-/// The schoolbook product of two halves, row by row: each row adds one limb of `a` times all
-/// of `b`, a fixed-length loop the compiler unrolls.
+/// The schoolbook product of two halves, two rows at a time: rows i and i + 1 (limbs of `a`
+/// times all of `b`) add into the same slot each step with carries of their own, so the two
+/// carry chains overlap. Fixed-length loops the compiler unrolls.
 fn mul_half(a: &[u64; HALF], b: &[u64; HALF]) -> [u64; LIMBS] {
+    const _: () = assert!(HALF % 2 == 0);
     let mut out = [0u64; LIMBS];
-    for (i, &a_limb) in a.iter().enumerate() {
-        let row: &mut [u64; HALF + 1] = (&mut out[i..i + HALF + 1]).try_into().expect("a row fits the product");
-        let mut carry = 0u64;
+    for i in (0..HALF).step_by(2) {
+        let (a_even, a_odd) = (u128::from(a[i]), u128::from(a[i + 1]));
+        let row: &mut [u64; HALF + 2] = (&mut out[i..i + HALF + 2]).try_into().expect("two rows fit the product");
+        let (mut carry_even, mut carry_odd) = (0u64, 0u64);
+        let mut previous_b = 0u128;
         for (slot, &b_limb) in row.iter_mut().zip(b) {
-            // a·b + slot + carry < 2^128: (2^64 − 1)² + 2·(2^64 − 1) = 2^128 − 1.
-            let t = u128::from(a_limb) * u128::from(b_limb) + u128::from(*slot) + u128::from(carry);
-            *slot = t as u64;
-            carry = (t >> 64) as u64;
+            // Each sum is below 2^128: (2^64 − 1)² + 2·(2^64 − 1) = 2^128 − 1.
+            let even = a_even * u128::from(b_limb) + u128::from(*slot) + u128::from(carry_even);
+            let odd = a_odd * previous_b + u128::from(even as u64) + u128::from(carry_odd);
+            *slot = odd as u64;
+            carry_even = (even >> 64) as u64;
+            carry_odd = (odd >> 64) as u64;
+            previous_b = u128::from(b_limb);
         }
-        row[HALF] = carry;
+        // Slot i + HALF: the even row's carry and the odd row's last product.
+        let odd = a_odd * previous_b + u128::from(carry_even) + u128::from(carry_odd);
+        row[HALF] = odd as u64;
+        row[HALF + 1] = (odd >> 64) as u64;
     }
     out
 }
