@@ -1,4 +1,5 @@
-//! SHA-256 and SHA-256d, and the 32-byte hash newtypes (`BlockHash`, `Txid`, `MerkleRoot`).
+//! SHA-256 and SHA-256d, and the 32-byte hash newtypes (`BlockHash`, `Txid`, `MerkleRoot`,
+//! `UtxoCommitment`).
 //!
 //! Hashes are stored in the byte order SHA-256 produces them, and displayed reversed, as
 //! Bitcoin does, so a block hash with leading zero bits prints with leading zeros.
@@ -92,6 +93,10 @@ hash_newtype!(
 hash_newtype!(
     /// The root of the merkle tree over a block's txids.
     MerkleRoot
+);
+hash_newtype!(
+    /// A UTXO set's MuHash3072 digest, as a coinbase commits to it (see `commitment`).
+    UtxoCommitment
 );
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ mod asert;
 mod bech32;
 mod block;
 mod chain;
+pub mod commitment;
 mod encode;
 pub mod explorer;
 mod fetched_block;
@@ -31,6 +32,7 @@ mod limits;
 mod mempool;
 mod merkle;
 mod message;
+mod muhash;
 mod node;
 mod params;
 mod pow;
@@ -56,7 +58,7 @@ pub use bech32::Bech32Error;
 pub use block::Block;
 pub use chain::{
     ACTIVE_BLOCKS_KEPT, BestHeader, BlockEntry, CHECKPOINT_RECORD_BYTES_MAX, CHECKPOINT_VERSION, Chain, ChainResume,
-    ChainUpdate, CheckpointMoved, KnownHeader, ResumeError,
+    ChainUpdate, CheckpointMoved, KnownHeader, ResumeError, StoredTip,
 };
 pub use chain::{AdoptError, RollbackError, SnapshotOverlay};
 pub use encode::{
@@ -65,7 +67,7 @@ pub use encode::{
 pub use fetched_block::{
     FETCHED_BLOCK_CHECKS, FetchedBlockError, FetchedBlockView, check_fetched_block, pruned_block_hash,
 };
-pub use hash::{BlockHash, MerkleRoot, Txid, sha256, sha256d};
+pub use hash::{BlockHash, MerkleRoot, Txid, UtxoCommitment, sha256, sha256d};
 pub use header::{HEADER_BYTES, Header};
 pub use kernel::{MiningJob, SearchResult, search, search_portable, simd_available};
 pub use limits::{BLOCK_BYTES_MAX, BLOCK_INPUTS_MAX, BLOCK_TXS_MAX, TX_BYTES_MAX, TX_INPUTS_MAX, TX_OUTPUTS_MAX};
@@ -78,6 +80,7 @@ pub use message::{
     ADDR_BYTES_MAX, ADDRS_MAX, HEADERS_MAX, INV_ITEMS_MAX, InvItem, LINKS_MAX, LOCATOR_HASHES_MAX, MESSAGE_BYTES_MAX,
     Message, PROTOCOL_VERSION, SIGNAL_BYTES_MAX, SNAPSHOT_CHUNK_COINS_MAX, SNAPSHOT_COIN_BYTES, USER_AGENT_BYTES_MAX,
 };
+pub use muhash::{MUHASH_BYTES, MuHash3072, MuHashDecodeError};
 pub use node::{
     ADDR_TTL_S, ADDRS_FORWARD_BATCH_MAX, ADDRS_FORWARD_PEERS, ADDRS_KNOWN_MAX, ADDRS_PER_PEER_MAX,
     BLOCK_REQUEST_TIMEOUT_S, BLOCKS_IN_FLIGHT_PER_PEER_MAX, BRANCH_SWITCHES_MAX, BranchSwitch, CHANGE_SET_BLOCKS_MAX,
@@ -107,7 +110,7 @@ pub use target::{CompactTarget, CompactTargetError, Target, Work};
 pub use template::{assemble_block, child_block, child_block_of, coinbase, search_nonce};
 pub use transaction::{OutPoint, TX_BYTES_MIN, TXIN_BYTES, TXOUT_BYTES, Transaction, TxIn, TxOut};
 pub use uint::U256;
-pub use utxo::{BlockUndo, Coin, CoinStore, UtxoSet, apply_connect, apply_disconnect};
+pub use utxo::{BlockUndo, Coin, CoinStore, UtxoSet, apply_connect, apply_disconnect, created_coins};
 pub use utxo_checksum::UtxoChecksum;
 pub use validation::{BlockError, TxError, check_block, check_transaction, connect_block, disconnect_block};
 pub use wallet::{Balance, WALLET_TX_BYTES, Wallet, WalletError, WalletTx};

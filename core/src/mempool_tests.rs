@@ -1,6 +1,7 @@
 //! Tests of the mempool: admission rules, orphans, block and reorg clean-up, eviction, templates.
 
 use super::*;
+use crate::hash::UtxoCommitment;
 use crate::signature::SecretKey;
 use crate::template::{assemble_block, coinbase};
 use crate::testkit::*;
@@ -49,7 +50,7 @@ fn admission_rules() {
     let dust = spend(&[coins[1].0], vec![pay(units(999)), pay(coins[1].1.checked_sub(units(5999)).expect("small"))], g);
     assert_eq!(pool.accept(dust, &b.chain, NOW), Err(MempoolError::Dust { vout: 0 }));
 
-    let cb = coinbase(b.chain.height() + 1, units(1), miner().public_key(), 0);
+    let cb = coinbase(b.chain.height() + 1, units(1), miner().public_key(), 0, UtxoCommitment::ZERO);
     assert_eq!(pool.accept(cb, &b.chain, NOW), Err(MempoolError::Coinbase));
 
     let (young, young_value) = b.coinbase_coin(b.chain.height());
@@ -206,7 +207,7 @@ fn templates_put_high_fee_rates_and_parents_first_and_connect() {
     let entry = b.chain.tip();
     let height = entry.height + 1;
     let value = b.chain.params().subsidy(height).checked_add(fees).expect("in range");
-    let cb = coinbase(height, value, miner().public_key(), 1);
+    let cb = coinbase(height, value, miner().public_key(), 1, b.chain.utxos().commitment());
     let block = mine(
         assemble_block(tip, b.chain.required_bits(entry), entry.header().time + 10, cb, txs).expect("distinct txids"),
     );

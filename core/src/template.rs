@@ -4,24 +4,32 @@
 use crate::amount::Amount;
 use crate::block::Block;
 use crate::chain::{BlockEntry, Chain};
-use crate::hash::BlockHash;
+use crate::commitment::with_commitment;
+use crate::hash::{BlockHash, UtxoCommitment};
 use crate::header::Header;
 use crate::signature::{PublicKey, Signature};
 use crate::target::CompactTarget;
 use crate::transaction::{OutPoint, Transaction, TxIn, TxOut};
 use alloc::vec::Vec;
 
-/// The coinbase of the block at `height`, paying `value` to `owner`. `extra_nonce` fills the
-/// first eight bytes of the free signature slot, so miners sharing a key and a height still
-/// search distinct headers.
-pub fn coinbase(height: u32, value: Amount, owner: PublicKey, extra_nonce: u64) -> Transaction {
+/// The coinbase of the block at `height`, paying `value` to `owner` and committing to the UTXO
+/// set its parent left (`commitment`). `extra_nonce` fills the first eight bytes of the free
+/// signature slot, so miners sharing a key and a height still search distinct headers.
+pub fn coinbase(
+    height: u32,
+    value: Amount,
+    owner: PublicKey,
+    extra_nonce: u64,
+    commitment: UtxoCommitment,
+) -> Transaction {
     let mut data = [0u8; 64];
     data[..8].copy_from_slice(&extra_nonce.to_le_bytes());
-    Transaction {
+    let coinbase = Transaction {
         version: Transaction::VERSION,
         inputs: alloc::vec![TxIn { prev_out: OutPoint::coinbase(height), signature: Signature(data) }],
         outputs: alloc::vec![TxOut { amount: value, owner }],
-    }
+    };
+    with_commitment(coinbase, commitment)
 }
 
 /// A block on `parent` with `coinbase` first and then `txs`, its merkle root filled in and
@@ -67,7 +75,8 @@ pub fn child_block(
 }
 
 /// `child_block` for a parent known by its hash (whose body may be evicted from memory).
-/// `None` also when `parent` is not a known header.
+/// `None` also when `parent` is not a known header, or the UTXO set it left cannot be rebuilt
+/// (see `Chain::utxo_commitment_after`).
 pub fn child_block_of(
     chain: &Chain,
     parent: &BlockHash,
@@ -79,7 +88,7 @@ pub fn child_block_of(
 ) -> Option<Block> {
     let height = chain.header(parent)?.height + 1;
     let value = chain.params().subsidy(height).checked_add(fees).ok()?;
-    let cb = coinbase(height, value, owner, extra_nonce);
+    let cb = coinbase(height, value, owner, extra_nonce, chain.utxo_commitment_after(parent)?);
     assemble_block(*parent, chain.required_bits_after(parent)?, time, cb, txs)
 }
 

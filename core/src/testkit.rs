@@ -3,11 +3,11 @@
 use crate::amount::Amount;
 use crate::block::Block;
 use crate::chain::Chain;
-use crate::hash::{BlockHash, MerkleRoot};
+use crate::hash::{BlockHash, MerkleRoot, UtxoCommitment};
 use crate::params::Params;
 
 use crate::signature::SecretKey;
-use crate::template::{child_block_of, search_nonce};
+use crate::template::{assemble_block, coinbase, search_nonce};
 use crate::transaction::{OutPoint, Transaction, TxOut};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -39,15 +39,19 @@ impl Builder {
         self.chain.params().genesis_hash()
     }
 
-    /// A valid block on `parent` with `txs`, the coinbase claiming subsidy plus `fees`.
+    /// A valid block on `parent` with `txs`, the coinbase claiming subsidy plus `fees`. On a
+    /// parent whose UTXO set the chain can no longer rebuild (below the blocks kept in memory),
+    /// the coinbase commits to zeros: such a block can be stored but never connected.
     pub fn block_on(&mut self, parent: BlockHash, txs: Vec<Transaction>, fees: Amount) -> Block {
         let known = self.chain.header(&parent).expect("parent known");
         self.extra_nonce += 1;
         let time = known.header.time + 10;
-        mine(
-            child_block_of(&self.chain, &parent, miner().public_key(), self.extra_nonce, time, txs, fees)
-                .expect("not mutated"),
-        )
+        let height = known.height + 1;
+        let value = self.chain.params().subsidy(height).checked_add(fees).expect("in range");
+        let commitment = self.chain.utxo_commitment_after(&parent).unwrap_or(UtxoCommitment::ZERO);
+        let cb = coinbase(height, value, miner().public_key(), self.extra_nonce, commitment);
+        let bits = self.chain.required_bits_after(&parent).expect("parent known");
+        mine(assemble_block(parent, bits, time, cb, txs).expect("not mutated"))
     }
 
     /// Mines and accepts `n` empty blocks on the tip.

@@ -4,7 +4,9 @@
 
 use crate::amount::Amount;
 use crate::block::Block;
+use crate::commitment::UtxoSetHash;
 use crate::encode::{Decode, DecodeError, Encode, Reader, write_list};
+use crate::hash::UtxoCommitment;
 use crate::limits::BLOCK_INPUTS_MAX;
 use crate::transaction::{OutPoint, TxOut};
 use crate::utxo_checksum::UtxoChecksum;
@@ -30,12 +32,26 @@ impl Coin {
     }
 }
 
-/// Every output of the active chain not yet spent, in a deterministic order, with its checksum.
-#[derive(Clone, PartialEq, Eq, Debug, Default)]
+/// Every output of the active chain not yet spent, in a deterministic order, with its checksum
+/// and its set hash.
+#[derive(Clone, Debug, Default)]
 pub struct UtxoSet {
     coins: BTreeMap<OutPoint, Coin>,
     checksum: UtxoChecksum,
+    set_hash: UtxoSetHash,
+    /// `set_hash`'s digest as of the last `refresh_commitment`, if nothing changed since (it costs
+    /// a modular inverse, so the chain computes it once a block, not at every question).
+    commitment: Option<UtxoCommitment>,
 }
+
+/// Two sets are equal when they hold the same coins (the set hash is a function of them).
+impl PartialEq for UtxoSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.coins == other.coins
+    }
+}
+
+impl Eq for UtxoSet {}
 
 impl UtxoSet {
     pub fn get(&self, outpoint: &OutPoint) -> Option<&Coin> {
@@ -77,22 +93,67 @@ impl UtxoSet {
         self.checksum
     }
 
+    /// The set hash a block on this set must commit to (see `commitment`): cached by the last
+    /// `refresh_commitment` if nothing changed since, computed otherwise.
+    pub fn commitment(&self) -> UtxoCommitment {
+        self.commitment.unwrap_or_else(|| self.set_hash.commitment())
+    }
+
+    /// Computes and caches `commitment`.
+    pub fn refresh_commitment(&mut self) {
+        if self.commitment.is_none() {
+            self.commitment = Some(self.set_hash.commitment());
+        }
+    }
+
+    /// The set hash's state, for a shell to store with its tip.
+    pub fn set_hash(&self) -> &UtxoSetHash {
+        &self.set_hash
+    }
+
     pub(crate) fn insert(&mut self, outpoint: OutPoint, coin: Coin) {
         let previous = self.coins.insert(outpoint, coin);
         assert!(previous.is_none(), "outpoints are unique: {outpoint:?}");
         self.checksum.add(&outpoint, &coin);
+        self.set_hash.add(&outpoint, &coin);
+        self.commitment = None;
     }
 
     pub(crate) fn remove(&mut self, outpoint: &OutPoint) -> Option<Coin> {
         let coin = self.coins.remove(outpoint)?;
         self.checksum.remove(outpoint, &coin);
+        self.set_hash.remove(outpoint, &coin);
+        self.commitment = None;
         Some(coin)
+    }
+
+    /// Stored coins with the set hash stored beside them, which is trusted rather than computed
+    /// again (that costs a multiplication per coin); `ChainResume` checks it against the tip
+    /// block's commitment. A repeated outpoint keeps its last coin.
+    pub fn from_stored(coins: Vec<(OutPoint, Coin)>, set_hash: UtxoSetHash) -> Self {
+        let (coins, checksum) = Self::sorted_with_checksum(coins);
+        Self { coins, checksum, set_hash, commitment: None }
+    }
+
+    /// Puts a stored coin in place, replacing any at its outpoint, leaving the set hash to be
+    /// replaced by the stored one (see `from_stored`).
+    pub(crate) fn put_stored(&mut self, outpoint: OutPoint, coin: Coin) {
+        if let Some(previous) = self.coins.insert(outpoint, coin) {
+            self.checksum.remove(&outpoint, &previous);
+        }
+        self.checksum.add(&outpoint, &coin);
+    }
+
+    /// Replaces the set hash with a stored one (see `from_stored`).
+    pub(crate) fn set_stored_hash(&mut self, set_hash: UtxoSetHash) {
+        self.set_hash = set_hash;
+        self.commitment = None;
     }
 }
 
 impl UtxoSet {
-    /// A set of stored coins, built at once; a repeated outpoint keeps its last coin.
-    fn from_coins(mut coins: Vec<(OutPoint, Coin)>) -> Self {
+    /// Coins sorted by outpoint, a repeated outpoint keeping its last coin, with their checksum.
+    fn sorted_with_checksum(mut coins: Vec<(OutPoint, Coin)>) -> (BTreeMap<OutPoint, Coin>, UtxoChecksum) {
         // Stable: among equal outpoints the last stays last, and `BTreeMap` keeps the last.
         coins.sort_by_key(|&(outpoint, _)| outpoint);
         coins.dedup_by(|later, earlier| {
@@ -106,14 +167,20 @@ impl UtxoSet {
         for (outpoint, coin) in &coins {
             checksum.add(outpoint, coin);
         }
-        Self { coins: coins.into_iter().collect(), checksum }
+        (coins.into_iter().collect(), checksum)
     }
 }
 
 impl FromIterator<(OutPoint, Coin)> for UtxoSet {
-    /// A set of stored coins; a repeated outpoint keeps its last coin.
+    /// A set of coins, built at once with its set hash computed from scratch; a repeated
+    /// outpoint keeps its last coin.
     fn from_iter<I: IntoIterator<Item = (OutPoint, Coin)>>(coins: I) -> Self {
-        Self::from_coins(coins.into_iter().collect())
+        let (coins, checksum) = Self::sorted_with_checksum(coins.into_iter().collect());
+        let mut set_hash = UtxoSetHash::default();
+        for (outpoint, coin) in &coins {
+            set_hash.add(outpoint, coin);
+        }
+        Self { coins, checksum, set_hash, commitment: None }
     }
 }
 
@@ -151,29 +218,42 @@ pub fn apply_connect<S: CoinStore>(
     for (outpoint, _) in &undo.spent {
         coins.delete(outpoint)?;
     }
-    let spent_in_block: BTreeSet<OutPoint> =
-        block.txs.iter().skip(1).flat_map(|tx| tx.inputs.iter().map(|input| input.prev_out)).collect();
-    for tx in &block.txs {
-        let txid = tx.txid();
-        for (vout, output) in tx.outputs.iter().enumerate() {
-            let outpoint = OutPoint { txid, vout: vout as u32 };
-            if !spent_in_block.contains(&outpoint) {
-                coins.put(outpoint, Coin { output: *output, height, is_coinbase: tx.is_coinbase() })?;
-            }
-        }
+    for (outpoint, coin) in created_coins(block, height) {
+        coins.put(outpoint, coin)?;
     }
     Ok(())
+}
+
+/// The coins `block` at `height` adds to the set.
+pub fn created_coins(block: &Block, height: u32) -> impl Iterator<Item = (OutPoint, Coin)> + '_ {
+    surviving_outputs(block)
+        .map(move |(outpoint, output, is_coinbase)| (outpoint, Coin { output, height, is_coinbase }))
+}
+
+/// The outputs of `block` that no later transaction of the same block spends, with whether they
+/// are the coinbase's.
+fn surviving_outputs(block: &Block) -> impl Iterator<Item = (OutPoint, TxOut, bool)> + '_ {
+    let spent_in_block: BTreeSet<OutPoint> =
+        block.txs.iter().skip(1).flat_map(|tx| tx.inputs.iter().map(|input| input.prev_out)).collect();
+    block
+        .txs
+        .iter()
+        .flat_map(|tx| {
+            let txid = tx.txid();
+            let is_coinbase = tx.is_coinbase();
+            tx.outputs
+                .iter()
+                .enumerate()
+                .map(move |(vout, output)| (OutPoint { txid, vout: vout as u32 }, *output, is_coinbase))
+        })
+        .filter(move |(outpoint, ..)| !spent_in_block.contains(outpoint))
 }
 
 /// What disconnecting `block` (the tip) does to the coins: its outputs leave, and the coins its
 /// `undo` lists come back.
 pub fn apply_disconnect<S: CoinStore>(block: &Block, undo: &BlockUndo, coins: &mut S) -> Result<(), S::Error> {
-    for tx in &block.txs {
-        let txid = tx.txid();
-        for vout in 0..tx.outputs.len() as u32 {
-            // Absent when a later transaction of the same block spent it.
-            coins.delete(&OutPoint { txid, vout })?;
-        }
+    for (outpoint, ..) in surviving_outputs(block) {
+        coins.delete(&outpoint)?;
     }
     for (outpoint, coin) in &undo.spent {
         coins.put(*outpoint, *coin)?;
@@ -234,5 +314,60 @@ impl Encode for (OutPoint, Coin) {
 impl Decode for (OutPoint, Coin) {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok((OutPoint::decode_from(r)?, Coin::decode_from(r)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::Txid;
+    use crate::signature::PublicKey;
+    use proptest::prelude::*;
+
+    fn coin(n: u16) -> (OutPoint, Coin) {
+        let [a, b] = n.to_le_bytes();
+        let outpoint = OutPoint { txid: Txid::from_byte_array([a; 32]), vout: u32::from(b) };
+        let output = TxOut { amount: Amount::from_units(u64::from(n)).expect("small"), owner: PublicKey([b; 32]) };
+        (outpoint, Coin { output, height: u32::from(n), is_coinbase: n.is_multiple_of(3) })
+    }
+
+    proptest! {
+        /// The set hash kept coin by coin through additions and removals is the one rebuilt from
+        /// the coins left, and so is its checksum.
+        #[test]
+        fn the_set_hash_kept_through_changes_equals_the_one_rebuilt_from_scratch(
+            added in proptest::collection::btree_set(any::<u16>(), 1..40),
+            removed_mask in any::<u64>(),
+        ) {
+            let mut set = UtxoSet::default();
+            for &n in &added {
+                let (outpoint, coin) = coin(n);
+                set.insert(outpoint, coin);
+            }
+            let before_removal = set.commitment();
+            for (i, &n) in added.iter().enumerate() {
+                if removed_mask >> (i % 64) & 1 == 1 {
+                    set.remove(&coin(n).0);
+                }
+            }
+            let rebuilt: UtxoSet = set.iter().map(|(o, c)| (*o, *c)).collect();
+            prop_assert_eq!(set.commitment(), rebuilt.commitment());
+            prop_assert_eq!(set.checksum(), rebuilt.checksum());
+            if set.len() < added.len() {
+                prop_assert_ne!(set.commitment(), before_removal);
+            }
+        }
+    }
+
+    #[test]
+    fn a_stored_set_hash_is_taken_as_stored_and_changes_keep_it_up_to_date() {
+        let coins: Vec<(OutPoint, Coin)> = (1..=10).map(coin).collect();
+        let full: UtxoSet = coins.iter().copied().collect();
+        let mut stored = UtxoSet::from_stored(coins.clone(), full.set_hash().clone());
+        assert_eq!(stored.commitment(), full.commitment());
+        stored.remove(&coins[0].0);
+        let rebuilt: UtxoSet = coins[1..].iter().copied().collect();
+        assert_eq!(stored.commitment(), rebuilt.commitment());
+        assert_ne!(UtxoSet::default().commitment(), full.commitment());
     }
 }

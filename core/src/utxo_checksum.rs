@@ -1,12 +1,14 @@
 //! `UtxoChecksum`: a checksum of a UTXO set, kept up to date coin by coin, that a shell stores
 //! with its tip to notice a corrupt store when it loads the set again.
 //!
-//! It is the sum, modulo 2^256, of SHA-256 of each coin's encoding (outpoint, then coin), so it
-//! does not depend on the order coins are added or removed and costs one hash per change. It
-//! detects accidental damage (a lost row, a flipped bit), not an adversary: someone choosing
+//! It is the sum, modulo 2^256, of SHA-256 of each coin's element (`commitment::coin_element`:
+//! the outpoint, then the coin), so it does not depend on the order coins are added or removed
+//! and costs one hash per change. It detects accidental damage (a lost row, a flipped bit), not an adversary: someone choosing
 //! coins can make two sets with the same sum (Wagner's generalized birthday attack). It is never
-//! sent to peers nor committed to in blocks; a commitment needs a multiset hash built for that.
+//! sent to peers nor committed to in blocks: blocks commit to `commitment::UtxoSetHash`, a multiset
+//! hash built for that, which costs far more per coin. A shell checks this one at every restart.
 
+use crate::commitment::coin_element;
 use crate::encode::{Decode, DecodeError, Encode, Reader};
 use crate::hash::sha256;
 use crate::transaction::OutPoint;
@@ -22,10 +24,7 @@ pub struct UtxoChecksum(U256);
 impl UtxoChecksum {
     /// The term one coin adds to the sum.
     fn term(outpoint: &OutPoint, coin: &Coin) -> U256 {
-        let mut bytes = Vec::with_capacity(COIN_ENTRY_BYTES);
-        outpoint.encode_to(&mut bytes);
-        coin.encode_to(&mut bytes);
-        U256::from_le_bytes(sha256(&bytes))
+        U256::from_le_bytes(sha256(&coin_element(outpoint, coin)))
     }
 
     /// The checksum after `coin` joined the set.
@@ -46,9 +45,6 @@ impl UtxoChecksum {
         Self(U256::from_le_bytes(bytes))
     }
 }
-
-/// Encoded size of an outpoint and its coin.
-const COIN_ENTRY_BYTES: usize = 36 + 40 + 4 + 1;
 
 impl fmt::Debug for UtxoChecksum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

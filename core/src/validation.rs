@@ -1,13 +1,15 @@
 //! Block and transaction validity: the checks that need no chain (`check_block`), and
-//! connecting a block to the UTXO set (`connect_block`) or disconnecting it (`disconnect_block`).
+//! connecting a block to the UTXO set (`connect_block`: coinbase height, UTXO commitment,
+//! spends, fees) or disconnecting it (`disconnect_block`).
 //!
 //! Every rule returns a typed error. Connecting is all-or-nothing: the block is validated against
 //! a view of the set and the set changes only if every rule passes.
 
 use crate::amount::Amount;
 use crate::block::Block;
+use crate::commitment::{UTXO_COMMITMENT_FROM_HEIGHT, coinbase_commitment};
 use crate::encode::DecodeError;
-use crate::hash::{BlockHash, Txid};
+use crate::hash::{BlockHash, Txid, UtxoCommitment};
 use crate::limits::BLOCK_BYTES_MAX;
 use crate::merkle::MerkleError;
 use crate::params::Params;
@@ -68,6 +70,11 @@ pub enum BlockError {
     CoinbaseHeight {
         expected: u32,
         found: u32,
+    },
+    /// The coinbase commits to another UTXO set than the one the parent left (see `commitment`).
+    UtxoCommitment {
+        expected: UtxoCommitment,
+        found: UtxoCommitment,
     },
     /// The coinbase pays more than subsidy plus fees.
     CoinbaseTooLarge {
@@ -165,6 +172,9 @@ impl fmt::Display for BlockError {
             Self::ExtraCoinbase { tx_idx } => write!(f, "transaction {tx_idx} is a second coinbase"),
             Self::CoinbaseHeight { expected, found } => {
                 write!(f, "coinbase commits to height {found}, expected {expected}")
+            }
+            Self::UtxoCommitment { expected, found } => {
+                write!(f, "coinbase commits to UTXO set {found}, but the parent left {expected}")
             }
             Self::CoinbaseTooLarge { paid, allowed } => {
                 write!(f, "coinbase pays {paid} TAB, at most {allowed} TAB allowed")
@@ -297,6 +307,13 @@ pub fn connect_block(
     let coinbase_height = block.txs[0].coinbase_height().expect("check_block: first is a coinbase");
     if coinbase_height != height {
         return Err(BlockError::CoinbaseHeight { expected: height, found: coinbase_height });
+    }
+    if height >= UTXO_COMMITMENT_FROM_HEIGHT {
+        let expected = utxos.commitment();
+        let found = coinbase_commitment(&block.txs[0]).expect("check_block: first is a coinbase");
+        if found != expected {
+            return Err(BlockError::UtxoCommitment { expected, found });
+        }
     }
     let genesis = params.genesis_hash();
     let mut view =

@@ -28,9 +28,10 @@ test("a tab never accepts a block the relay would reject", async () => {
     const tab = await Tab.open(browser, relay, { workers: 0 });
     await tab.syncedWithRelay();
     assert.equal((await tab.status()).tip, forged.genesis);
-    for (const { name, hex } of forged.invalid) {
+    for (const { name, reason, hex } of forged.invalid) {
       const atRelay = await relay.submitBlock(hex);
       assert.equal(atRelay.status, 400, `the relay accepted ${name}`);
+      if (reason) assert.match(JSON.stringify(atRelay.body), new RegExp(reason), `the relay's reason for ${name}`);
       const inTab = await tab.page.evaluate((hex) => {
         try {
           return { accepted: window.tabchain.submitBlock(hex) };
@@ -39,6 +40,7 @@ test("a tab never accepts a block the relay would reject", async () => {
         }
       }, hex);
       assert.ok(inTab.refused, `the tab accepted ${name}`);
+      if (reason) assert.match(inTab.refused, new RegExp(reason), `the tab's reason for ${name}`);
       const status = await tab.status();
       assert.equal(status.tip, forged.genesis, `${name} moved the tab's tip`);
       assert.equal((await relay.status()).tip, forged.genesis, `${name} moved the relay's tip`);

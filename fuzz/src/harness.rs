@@ -183,6 +183,8 @@ pub enum Flaw {
     Early,
     /// The coinbase again, after itself.
     DuplicateCoinbase,
+    /// A coinbase committing to another UTXO set than its parent left.
+    Commitment,
 }
 
 /// A transaction spending the picked coins (the world's unspent or any output of its
@@ -311,7 +313,12 @@ impl World {
             _ => {}
         }
         self.extra_nonce += 1;
-        let cb = coinbase(height, claim, self.keys[0].public_key(), self.extra_nonce);
+        let commitment = match recipe.flaw {
+            Some(Flaw::Commitment) => tabchain_core::UtxoCommitment::from_byte_array([0xc0; 32]),
+            // Unknown below the blocks kept: such a block is stored, never connected.
+            _ => self.chain.utxo_commitment_after(&parent_hash).unwrap_or(tabchain_core::UtxoCommitment::ZERO),
+        };
+        let cb = coinbase(height, claim, self.keys[0].public_key(), self.extra_nonce, commitment);
         let mut block = assemble_block(parent_hash, bits, time, cb, txs)?;
         if let Some(Flaw::DuplicateCoinbase) = recipe.flaw {
             block.txs.push(block.txs[0].clone());

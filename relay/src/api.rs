@@ -23,7 +23,8 @@ use axum::{Json, Router};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tabchain_core::explorer::{
-    self, AddressView, BlockId, BlockView, LookupError, MempoolView, RECENT_BLOCKS_MAX, StatusView, TxPlacement, TxView,
+    self, AddressView, BlockId, BlockView, LookupError, MempoolView, RECENT_BLOCKS_MAX, StatusView, TxPlacement,
+    TxProofView, TxView,
 };
 use tabchain_core::{OutPoint, Params, Transaction, TxOut, Txid, encode, hex};
 
@@ -45,6 +46,7 @@ pub fn router(network: &Params) -> Router<Arc<Driver>> {
         .route("/block", post(submit_block))
         .route("/tx", post(submit_tx))
         .route("/tx/{txid}", get(tx))
+        .route("/tx/{txid}/proof", get(tx_proof))
         .route("/address/{address}", get(address))
         .route("/mempool", get(mempool))
         .route("/peers", get(peers))
@@ -174,6 +176,21 @@ async fn tx(State(driver): State<Arc<Driver>>, Path(txid): Path<String>) -> Resu
         Some(view) => Ok(Json(view)),
         None => Err(not_found(format!("unknown transaction {txid}"))),
     }
+}
+
+/// A confirmed transaction with the merkle proof of its place in its block (`TxProofView`), for
+/// a tab that holds no body of that block: it checks the proof against its own header chain.
+async fn tx_proof(State(driver): State<Arc<Driver>>, Path(txid): Path<String>) -> Result<Json<TxProofView>, ApiError> {
+    let txid: Txid = txid.parse().map_err(|e| bad_request(format!("not a txid: {e}")))?;
+    let view = read_store(&driver, move |read, params| {
+        let Some(place) = read.tx_place(&txid)? else { return Ok(None) };
+        let missing = || anyhow::anyhow!("indexed transaction {txid} at {place:?} is not stored");
+        let hash = read.active_hash(place.height)?.ok_or_else(missing)?;
+        let block = read.block(params, &hash)?.ok_or_else(missing)?;
+        Ok(explorer::tx_proof_view(&block, place.height, place.position as usize)
+            .filter(|view| view.txid == txid.to_string()))
+    });
+    view.await?.map(Json).ok_or_else(|| not_found(format!("no confirmed transaction {txid}")))
 }
 
 /// A transaction of the active chain: its place from the txid index, its block from the store,

@@ -12,9 +12,11 @@ use anyhow::{Context as _, bail};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use tabchain_core::commitment::UtxoSetHash;
 use tabchain_core::{
     ACTIVE_BLOCKS_KEPT, Block, BlockHash, BlockUndo, ChainOp, ChainResume, ChangeSet, Coin, CoinStore, Header,
-    OutPoint, Params, ResumeError, UtxoChecksum, UtxoSet, apply_connect, apply_disconnect, decode, encode,
+    MUHASH_BYTES, OutPoint, Params, ResumeError, StoredTip, UtxoChecksum, UtxoSet, apply_connect, apply_disconnect,
+    decode, encode,
 };
 
 /// Block hash → encoded block, for every block stored, on any branch.
@@ -25,7 +27,7 @@ const ORDER: TableDefinition<u64, &[u8]> = TableDefinition::new("order");
 pub(crate) const UNDO: TableDefinition<&[u8], &[u8]> = TableDefinition::new("undo");
 /// Encoded outpoint → encoded coin: the UTXO set at the tip.
 const UTXOS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("utxos");
-/// Named values: format version, network, tip, height, UTXO checksum.
+/// Named values: format version, network, tip, UTXO checksum, UTXO set hash.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 /// Memory redb may use to cache pages. Its default (1 GiB) lets the cache grow with the
@@ -36,8 +38,9 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const STORE_CACHE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Version of this database layout. Layout 1 kept no indexes (`chain_index`) nor a UTXO checksum,
-/// and was restored by validating every block again; `reindex` converts it.
-const STORE_VERSION: u8 = 2;
+/// and was restored by validating every block again; layout 2 kept no UTXO set hash (its chain
+/// has no commitments). `reindex` converts them.
+const STORE_VERSION: u8 = 3;
 
 /// The database file in a data directory.
 const DB_FILE: &str = "chain.redb";
@@ -67,13 +70,6 @@ impl std::fmt::Debug for Store {
 /// holding the old handle (and its file lock) to finish.
 const REOPEN_TRIES: u32 = 40;
 const REOPEN_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
-
-/// The tip and the UTXO checksum stored with it.
-#[derive(Debug, Clone, Copy)]
-struct StoredTip {
-    tip: BlockHash,
-    checksum: UtxoChecksum,
-}
 
 /// Why a store cannot be resumed.
 #[derive(Debug)]
@@ -187,6 +183,7 @@ impl Store {
                     meta.insert("network", genesis.block_hash().as_byte_array().as_slice())?;
                     meta.insert("tip", genesis.block_hash().as_byte_array().as_slice())?;
                     meta.insert("utxo_checksum", UtxoChecksum::default().to_bytes().as_slice())?;
+                    meta.insert("utxo_set_hash", UtxoSetHash::default().to_bytes().as_slice())?;
                     crate::chain_index::create(&txn, params)?;
                 }
                 (_, Some(n)) if n != genesis.block_hash().as_byte_array() => {
@@ -221,7 +218,7 @@ impl Store {
             let coins = coins.join().map_err(|_| damaged("reading the coins panicked".into()))?;
             let (mut resume, state) = chain?;
             resume.push_utxos(coins?);
-            resume.check_state(state.tip, state.checksum)?;
+            resume.check_state(state)?;
             Ok(resume)
         })
     }
@@ -232,6 +229,7 @@ impl Store {
         let meta = txn.open_table(META)?;
         let tip = read_meta::<BlockHash>(&meta, "tip")?;
         let checksum = UtxoChecksum::from_bytes(read_meta::<[u8; 32]>(&meta, "utxo_checksum")?);
+        let set_hash = read_set_hash(&meta)?;
         let active = txn.open_table(ACTIVE)?;
         let blocks = txn.open_table(BLOCKS)?;
         let undo = txn.open_table(UNDO)?;
@@ -259,10 +257,10 @@ impl Store {
                 decode(block_undo.value()).map_err(|e| damaged(format!("undo data of block {height}: {e}")))?;
             resume.push_block(block, block_undo)?;
         }
-        Ok((resume, StoredTip { tip, checksum }))
+        Ok((resume, StoredTip { tip, checksum, set_hash }))
     }
 
-    /// The stored UTXO set.
+    /// The stored UTXO set; its set hash comes with the tip (`check_state`).
     fn load_coins(&self) -> Result<UtxoSet, LoadError> {
         let txn = self.db()?.begin_read()?;
         let utxos = txn.open_table(UTXOS)?;
@@ -273,7 +271,7 @@ impl Store {
             let coin: Coin = decode(v.value()).map_err(|e| damaged(format!("coin {outpoint:?}: {e}")))?;
             coins.push((outpoint, coin));
         }
-        Ok(coins.into_iter().collect())
+        Ok(UtxoSet::from_stored(coins, UtxoSetHash::default()))
     }
 
     /// Writes one change set atomically.
@@ -292,9 +290,14 @@ impl Store {
             }
             let mut meta = txn.open_table(META)?;
             let stored_sum = meta.get("utxo_checksum")?.context("no UTXO checksum stored")?.value().to_vec();
+            let stored_set_hash = meta.get("utxo_set_hash")?.context("no UTXO set hash stored")?.value().to_vec();
+            let stored_set_hash: &[u8; MUHASH_BYTES] =
+                stored_set_hash.as_slice().try_into().map_err(|_| anyhow::anyhow!("bad set hash"))?;
             let mut coins = CoinTable {
                 table: txn.open_table(UTXOS)?,
                 checksum: UtxoChecksum::from_bytes(stored_sum.try_into().map_err(|_| anyhow::anyhow!("bad checksum"))?),
+                set_hash: UtxoSetHash::from_bytes(stored_set_hash)
+                    .map_err(|e| anyhow::anyhow!("bad set hash: {e:?}"))?,
             };
             let mut undo = txn.open_table(UNDO)?;
             let mut index = IndexTables::open(&txn)?;
@@ -303,6 +306,7 @@ impl Store {
             }
             meta.insert("tip", set.tip.as_byte_array().as_slice())?;
             meta.insert("utxo_checksum", coins.checksum.to_bytes().as_slice())?;
+            meta.insert("utxo_set_hash", coins.set_hash.to_bytes().as_slice())?;
         }
         txn.commit().context("cannot commit to the database")?;
         Ok(())
@@ -333,6 +337,14 @@ fn file_opener(path: PathBuf) -> Opener {
     Arc::new(move || redb::Builder::new().set_cache_size(STORE_CACHE_BYTES).create(&path))
 }
 
+/// The set hash stored with the tip.
+fn read_set_hash(meta: &redb::ReadOnlyTable<&str, &[u8]>) -> Result<UtxoSetHash, LoadError> {
+    let value = meta.get("utxo_set_hash")?.ok_or_else(|| damaged("no utxo_set_hash is stored".into()))?;
+    let bytes: &[u8; MUHASH_BYTES] =
+        value.value().try_into().map_err(|_| damaged("the stored utxo_set_hash has the wrong length".into()))?;
+    UtxoSetHash::from_bytes(bytes).map_err(|e| damaged(format!("the stored utxo_set_hash: {e:?}")))
+}
+
 fn damaged(reason: String) -> LoadError {
     LoadError::Damaged(reason)
 }
@@ -345,10 +357,11 @@ fn read_meta<T: tabchain_core::Decode>(
     decode(value.value()).map_err(|e| damaged(format!("the stored {key}: {e}")))
 }
 
-/// The UTXO table, with the checksum of what it holds kept in step.
+/// The UTXO table, with the checksum and set hash of what it holds kept in step.
 struct CoinTable<'txn> {
     table: redb::Table<'txn, &'static [u8], &'static [u8]>,
     checksum: UtxoChecksum,
+    set_hash: UtxoSetHash,
 }
 
 impl CoinStore for CoinTable<'_> {
@@ -356,15 +369,20 @@ impl CoinStore for CoinTable<'_> {
 
     fn put(&mut self, outpoint: OutPoint, coin: Coin) -> anyhow::Result<()> {
         if let Some(old) = self.table.insert(encode(&outpoint).as_slice(), encode(&coin).as_slice())? {
-            self.checksum.remove(&outpoint, &decode(old.value())?);
+            let old: Coin = decode(old.value())?;
+            self.checksum.remove(&outpoint, &old);
+            self.set_hash.remove(&outpoint, &old);
         }
         self.checksum.add(&outpoint, &coin);
+        self.set_hash.add(&outpoint, &coin);
         Ok(())
     }
 
     fn delete(&mut self, outpoint: &OutPoint) -> anyhow::Result<()> {
         if let Some(old) = self.table.remove(encode(outpoint).as_slice())? {
-            self.checksum.remove(outpoint, &decode(old.value())?);
+            let old: Coin = decode(old.value())?;
+            self.checksum.remove(outpoint, &old);
+            self.set_hash.remove(outpoint, &old);
         }
         Ok(())
     }

@@ -224,6 +224,16 @@ impl TabNode {
         to_js(&check_fetched_block(self.node.chain(), asked, &block).map_err(error)?)
     }
 
+    /// A wallet history entry below the blocks this node holds, as the relay serves its proof
+    /// (`GET /api/tx/{txid}/proof`: block hash, transaction hex, proof hex), checked against this
+    /// node's active header chain (`check_tx_proof`), as a `ProvenTxView` whose amount received
+    /// is read from the proven transaction; throws why it cannot be shown as proven.
+    pub fn proven_tx(&self, block: &str, tx_hex: &str, proof_hex: &str) -> Result<JsValue, JsError> {
+        let owner = self.node.wallet().ok_or_else(|| JsError::new("no wallet"))?.owner();
+        let proof = explorer::TxProof::from_hex(block, tx_hex, proof_hex).map_err(error)?;
+        to_js(&explorer::check_tx_proof(self.node.chain(), &proof, &owner).map_err(error)?)
+    }
+
     /// The largest protocol message, in bytes (`MESSAGE_BYTES_MAX`): a longer frame from a direct
     /// link is refused before it is copied into wasm memory.
     pub fn message_bytes_max(&self) -> usize {

@@ -9,8 +9,8 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde_json::json;
 use tabchain_core::{
-    Amount, Block, BlockHash, Chain, CompactTarget, OutPoint, Params, SecretKey, TxOut, assemble_block, child_block,
-    coinbase, encode, hex, search_nonce, signed_transaction,
+    Amount, Block, BlockHash, Chain, CompactTarget, OutPoint, Params, SecretKey, TxOut, UtxoCommitment, assemble_block,
+    child_block, coinbase, encode, hex, search_nonce, signed_transaction,
 };
 
 /// Nonces tried to meet (or, for the bad-proof case, to miss) a target.
@@ -29,8 +29,17 @@ fn rerooted(mut block: Block) -> Block {
     mined(block)
 }
 
-/// Each case: a name, and the block.
-pub(crate) fn forged_blocks(now: u32) -> (Block, Vec<(&'static str, Vec<u8>)>) {
+/// A forged block: what is wrong with it, the words the refusal must contain, and its bytes.
+pub(crate) struct ForgedBlock {
+    pub name: &'static str,
+    /// Part of the rule's message (`BlockError`'s text), which the relay's 400 and the tab's
+    /// refusal both carry; `None` for bytes that are not a block.
+    pub reason: Option<&'static str>,
+    pub bytes: Vec<u8>,
+}
+
+/// The valid block 1, and each case of an invalid one.
+pub(crate) fn forged_blocks(now: u32) -> (Block, Vec<ForgedBlock>) {
     let chain = Chain::new(Params::regtest());
     let genesis = chain.tip();
     let key = SecretKey::from_bytes(&[9; 32]);
@@ -40,7 +49,7 @@ pub(crate) fn forged_blocks(now: u32) -> (Block, Vec<(&'static str, Vec<u8>)>) {
         child_block(&chain, genesis, owner, extra, time, vec![], Amount::ZERO).expect("one coinbase")
     };
     let valid = mined(template(0, now));
-    let mut cases: Vec<(&'static str, Block)> = Vec::new();
+    let mut cases: Vec<(&'static str, &'static str, Block)> = Vec::new();
 
     let mut bad_pow = template(1, now);
     let target = bad_pow.header.bits.to_target().expect("valid bits");
@@ -48,31 +57,38 @@ pub(crate) fn forged_blocks(now: u32) -> (Block, Vec<(&'static str, Vec<u8>)>) {
         .map(|nonce| tabchain_core::Header { nonce, ..bad_pow.header })
         .find(|h| !target.is_met_by(h.block_hash()))
         .expect("half of all hashes miss regtest's target");
-    cases.push(("proof of work above the target", bad_pow));
+    cases.push(("proof of work above the target", "proof of work", bad_pow));
 
     let mut wrong_bits = template(2, now);
     wrong_bits.header.bits = CompactTarget::from_consensus(0x2000ffff);
-    cases.push(("bits other than the difficulty rule's", mined(wrong_bits)));
+    cases.push(("bits other than the difficulty rule's", "bits", mined(wrong_bits)));
 
     let genesis_time = genesis.header().time;
-    cases.push(("time not after the median of the last blocks", mined(template(3, genesis_time))));
-    cases.push(("time too far ahead of the clock", mined(template(4, now + TOO_NEW_S))));
+    let too_old = mined(template(3, genesis_time));
+    cases.push(("time not after the median of the last blocks", "not after median-time-past", too_old));
+    let too_new = mined(template(4, now + TOO_NEW_S));
+    cases.push(("time too far ahead of the clock", "too far in the future", too_new));
 
     let mut merkle = template(5, now);
     merkle.header.merkle_root = tabchain_core::MerkleRoot::from_byte_array([7; 32]);
-    cases.push(("merkle root that does not match the transactions", mined(merkle)));
+    cases.push(("merkle root that does not match the transactions", "merkle root does not match", mined(merkle)));
 
     let mut overpaid = template(6, now);
     overpaid.txs[0].outputs[0].amount = subsidy.checked_add(Amount::from_units(1).expect("1 unit")).expect("small");
-    cases.push(("coinbase paying more than the subsidy", rerooted(overpaid)));
+    cases.push(("coinbase paying more than the subsidy", "coinbase pays", rerooted(overpaid)));
 
+    let commitment = chain.utxos().commitment();
     let mut wrong_height = template(7, now);
-    wrong_height.txs[0] = coinbase(2, subsidy, owner, 7);
-    cases.push(("coinbase committing to the wrong height", rerooted(wrong_height)));
+    wrong_height.txs[0] = coinbase(2, subsidy, owner, 7, commitment);
+    cases.push(("coinbase committing to the wrong height", "coinbase commits to height", rerooted(wrong_height)));
+
+    let mut wrong_set = template(12, now);
+    wrong_set.txs[0] = coinbase(1, subsidy, owner, 12, UtxoCommitment::from_byte_array([0xc0; 32]));
+    cases.push(("coinbase committing to another UTXO set", "commits to UTXO set", rerooted(wrong_set)));
 
     let mut two_coinbases = template(8, now);
-    two_coinbases.txs.push(coinbase(1, subsidy, owner, 80));
-    cases.push(("a second coinbase", rerooted(two_coinbases)));
+    two_coinbases.txs.push(coinbase(1, subsidy, owner, 80, commitment));
+    cases.push(("a second coinbase", "is a second coinbase", rerooted(two_coinbases)));
 
     let missing = OutPoint { txid: tabchain_core::Txid::from_byte_array([3; 32]), vout: 0 };
     let phantom = |value: u64| {
@@ -85,35 +101,42 @@ pub(crate) fn forged_blocks(now: u32) -> (Block, Vec<(&'static str, Vec<u8>)>) {
     };
     let mut spends_nothing = template(9, now);
     spends_nothing.txs.push(phantom(1_000));
-    cases.push(("a transaction spending a coin that does not exist", rerooted(spends_nothing)));
+    let spends_nothing = rerooted(spends_nothing);
+    cases.push(("a transaction spending a coin that does not exist", "does not exist or is spent", spends_nothing));
 
-    let first = coinbase(1, subsidy, owner, 10);
+    let first = coinbase(1, subsidy, owner, 10, commitment);
     let pair = [phantom(2_000), phantom(3_000)];
     let mut mutated = assemble_block(genesis.block_hash(), valid.header.bits, now, first, pair.to_vec())
         .expect("an odd list is not mutated");
     // Bitcoin's CVE-2012-2459: repeating the last transaction of an odd level keeps the root.
     mutated.txs.push(mutated.txs[2].clone());
-    cases.push(("a duplicated transaction under an unchanged merkle root", mined(mutated)));
+    let mutated = mined(mutated);
+    cases.push(("a duplicated transaction under an unchanged merkle root", "mutated transaction list", mutated));
 
     let mut orphan = template(11, now);
     orphan.header.prev_blockhash = BlockHash::from_byte_array([5; 32]);
-    cases.push(("a parent nobody has", mined(orphan)));
+    cases.push(("a parent nobody has", "unknown parent", mined(orphan)));
 
-    let mut encoded: Vec<(&'static str, Vec<u8>)> =
-        cases.into_iter().map(|(name, block)| (name, encode(&block))).collect();
+    let mut forged: Vec<ForgedBlock> = cases
+        .into_iter()
+        .map(|(name, reason, block)| ForgedBlock { name, reason: Some(reason), bytes: encode(&block) })
+        .collect();
     let mut truncated = encode(&valid);
     truncated.truncate(truncated.len() - 1);
-    encoded.push(("bytes that end mid-block", truncated));
-    (valid, encoded)
+    forged.push(ForgedBlock { name: "bytes that end mid-block", reason: None, bytes: truncated });
+    (valid, forged)
 }
 
-/// Writes `forged-blocks.json` into `dir`: `{genesis, valid, invalid: [{name, hex}]}`.
+/// Writes `forged-blocks.json` into `dir`: `{genesis, valid, invalid: [{name, reason, hex}]}`.
 pub(crate) fn write_forged_blocks(dir: &Path, now: u32) -> anyhow::Result<std::path::PathBuf> {
     let (valid, invalid) = forged_blocks(now);
     let doc = json!({
         "genesis": Params::regtest().genesis_hash().to_string(),
         "valid": { "hash": valid.block_hash().to_string(), "hex": hex::encode(&encode(&valid)) },
-        "invalid": invalid.iter().map(|(name, bytes)| json!({ "name": name, "hex": hex::encode(bytes) })).collect::<Vec<_>>(),
+        "invalid": invalid
+            .iter()
+            .map(|f| json!({ "name": f.name, "reason": f.reason, "hex": hex::encode(&f.bytes) }))
+            .collect::<Vec<_>>(),
     });
     std::fs::create_dir_all(dir)?;
     let path = dir.join("forged-blocks.json");
@@ -222,11 +245,15 @@ mod tests {
             })
         };
         assert_eq!(accept(&encode(&valid)), Ok(()));
-        for (name, bytes) in &invalid {
-            let verdict = accept(bytes);
-            assert!(verdict.is_err(), "{name} was accepted");
+        for forged in &invalid {
+            let verdict = accept(&forged.bytes);
+            let name = forged.name;
+            let refusal = verdict.expect_err(name);
+            if let Some(reason) = forged.reason {
+                assert!(refusal.contains(reason), "{name} was refused for another reason: {refusal}");
+            }
         }
-        assert!(invalid.len() >= 12);
+        assert!(invalid.len() >= 13);
     }
 
     /// The payment chain is valid (forging checks each block) and its blocks carry a payment

@@ -11,7 +11,7 @@
 //! the node settles on the best chain that is still valid.
 
 use crate::block::Block;
-use crate::hash::BlockHash;
+use crate::hash::{BlockHash, UtxoCommitment};
 use crate::header::Header;
 use crate::params::{DifficultyRule, Params};
 use crate::pow::check_proof_of_work;
@@ -30,6 +30,7 @@ use core::cmp::Reverse;
 use header_store::HeaderStore;
 pub use resume::{
     CHECKPOINT_RECORD_BYTES_MAX, CHECKPOINT_VERSION, ChainResume, CheckpointCursor, CheckpointMoved, ResumeError,
+    StoredTip,
 };
 pub use snapshot::{AdoptError, RollbackError, SnapshotOverlay};
 
@@ -187,6 +188,7 @@ impl Chain {
         };
         chain.headers.insert(hash, node);
         chain.candidates.insert((work, Reverse(0), hash));
+        chain.utxos.refresh_commitment();
         chain.entries.insert(hash, entry);
         chain
     }
@@ -392,6 +394,34 @@ impl Chain {
         self.active[start as usize + 1..end].iter().map(|h| self.headers[h].header).collect()
     }
 
+    /// What a child of the stored block `parent` must commit to: the commitment of the UTXO set
+    /// `parent` leaves. For the tip it is the set's own (cached); for another block the set is
+    /// rebuilt on a copy, disconnecting to the fork and connecting `parent`'s branch, which
+    /// costs a copy of the set: miners build on the tip, tests and attackers elsewhere. `None`
+    /// when `parent` is not stored in memory, lies below the blocks kept, or its branch is
+    /// invalid.
+    pub fn utxo_commitment_after(&self, parent: &BlockHash) -> Option<UtxoCommitment> {
+        if *parent == self.tip_hash() {
+            return Some(self.utxos.commitment());
+        }
+        let parent_height = self.entries.get(parent)?.height;
+        let branch = self.branch_from_active(*parent);
+        let fork_height = parent_height - branch.len() as u32;
+        if fork_height + 1 < self.kept_from_height {
+            return None;
+        }
+        let mut utxos = self.utxos.clone();
+        for hash in self.active[fork_height as usize + 1..].iter().rev() {
+            let entry = &self.entries[hash];
+            disconnect_block(&entry.block, entry.undo.as_ref()?, &mut utxos);
+        }
+        for hash in branch.iter().rev() {
+            let entry = self.entries.get(hash)?;
+            connect_block(&entry.block, entry.height, &mut utxos, &self.params).ok()?;
+        }
+        Some(utxos.commitment())
+    }
+
     /// The undo data of an active block in memory.
     pub fn undo(&self, hash: &BlockHash) -> Option<&BlockUndo> {
         self.entries.get(hash)?.undo.as_ref()
@@ -428,6 +458,8 @@ impl Chain {
                 }
             }
         }
+        // The next block's commitment, computed once for the new tip.
+        self.utxos.refresh_commitment();
         // Report the net change: a failed branch may have been connected and disconnected again.
         let disconnected = self.branch_from_active(old_tip);
         let fork_height = self.headers[&old_tip].height - disconnected.len() as u32;

@@ -1,12 +1,16 @@
 //! Resuming a `Chain` from what a shell stored, without validating again what its node validated
 //! before storing it: the active chain's headers, its newest blocks with their undo data, the
-//! UTXO set at the tip and that set's checksum.
+//! UTXO set at the tip, that set's checksum and its set hash (`StoredTip`).
 //!
 //! Resuming checks that the pieces fit: each header builds on the one before and carries its
 //! proof of work, each kept block matches its header (merkle root) and passes the checks that
-//! need no chain, the coins add up to the stored checksum, and the tip is the stored tip. That
+//! need no chain, the coins add up to the stored checksum, the stored set hash, taken back
+//! through the tip block, is what that block commits to, and the tip is the stored tip. That
 //! catches a corrupt or half-written store; it is not a defence against a hostile one (a shell
 //! only stores what its node validated). Signatures and difficulty are not checked again.
+//!
+//! The set hash is stored rather than computed from the coins again, which would cost a
+//! multiplication modulo a 3072-bit prime per coin at every restart.
 //!
 //! Two shells use it. The relay loads its tables (`push_header`, `push_block`, `push_coins`,
 //! `check_state`). The tab stores a checkpoint (`Chain::checkpoint_records`, bounded records)
@@ -16,6 +20,7 @@
 use super::{BlockEntry, Chain, Reverse};
 use crate::amount::Amount;
 use crate::block::Block;
+use crate::commitment::{UTXO_COMMITMENT_FROM_HEIGHT, UtxoSetHash, block_commitment};
 use crate::encode::{Decode, DecodeError, Encode, Reader, decode, write_compact_size};
 use crate::hash::BlockHash;
 use crate::hash::Txid;
@@ -29,16 +34,18 @@ use crate::signature::PublicKey;
 use crate::target::{CompactTarget, Work};
 use crate::transaction::OutPoint;
 use crate::transaction::TxOut;
-use crate::utxo::{BlockUndo, Coin, UtxoSet, apply_connect, apply_disconnect};
+use crate::utxo::{BlockUndo, Coin, UtxoSet, apply_connect, apply_disconnect, created_coins};
 use crate::utxo_checksum::UtxoChecksum;
 use crate::validation::{BlockError, check_block};
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
 
 /// Version of the checkpoint record format (2: headers without the previous hash, coins grouped
-/// by transaction with variable-length numbers; about a third smaller than version 1).
-pub const CHECKPOINT_VERSION: u8 = 2;
+/// by transaction with variable-length numbers; about a third smaller than version 1; 3: the end
+/// record carries the set hash).
+pub const CHECKPOINT_VERSION: u8 = 3;
 /// Bytes of one checkpoint record, about: a shell stores each as one row. Records stop growing
 /// at the first item past this, so one may exceed it by one item (a block, at most
 /// `BLOCK_BYTES_MAX` with its undo data).
@@ -70,6 +77,9 @@ pub enum ResumeError {
     TipMismatch { stored: BlockHash, loaded: BlockHash },
     /// The coins loaded do not add up to the checksum stored with the tip.
     ChecksumMismatch { stored: UtxoChecksum, loaded: UtxoChecksum },
+    /// The set hash stored with the tip, taken back through the tip block, is not what that
+    /// block commits to.
+    SetHashMismatch { height: u32 },
     /// A stored undo entry names a coin the set does not hold, as stored.
     MissingCoin { outpoint: OutPoint },
     /// A stored chain step names a block the store does not hold, or disconnects one that is
@@ -100,6 +110,10 @@ impl fmt::Display for ResumeError {
             Self::ChecksumMismatch { stored, loaded } => {
                 write!(f, "the stored coins add up to checksum {loaded}, not the {stored} stored with the tip")
             }
+            Self::SetHashMismatch { height } => write!(
+                f,
+                "the UTXO set hash stored with the tip does not match the commitment of the block at height {height}"
+            ),
             Self::MissingCoin { outpoint } => {
                 write!(f, "stored undo data names coin {outpoint:?}, which is not in the set")
             }
@@ -174,16 +188,15 @@ impl ChainResume {
         Ok(())
     }
 
-    /// Adds stored coins of the UTXO set at the tip.
+    /// Adds stored coins of the UTXO set at the tip. Their set hash comes with `check_state`.
     pub fn push_coins(&mut self, coins: impl IntoIterator<Item = (OutPoint, Coin)>) {
         if self.chain.utxos.is_empty() {
             // Built at once from sorted coins, which is much faster than coin by coin.
-            self.chain.utxos = coins.into_iter().collect();
+            self.chain.utxos = UtxoSet::from_stored(coins.into_iter().collect(), UtxoSetHash::default());
             return;
         }
         for (outpoint, coin) in coins {
-            self.chain.utxos.remove(&outpoint);
-            self.chain.utxos.insert(outpoint, coin);
+            self.chain.utxos.put_stored(outpoint, coin);
         }
     }
 
@@ -193,20 +206,33 @@ impl ChainResume {
         self.chain.utxos = utxos;
     }
 
-    /// Checks what was pushed against the tip and checksum stored with it.
-    pub fn check_state(&self, tip: BlockHash, checksum: UtxoChecksum) -> Result<(), ResumeError> {
+    /// Checks what was pushed against what was stored with the tip, and takes its set hash.
+    pub fn check_state(&mut self, stored: StoredTip) -> Result<(), ResumeError> {
+        let StoredTip { tip, checksum, set_hash } = stored;
         let loaded = self.chain.tip_hash();
         if loaded != tip {
             return Err(ResumeError::TipMismatch { stored: tip, loaded });
         }
         let height = self.chain.height();
-        if !self.chain.entries.contains_key(&loaded) {
-            return Err(ResumeError::TipBlockMissing { height });
-        }
+        let tip_entry = self.chain.entries.get(&loaded).ok_or(ResumeError::TipBlockMissing { height })?;
         let sum = self.chain.utxos.checksum();
         if sum != checksum {
             return Err(ResumeError::ChecksumMismatch { stored: checksum, loaded: sum });
         }
+        if height >= UTXO_COMMITMENT_FROM_HEIGHT {
+            let undo = tip_entry.undo.as_ref().expect("active blocks in memory have undo data");
+            let mut before_tip = set_hash.clone();
+            for (outpoint, coin) in created_coins(&tip_entry.block, height) {
+                before_tip.remove(&outpoint, &coin);
+            }
+            for (outpoint, coin) in &undo.spent {
+                before_tip.add(outpoint, coin);
+            }
+            if Some(before_tip.commitment()) != block_commitment(&tip_entry.block) {
+                return Err(ResumeError::SetHashMismatch { height });
+            }
+        }
+        self.chain.utxos.set_stored_hash(set_hash);
         Ok(())
     }
 
@@ -238,7 +264,7 @@ impl ChainResume {
         let record: Record =
             decode(bytes).map_err(|error| ResumeError::Corrupt { what: "checkpoint record", error })?;
         self.checkpoint =
-            if matches!(record, Record::End { .. }) { CheckpointSeen::Ended } else { CheckpointSeen::Started };
+            if matches!(record, Record::End(_)) { CheckpointSeen::Ended } else { CheckpointSeen::Started };
         match record {
             Record::Headers(headers) => {
                 headers.into_iter().try_for_each(|h| self.push_header(h.after(self.chain.tip_hash())))
@@ -251,7 +277,7 @@ impl ChainResume {
                 }));
                 Ok(())
             }
-            Record::End { tip, checksum } => self.check_state(tip, checksum),
+            Record::End(stored) => self.check_state(*stored),
         }
     }
 
@@ -266,6 +292,7 @@ impl ChainResume {
         if height > 0 && !self.chain.entries.contains_key(&self.chain.tip_hash()) {
             return Err(ResumeError::TipBlockMissing { height });
         }
+        self.chain.utxos.refresh_commitment();
         let kept_from = self.chain.kept_from_height;
         let below: Vec<(u32, BlockHash)> =
             self.chain.entries_by_height.range(..(kept_from, BlockHash::ZERO)).copied().collect();
@@ -445,8 +472,7 @@ impl Chain {
                 Stage::End => {
                     let mut end = Vec::new();
                     Record::write_head(&mut end, KIND_END);
-                    self.tip_hash().encode_to(&mut end);
-                    self.utxos.checksum().encode_to(&mut end);
+                    self.stored_tip().encode_to(&mut end);
                     cursor.stage = Stage::Done;
                     return Ok(Some(end));
                 }
@@ -479,7 +505,42 @@ enum Record {
     Headers(Vec<LinkedHeader>),
     Blocks(Vec<KeptBlock>),
     Coins(Vec<CoinGroup>),
-    End { tip: BlockHash, checksum: UtxoChecksum },
+    /// Boxed: a set hash is 384 bytes, the other records a few pointers.
+    End(Box<StoredTip>),
+}
+
+/// What a shell stores with its tip, for `ChainResume::check_state`.
+#[derive(Debug, Clone)]
+pub struct StoredTip {
+    pub tip: BlockHash,
+    /// The coins' checksum: a coin lost or damaged in the store shows here.
+    pub checksum: UtxoChecksum,
+    /// The coins' set hash, checked against the tip block's commitment.
+    pub set_hash: UtxoSetHash,
+}
+
+impl Chain {
+    /// What a shell stores with the tip.
+    pub fn stored_tip(&self) -> StoredTip {
+        StoredTip { tip: self.tip_hash(), checksum: self.utxos.checksum(), set_hash: self.utxos.set_hash().clone() }
+    }
+}
+
+impl Encode for StoredTip {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.tip.encode_to(out);
+        self.checksum.encode_to(out);
+        out.extend_from_slice(&self.set_hash.to_bytes());
+    }
+}
+
+impl Decode for StoredTip {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let tip = BlockHash::decode_from(r)?;
+        let checksum = UtxoChecksum::decode_from(r)?;
+        let set_hash = UtxoSetHash::from_bytes(&r.array()?).map_err(|_| DecodeError::Invalid { what: "set hash" })?;
+        Ok(Self { tip, checksum, set_hash })
+    }
 }
 
 /// A header of the active chain stored without its previous block hash, which is the hash of
@@ -638,7 +699,7 @@ impl Decode for Record {
             KIND_COINS => {
                 Ok(Self::Coins(r.list("checkpoint coins", max / COIN_GROUP_BYTES_MIN, COIN_GROUP_BYTES_MIN)?))
             }
-            KIND_END => Ok(Self::End { tip: BlockHash::decode_from(r)?, checksum: UtxoChecksum::decode_from(r)? }),
+            KIND_END => Ok(Self::End(Box::new(StoredTip::decode_from(r)?))),
             _ => Err(DecodeError::Invalid { what: "checkpoint record kind" }),
         }
     }

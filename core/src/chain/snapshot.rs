@@ -10,7 +10,7 @@
 use super::{BlockEntry, Chain, ChainUpdate, Reverse};
 use crate::block::Block;
 use crate::commitment::block_commitment;
-use crate::hash::BlockHash;
+use crate::hash::{BlockHash, UtxoCommitment};
 use crate::transaction::OutPoint;
 use crate::utxo::{Coin, CoinStore, UtxoSet, apply_disconnect};
 use crate::validation::{BlockError, check_block, connect_block};
@@ -106,7 +106,7 @@ pub enum AdoptError {
     /// The base is not a known header with a known child `next`.
     NotOnHeaderChain,
     /// The block after the base commits to another set hash than the snapshot's.
-    CommitmentMismatch { committed: Option<[u8; 32]>, computed: [u8; 32] },
+    CommitmentMismatch { committed: Option<UtxoCommitment>, computed: UtxoCommitment },
     /// The block after the base breaks a rule (its copy, or the block itself).
     InvalidNext(BlockError),
 }
@@ -116,12 +116,9 @@ impl fmt::Display for AdoptError {
         match self {
             Self::NotFresh => f.write_str("only a chain at genesis adopts a snapshot"),
             Self::NotOnHeaderChain => f.write_str("the snapshot's base and next block are not known headers"),
-            Self::CommitmentMismatch { committed: Some(committed), computed } => write!(
-                f,
-                "the snapshot's set hash {} is not the {} its next block commits to",
-                crate::hex::encode(computed),
-                crate::hex::encode(committed)
-            ),
+            Self::CommitmentMismatch { committed: Some(committed), computed } => {
+                write!(f, "the snapshot's set hash {computed} is not the {committed} its next block commits to")
+            }
             Self::CommitmentMismatch { committed: None, .. } => f.write_str("the next block commits to no set hash"),
             Self::InvalidNext(error) => write!(f, "the block after the snapshot is invalid: {error}"),
         }
@@ -200,6 +197,8 @@ impl Chain {
         self.active = active;
         self.kept_from_height = base_height + 1;
         self.utxos = utxos;
+        // The next block's commitment, computed once for the new tip (as after any new tip).
+        self.utxos.refresh_commitment();
         Ok(ChainUpdate { connected: alloc::vec![next_hash], ..ChainUpdate::default() })
     }
 }

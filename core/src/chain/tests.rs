@@ -94,7 +94,7 @@ fn body_rules() {
     cases.push(("first not coinbase", reroot(no_coinbase), BlockError::FirstNotCoinbase));
 
     let mut two = b.block_on(tip, vec![], Amount::ZERO);
-    two.txs.push(coinbase(b.chain.height() + 1, units(1), miner().public_key(), 99));
+    two.txs.push(coinbase(b.chain.height() + 1, units(1), miner().public_key(), 99, UtxoCommitment::ZERO));
     cases.push(("second coinbase", reroot(two), BlockError::ExtraCoinbase { tx_idx: 1 }));
 
     let mut wrong_height = b.block_on(tip, vec![], Amount::ZERO);
@@ -105,6 +105,12 @@ fn body_rules() {
         reroot(wrong_height),
         BlockError::CoinbaseHeight { expected: height, found: height + 1 },
     ));
+
+    let mut wrong_commitment = b.block_on(tip, vec![], Amount::ZERO);
+    let found = UtxoCommitment::from_byte_array([7; 32]);
+    wrong_commitment.txs[0] = crate::commitment::with_commitment(wrong_commitment.txs[0].clone(), found);
+    let expected = b.chain.utxos().commitment();
+    cases.push(("UTXO commitment", reroot(wrong_commitment), BlockError::UtxoCommitment { expected, found }));
 
     let greedy =
         b.block_on(tip, vec![spend(&[coin], pay_all(fee), genesis)], fee.checked_add(units(1)).expect("small"));
@@ -342,7 +348,7 @@ fn an_invalid_block_midway_leaves_the_best_valid_chain() {
     let after_bad = {
         // A child of the bad block, mined without validating it.
         let parent = &side[2];
-        let cb = coinbase(parent_height(&b.chain, &side) + 1, units(1), miner().public_key(), 77);
+        let cb = coinbase(parent_height(&b.chain, &side) + 1, units(1), miner().public_key(), 77, UtxoCommitment::ZERO);
         let bits = parent.header.bits;
         mine(assemble_block(bad_hash, bits, parent.header.time + 10, cb, vec![]).expect("not mutated"))
     };
@@ -565,4 +571,46 @@ fn memory_keeps_only_the_recent_blocks_and_reorgs_stop_at_them() {
     assert_eq!(too_deep, [last]);
     assert_eq!(b.chain.tip_hash(), tip);
     assert!(b.chain.has_block(&last));
+}
+
+/// Each block commits to the set its parent left: a reorg rebuilds the right sets, and a branch
+/// whose first block commits to the old tip's set (a block copied across branches) fails there.
+#[test]
+fn commitments_follow_a_reorg_and_a_block_committing_to_another_branch_is_invalid() {
+    let mut b = Builder::new();
+    b.extend(6);
+    let old_tip_commitment = b.chain.utxos().commitment();
+    let fork = b.chain.hash_at(3).expect("active");
+
+    let mut copied = b.block_on(fork, vec![], Amount::ZERO);
+    let expected = crate::commitment::block_commitment(&copied).expect("a coinbase");
+    copied.txs[0] = crate::commitment::with_commitment(copied.txs[0].clone(), old_tip_commitment);
+    let copied = reroot(copied);
+    let mut heavier = vec![copied.clone()];
+    for i in 0..4 {
+        // Descendants of the bad block, built without validating it.
+        let parent = heavier.last().expect("the copied block first");
+        let cb = coinbase(5 + i, units(1), miner().public_key(), 600 + u64::from(i), UtxoCommitment::ZERO);
+        let (bits, time) = (parent.header.bits, parent.header.time + 10);
+        heavier.push(mine(assemble_block(parent.block_hash(), bits, time, cb, vec![]).expect("not mutated")));
+    }
+    let mut invalid = Vec::new();
+    for block in heavier {
+        if let Ok(update) = b.chain.accept_block(block, NOW) {
+            invalid.extend(update.invalid);
+        }
+    }
+    let found = old_tip_commitment;
+    assert_eq!(invalid, [(copied.block_hash(), BlockError::UtxoCommitment { expected, found })]);
+    assert_eq!(b.chain.utxos().commitment(), old_tip_commitment, "the old tip stays");
+
+    // An honest heavier branch: every block's commitment checks, and the set after the reorg
+    // hashes as the same coins gathered from scratch.
+    for block in b.branch_on(fork, 5) {
+        b.chain.accept_block(block, NOW).expect("valid");
+    }
+    assert_eq!(b.chain.height(), 8);
+    let rebuilt: UtxoSet = b.chain.utxos().iter().map(|(o, c)| (*o, *c)).collect();
+    assert_eq!(b.chain.utxos().commitment(), rebuilt.commitment());
+    assert_ne!(b.chain.utxos().commitment(), old_tip_commitment);
 }

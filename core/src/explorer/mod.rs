@@ -10,11 +10,13 @@
 //!
 //! Beside the lookups here: `address` (what a block's transactions did to each address, and the
 //! address view), `node` (the node's status, the block tree with its branch switches, the
-//! wallet), and `input` (blocks and transactions handed in as hex).
+//! wallet), `input` (blocks and transactions handed in as hex), and `proven_tx` (a transaction
+//! below the blocks a node holds, proven against its header chain).
 
 mod address;
 mod input;
 mod node;
+mod proven_tx;
 
 pub use address::{
     AddressBalance, AddressTx, address, address_txs, address_view, immature_coinbase_heights, parse_address,
@@ -23,6 +25,9 @@ pub use address::{
 pub use input::{HexInputError, block_from_hex, tx_from_hex};
 pub use node::{
     SnapshotView, StatusView, TreeBlockView, WalletTxView, WalletView, block_tree, clock_skew_s, status, wallet_history,
+};
+pub use proven_tx::{
+    PROVEN_TX_CHECKS, ProvenTxView, TxProof, TxProofError, TxProofView, check_tx_proof, tx_proof_view,
 };
 
 use crate::{

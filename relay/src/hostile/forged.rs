@@ -44,7 +44,7 @@ pub fn padded_sibling(params: &Params, n: u64) -> Block {
             outputs: vec![TxOut { amount: Amount::from_units(1).expect("small"), owner: nobody() }],
         })
         .collect();
-    let cb = coinbase(1, params.subsidy(1), nobody(), n);
+    let cb = coinbase(1, params.subsidy(1), nobody(), n, Chain::new(*params).utxos().commitment());
     let block = assemble_block(genesis.block_hash(), genesis.bits, genesis.time + HEADER_SPACING_S, cb, padding)
         .expect("distinct transactions");
     Block { header: search_nonce(&block.header, NONCE_TRIES).expect("regtest is easy"), ..block }

@@ -134,6 +134,24 @@ async fn the_api_answers_about_chain_transactions_and_addresses() {
     assert_eq!((&confirmed["block"], &confirmed["confirmations"]), (&json!(block.block_hash().to_string()), &json!(1)));
     assert_eq!(get(addr, &format!("/api/tx/{}", "00".repeat(32)), "").await.status, 404);
 
+    // Its proof, as a tab holding no body of block 13 checks it against its header chain.
+    let proof = get(addr, &format!("/api/tx/{txid}/proof"), "").await.json();
+    assert_eq!(
+        (&proof["txid"], &proof["block"], &proof["height"]),
+        (&json!(txid), &json!(block.block_hash().to_string()), &json!(13))
+    );
+    let parsed = explorer::TxProof::from_hex(
+        proof["block"].as_str().expect("block"),
+        proof["tx_hex"].as_str().expect("tx"),
+        proof["proof_hex"].as_str().expect("proof"),
+    )
+    .expect("decodes");
+    assert_eq!(parsed.tx, tx);
+    let proven = relay.driver.read(|n| explorer::check_tx_proof(n.chain(), &parsed, &recipient)).expect("proven");
+    assert_eq!((proven.height, proven.received_units), (13, COIN));
+    assert_eq!(get(addr, &format!("/api/tx/{}/proof", "00".repeat(32)), "").await.status, 404);
+    assert_eq!(get(addr, "/api/tx/nonsense/proof", "").await.status, 400);
+
     let info = get(addr, &format!("/api/address/{address}"), "").await.json();
     assert_eq!(
         (&info["address"], &info["confirmed_units"], &info["pending_units"]),
@@ -162,6 +180,7 @@ async fn the_schema_docs_and_metrics_are_served() {
         "/blocks/{id}/hex",
         "/block",
         "/tx/{txid}",
+        "/tx/{txid}/proof",
         "/tx",
         "/address/{address}",
         "/mempool",

@@ -33,6 +33,7 @@ fn resume(records: &[Vec<u8>]) -> Result<Chain, ResumeError> {
 fn assert_same(resumed: &Chain, chain: &Chain) {
     assert_eq!((resumed.tip_hash(), resumed.height()), (chain.tip_hash(), chain.height()));
     assert_eq!(resumed.utxos(), chain.utxos());
+    assert_eq!(resumed.utxos().commitment(), chain.utxos().commitment());
     assert_eq!(resumed.best_header(), chain.best_header());
     assert_eq!(resumed.locator(), chain.locator());
 }
@@ -110,6 +111,14 @@ fn a_damaged_checkpoint_is_refused_naming_what_is_wrong() {
         record[at] ^= 1;
     });
     assert!(matches!(error, ResumeError::ChecksumMismatch { .. }), "{error}");
+
+    // The set hash stored with the tip changed: taken back through the tip block, it is not what
+    // that block commits to (end record: version, kind, tip, checksum, then the set hash).
+    let error = resume_damaged(|records| {
+        let end = records.last_mut().expect("end");
+        end[2 + 32 + 32 + 10] ^= 1;
+    });
+    assert!(matches!(error, ResumeError::SetHashMismatch { .. }), "{error}");
 
     // A record of headers lost: the next header does not follow.
     let error = resume_damaged(|records| {
