@@ -250,13 +250,18 @@ export class TabNodeDriver {
         this.tipChangedSinceReport = true;
       } else if (out.type === "persist") {
         this.#persist(out.bytes);
+      } else if (out.type === "snapshot_adopted") {
+        // The store describes the chain before the snapshot: the next write is a checkpoint of
+        // the whole new state, which covers (and drops) every set queued before it.
+        this.log(`joined at height ${out.height} from a verified snapshot of ${out.coins} coins at height ${out.base_height}`);
+        this.checkpointAsked = true;
       } else if (out.type === "rejected") {
         this.log(`rejected block ${out.hash.slice(0, 16)}…: ${out.reason}`);
       }
     }
     // Only now, with every set of this poll queued: a checkpoint the writer takes must cover
     // exactly the sets handed out (see `#checkpoint`).
-    if (this.queued.length > 0 && !this.writing) this.#writeQueued();
+    if ((this.queued.length > 0 || this.checkpointAsked) && !this.writing) this.#writeQueued();
     this.#report();
   }
 

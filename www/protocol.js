@@ -56,8 +56,16 @@
  * @typedef {{type: "persist", bytes: Uint8Array}} PersistOutput
  */
 /**
+ * The node adopted a verified UTXO snapshot (it joined a long chain without its old blocks):
+ * what the store holds describes the chain before it, so the driver replaces checkpoint and
+ * journal with a checkpoint at once, before any later change set.
+ * @typedef {{type: "snapshot_adopted", base: string, base_height: number, tip: string, height: number,
+ *   coins: number}} SnapshotAdoptedOutput
+ */
+/**
  * @typedef {SendOutput | DisconnectOutput | TipOutput | SyncOutput | PresyncOutput | TxOutput
- *   | RejectedOutput | PeerOutput | LinkOfferOutput | SignalOutput | PersistOutput} Output
+ *   | RejectedOutput | PeerOutput | LinkOfferOutput | SignalOutput | PersistOutput
+ *   | SnapshotAdoptedOutput} Output
  */
 
 // ---- getters ----
@@ -75,6 +83,9 @@
  * @property {number} mempool_bytes
  * @property {number | null} time the relay's clock in `/api/status` (Unix seconds); null from a tab
  * @property {string[]} ice_servers the relay's STUN/TURN servers for WebRTC links; empty from a tab
+ * @property {{base: string, base_height: number, coins: number, chunks: number, verifying: boolean}}
+ *   [snapshot] a snapshot download in progress (coins and chunks received; `verifying` once the
+ *   last chunk came and the block after the base is awaited); absent otherwise
  * @property {number} difficulty at the tip
  * @property {number} network_hashrate hashes per second, estimated from recent blocks
  * @property {number} block_work hashes one block takes on average at the tip's target

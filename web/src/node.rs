@@ -48,9 +48,11 @@ fn node_with_wallet(network: &str, seed_hex: &str) -> Result<(Node, SecretKey), 
 
 impl TabNode {
     /// The handle around a node, new or resumed from storage (`TabResume::finish`): a tab is an
-    /// end of direct links, never a broker of them.
+    /// end of direct links, never a broker of them, and joins a long chain by snapshot while it
+    /// is at genesis (the page checkpoints on `snapshot_adopted`).
     pub(crate) fn from_node(mut node: Node) -> Self {
         node.set_link_role(LinkRole::Endpoint);
+        node.set_snapshot_sync(true);
         Self { node, template: None }
     }
 }
