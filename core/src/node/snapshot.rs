@@ -157,13 +157,23 @@ pub(crate) struct Snapshots {
     /// No peer could serve a snapshot (or its next block was invalid): sync block by block.
     given_up: bool,
     download: Option<Download>,
+    /// The base of a download given up for a newer one (the best header moved): a chunk for it
+    /// may still be on its way from an honest peer, and is ignored rather than refused.
+    stale_base: Option<BlockHash>,
     /// Rollbacks served, at most one per served base (`SNAPSHOT_SERVED_BASES`).
     pub(super) served: Vec<SnapshotOverlay>,
 }
 
 impl Default for Snapshots {
     fn default() -> Self {
-        Self { enabled: false, coins_max: SNAPSHOT_COINS_MAX, given_up: false, download: None, served: Vec::new() }
+        Self {
+            enabled: false,
+            coins_max: SNAPSHOT_COINS_MAX,
+            given_up: false,
+            download: None,
+            stale_base: None,
+            served: Vec::new(),
+        }
     }
 }
 
@@ -228,6 +238,9 @@ impl Node {
             if on_best && is_served_base(download.base_height, best) {
                 return;
             }
+        }
+        if let Some(stale) = &self.snapshots.download {
+            self.snapshots.stale_base = Some(stale.base);
         }
         let base_height = snapshot_base_height(best);
         let (Some(base), Some(next)) =
@@ -315,7 +328,7 @@ impl Node {
         last: bool,
         now: u64,
     ) {
-        if !self.asked_snapshot_of(peer) {
+        if !self.asked_snapshot_of(peer) || self.snapshots.stale_base == Some(base) {
             return;
         }
         let download = self.snapshots.download.as_mut().expect("asked_snapshot_of");

@@ -288,3 +288,28 @@ fn a_server_answers_only_the_bases_it_serves() {
     assert_eq!(sent_to(&mut server, 9), [Message::SnapshotUnavailable { base: unknown }]);
     assert!(server.snapshots.served.len() <= SNAPSHOT_SERVED_BASES as usize);
 }
+
+#[test]
+fn a_download_moves_to_a_new_base_when_the_best_header_moves_past_the_served_window() {
+    let mut j = Joining::new();
+    let old_base = j.base;
+    // The tip moves on by more than the served window: the old base is no longer served.
+    let more = (SNAPSHOT_SERVED_BASES * SNAPSHOT_INTERVAL) as usize;
+    j.builder.extend(more);
+    let height = HEIGHT + more as u32;
+    let headers: Vec<_> = (HEIGHT + 1..=height)
+        .map(|h| j.builder.chain.header(&j.builder.chain.hash_at(h).expect("on")).expect("known").header)
+        .collect();
+    j.send(1, Message::Headers(headers));
+    j.base_height = snapshot_base_height(height);
+    j.base = j.builder.chain.hash_at(j.base_height).expect("on the chain");
+    assert_ne!(j.base, old_base);
+    let (_, asked) = j.drain();
+    assert_eq!(asked, [(1, Message::GetSnapshot { base: j.base, after: None })], "asked again for the new base");
+    // The old request's late answer is ignored, not refused; the new one is adopted.
+    j.send(1, Message::Snapshot { base: old_base, coins: Vec::new(), last: true });
+    assert_eq!(j.drain().0, []);
+    let coins = j.coins();
+    j.serve(1, coins);
+    assert_eq!(j.node.chain().height(), j.base_height + 1);
+}
