@@ -335,7 +335,7 @@ impl Node {
         if let Err(error) = check_chunk(download, self.snapshots.coins_max, base, &coins, last) {
             download.reset();
             self.disconnect(peer, DisconnectReason::BadSnapshotChunk(error));
-            return self.step_after_snapshot_input(now);
+            return self.request_blocks(now);
         }
         download.coins.extend(coins);
         download.n_chunks += 1;
@@ -347,7 +347,7 @@ impl Node {
             let base = download.base;
             self.send(peer, Message::GetSnapshot { base, after });
         }
-        self.step_after_snapshot_input(now);
+        self.request_blocks(now);
     }
 
     /// A peer cannot serve the base asked: another is asked.
@@ -356,12 +356,8 @@ impl Node {
         if download.peer == Some(peer) && download.base == base && !download.complete {
             download.reset();
             download.unavailable.insert(peer);
-            self.step_after_snapshot_input(now);
+            self.request_blocks(now);
         }
-    }
-
-    fn step_after_snapshot_input(&mut self, now: u64) {
-        self.step_snapshot(now);
     }
 
     /// Whether `hash` is the block a complete snapshot waits for.
@@ -379,7 +375,7 @@ impl Node {
             download.reset();
             self.snapshots.download = Some(download);
             self.disconnect(peer, DisconnectReason::InvalidBlock(error));
-            return self.step_after_snapshot_input(now);
+            return self.request_blocks(now);
         }
         let server = download.peer.expect("a complete download has its peer");
         let n_coins = download.coins.len();
@@ -391,7 +387,7 @@ impl Node {
                 download.reset();
                 self.snapshots.download = Some(download);
                 self.disconnect(server, DisconnectReason::BadSnapshot { base_height });
-                self.step_after_snapshot_input(now);
+                self.request_blocks(now);
             }
             Err(AdoptError::InvalidNext(error)) => {
                 // The set matched the commitment, but the block breaks a rule: the header chain
@@ -399,7 +395,7 @@ impl Node {
                 self.disconnect(peer, DisconnectReason::InvalidBlock(error));
                 self.give_up_snapshot();
             }
-            Err(AdoptError::NotFresh | AdoptError::NotOnHeaderChain) => self.step_after_snapshot_input(now),
+            Err(AdoptError::NotFresh | AdoptError::NotOnHeaderChain) => self.request_blocks(now),
         }
     }
 
