@@ -193,3 +193,32 @@ fn commitments_stay_right_across_a_reorg_deeper_than_the_snapshot_depth() {
     assert_joined_by_snapshot(&sim, 3, 0);
     assert_eq!(sim.nodes[3].node.chain().utxos(), sim.nodes[1].node.chain().utxos());
 }
+
+/// Seeds the randomized snapshot scenario runs with; `TABCHAIN_SIM_SEEDS=N` runs 1..=N.
+fn seeds() -> Vec<u64> {
+    match std::env::var("TABCHAIN_SIM_SEEDS").ok().and_then(|n| n.parse().ok()) {
+        Some(n) => (1..=n).collect(),
+        None => vec![1, 2],
+    }
+}
+
+#[test]
+fn joining_by_snapshot_survives_dropped_links_and_a_moving_tip() {
+    for seed in seeds() {
+        let mut sim = Sim::new(seed, &[Some(10.0), Some(30.0), None, None]);
+        sim.latency_ms = (10, 300);
+        sim.connect(0, 1);
+        sim.connect(1, 2);
+        grow_to(&mut sim, 0, SNAPSHOT_MIN_HEIGHT + 60, 0, 2);
+        sim.nodes[3].node.set_snapshot_sync(true);
+        sim.drop_per_s = 0.05;
+        for peer in 0..3 {
+            sim.connect(3, peer);
+        }
+        sim.run_for(600);
+        sim.drop_per_s = 0.0;
+        assert!(sim.settle(600), "seed {seed}: tips {:?}", sim.tips());
+        assert_joined_by_snapshot(&sim, 3, 2);
+        sim.assert_money_conserved();
+    }
+}
