@@ -55,15 +55,27 @@ fn main() {
         s
     };
     let rows = [
-        ("insert, 81-byte entry (hash, expand, multiply)", "insert_ns", ns_per_op(|i| set.insert(black_box(&entry(i))))),
+        (
+            "insert, 81-byte entry (hash, expand, multiply)",
+            "insert_ns",
+            ns_per_op(|i| set.insert(black_box(&entry(i)))),
+        ),
         ("remove, 81-byte entry", "remove_ns", ns_per_op(|i| set.remove(black_box(&entry(i))))),
         ("multiplication mod p (half a combine)", "mul_ns", ns_per_op(|_| set.combine(black_box(&other))) / 2.0),
-        ("finalize with removals (inverse, multiply, SHA-256)", "finalize_ns", ns_per_op(|_| {
-            black_box(black_box(&other).finalize());
-        })),
-        ("finalize, nothing removed (SHA-256 only)", "finalize_no_inverse_ns", ns_per_op(|_| {
-            black_box(black_box(&inserted_only).finalize());
-        })),
+        (
+            "finalize with removals (inverse, multiply, SHA-256)",
+            "finalize_ns",
+            ns_per_op(|_| {
+                black_box(black_box(&other).finalize());
+            }),
+        ),
+        (
+            "finalize, nothing removed (SHA-256 only)",
+            "finalize_no_inverse_ns",
+            ns_per_op(|_| {
+                black_box(black_box(&inserted_only).finalize());
+            }),
+        ),
     ];
     for (name, _, ns) in &rows {
         println!("  {name:<55} {ns:>10.0} ns");
