@@ -25,6 +25,8 @@ export const artifacts = () => {
 
 /** The forged blocks `cargo xtask test` wrote: `{genesis, valid: {hash, hex}, invalid: [{name, hex}]}`. */
 export const forgedBlocksPath = () => env("TABCHAIN_E2E_FORGED");
+/** A valid regtest chain, as the hex of each block in order (`cargo xtask test` writes it). */
+export const validChainPath = () => env("TABCHAIN_E2E_CHAIN");
 
 const freePort = () =>
   new Promise((resolve, reject) => {

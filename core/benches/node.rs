@@ -3,11 +3,12 @@
 //! the signatures of the worst-case transaction (the most inputs `TX_BYTES_MAX` allows).
 //! Prints a table and writes `target/bench/core.json`. Timings live here, never in tests.
 
+use std::hint::black_box;
 use std::time::{Duration, Instant};
 use tabchain_core::{
     Amount, BLOCK_BYTES_MAX, Block, BlockHash, Chain, OutPoint, Params, SecretKey, TX_BYTES_MAX, Transaction, TxDigest,
-    TxOut, Txid, check_block, child_block, connect_block, encode, search_nonce, sha256d, sighash, signed_transaction,
-    verify_input, verify_signature,
+    TxOut, Txid, check_block, child_block, connect_block, created_coins, encode, search_nonce, sha256d, sighash,
+    signed_transaction, verify_input, verify_signature,
 };
 
 const NOW: u64 = u64::MAX / 2;
@@ -143,6 +144,35 @@ fn full_block(report: &mut Report) {
         ),
         "full_block_signatures_ms",
         sigs.as_secs_f64() * 1e3,
+    );
+    // What keeping the UTXO commitment adds: the block's coin changes through the set hash, and
+    // the digest the next block commits to (one inverse).
+    let mut utxos = chain.utxos().clone();
+    let undo = connect_block(&block, height, &mut utxos, chain.params()).expect("valid");
+    let samples: Vec<Duration> = (0..5)
+        .map(|_| {
+            let mut set_hash = chain.utxos().set_hash().clone();
+            let started = Instant::now();
+            for (outpoint, coin) in &undo.spent {
+                set_hash.remove(outpoint, coin);
+            }
+            for (outpoint, coin) in created_coins(&block, height) {
+                set_hash.add(&outpoint, &coin);
+            }
+            black_box(set_hash.commitment());
+            started.elapsed()
+        })
+        .collect();
+    let commitment = median(samples);
+    report.add(
+        "  of which: UTXO commitment (set hash of each coin change, digest)",
+        format!(
+            "{:.1} ms ({:.1}% of validation; goal ≤ 10%)",
+            commitment.as_secs_f64() * 1e3,
+            100.0 * commitment.as_secs_f64() / validate.as_secs_f64()
+        ),
+        "full_block_commitment_ms",
+        commitment.as_secs_f64() * 1e3,
     );
 }
 

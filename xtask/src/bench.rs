@@ -19,6 +19,7 @@ struct Bench {
 const BENCHES: &[Bench] = &[
     Bench { name: "core: connect, validate, reorg", run: core_node },
     Bench { name: "core: mining kernel", run: core_kernel },
+    Bench { name: "core: muhash, the UTXO set hash", run: core_muhash },
     Bench { name: "miner in headless Chromium vs native", run: crate::bench_page::miner },
     Bench { name: "page: wasm size, load, sync in a tab vs native", run: crate::bench_page::page },
     Bench { name: "propagation: a block to ten tabs, star and mesh", run: crate::bench_page::propagation },
@@ -29,6 +30,12 @@ const BENCHES: &[Bench] = &[
 /// `core/benches/kernel.rs`: native hash rates; writes `target/bench/kernel.json`.
 fn core_kernel(root: &Path) -> anyhow::Result<()> {
     cmd::run(native_cargo().current_dir(root).args(["bench", "-p", "tabchain-core", "--bench", "kernel"]))
+}
+
+/// `core/benches/muhash.rs`: ns per insert, multiplication and finalize; writes
+/// `target/bench/muhash.json`.
+fn core_muhash(root: &Path) -> anyhow::Result<()> {
+    cmd::run(native_cargo().current_dir(root).args(["bench", "-p", "tabchain-core", "--bench", "muhash"]))
 }
 
 /// `relay/benches/relay.rs`: prints its table and writes `target/bench/relay.json`.

@@ -27,7 +27,7 @@ const TAB_SIZE_MAX_DEFAULT: u32 = 100_000;
 /// The largest chain this benchmark forges (a million blocks is about 400 MB on disk).
 const SIZE_MAX: u32 = 1_000_000;
 /// First bytes of a cached chain; the version changes whenever the forged chain would.
-const CHAIN_FILE_MAGIC: &[u8; 8] = b"TCSCALE2";
+const CHAIN_FILE_MAGIC: &[u8; 8] = b"TCSCALE3";
 
 /// One figure of the table: its key in the script's output, a label, and how to show it.
 struct Figure {

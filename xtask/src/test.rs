@@ -146,6 +146,10 @@ fn selftest_report(result: &serde_json::Value) -> (Vec<String>, anyhow::Result<(
     (lines, verdict)
 }
 
+/// Blocks of the valid chain the end-to-end tests can load into a relay: long enough that a fresh
+/// tab joins it by snapshot (core's `SNAPSHOT_MIN_HEIGHT`, 480) with blocks left to validate.
+const E2E_CHAIN_BLOCKS: u32 = 600;
+
 /// The page's node end to end (`e2e/tests/*.test.mjs`): Playwright drives Debian's Chromium,
 /// one browser context per peer, each test against a relay of its own on a free port, all of it
 /// in a network namespace with only loopback (`netns`).
@@ -155,6 +159,7 @@ fn end_to_end(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> 
     let artifacts = toolchain::target_dir(root).join("e2e");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
     let forged = crate::forge::write_forged_blocks(&artifacts, u32::try_from(now)?)?;
+    let chain = crate::forge::write_valid_chain(&artifacts, E2E_CHAIN_BLOCKS)?;
     // `TABCHAIN_E2E_TESTS=storage,pruning` runs only those files of `e2e/tests/`.
     let files: Vec<String> = match std::env::var("TABCHAIN_E2E_TESTS") {
         Ok(names) => names.split(',').map(|name| format!("tests/{}.test.mjs", name.trim())).collect(),
@@ -163,7 +168,8 @@ fn end_to_end(root: &Path, tools: &anyhow::Result<Tools>) -> anyhow::Result<()> 
     node.args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
         .args(&files)
         .env("TABCHAIN_E2E_ARTIFACTS", &artifacts)
-        .env("TABCHAIN_E2E_FORGED", forged);
+        .env("TABCHAIN_E2E_FORGED", forged)
+        .env("TABCHAIN_E2E_CHAIN", chain);
     // Tabs link over WebRTC: keep every packet on loopback.
     cmd::run(&mut crate::netns::loopback_only(node))?;
     say(format!("screenshots of the page saved in {}", artifacts.display()));

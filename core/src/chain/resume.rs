@@ -21,7 +21,7 @@ use super::{BlockEntry, Chain, Reverse};
 use crate::amount::Amount;
 use crate::block::Block;
 use crate::commitment::{UTXO_COMMITMENT_FROM_HEIGHT, UtxoSetHash, block_commitment};
-use crate::encode::{Decode, DecodeError, Encode, Reader, decode, write_compact_size};
+use crate::encode::{Decode, DecodeError, Encode, Reader, decode, write_compact_size, write_list};
 use crate::hash::BlockHash;
 use crate::hash::Txid;
 use crate::header::{HEADER_BYTES, Header};
@@ -44,7 +44,7 @@ use core::fmt;
 
 /// Version of the checkpoint record format (2: headers without the previous hash, coins grouped
 /// by transaction with variable-length numbers; about a third smaller than version 1; 3: the end
-/// record carries the set hash).
+/// record carries the set hash, and a coins record lists each owner once).
 pub const CHECKPOINT_VERSION: u8 = 3;
 /// Bytes of one checkpoint record, about: a shell stores each as one row. Records stop growing
 /// at the first item past this, so one may exceed it by one item (a block, at most
@@ -54,7 +54,7 @@ pub const CHECKPOINT_RECORD_BYTES_MAX: usize = 1 << 20;
 /// Smallest encodings, for bounding the lists a record decodes.
 const LINKED_HEADER_BYTES: usize = HEADER_BYTES - 32;
 const COIN_GROUP_BYTES_MIN: usize = 32 + 1 + COIN_IN_GROUP_BYTES_MIN;
-const COIN_IN_GROUP_BYTES_MIN: usize = 1 + 1 + 32 + 1 + 1;
+const COIN_IN_GROUP_BYTES_MIN: usize = 1 + 1 + 1 + 1 + 1;
 const KEPT_BLOCK_BYTES_MIN: usize = HEADER_BYTES + 2;
 
 /// Why stored state cannot be resumed: the store is corrupt or incomplete.
@@ -443,7 +443,7 @@ impl Chain {
                     record
                 }
                 Stage::Coins { after } => {
-                    let mut record = OneRecord::new(KIND_COINS, record_bytes);
+                    let mut record = CoinsRecord::default();
                     let mut group = CoinGroup { txid: Txid::from_byte_array([0; 32]), coins: Vec::new() };
                     let mut last_taken = after;
                     for (outpoint, coin) in self.utxos.iter_after(after.as_ref()) {
@@ -452,14 +452,14 @@ impl Chain {
                             last_taken =
                                 Some(OutPoint { txid: group.txid, vout: group.coins.last().expect("non-empty").0 });
                             group.coins.clear();
-                            if record.is_full() {
+                            if record.len() >= record_bytes {
                                 break;
                             }
                         }
                         group.txid = outpoint.txid;
                         group.coins.push((outpoint.vout, *coin));
                     }
-                    if record.is_full() {
+                    if record.len() >= record_bytes {
                         cursor.stage = Stage::Coins { after: last_taken };
                     } else {
                         if !group.coins.is_empty() {
@@ -467,7 +467,10 @@ impl Chain {
                         }
                         cursor.stage = Stage::End;
                     }
-                    record
+                    if let Some(bytes) = record.finish() {
+                        return Ok(Some(bytes));
+                    }
+                    continue;
                 }
                 Stage::End => {
                     let mut end = Vec::new();
@@ -579,50 +582,98 @@ impl Decode for LinkedHeader {
 }
 
 /// The unspent outputs of one transaction: `txid ‖ CompactSize(n) ‖ n × (CompactSize(vout) ‖
-/// varint(amount) ‖ owner (32) ‖ varint(height) ‖ is_coinbase (u8))`, varints being LEB128
-/// (7 bits a byte, least significant first, minimal).
+/// varint(amount) ‖ varint(owner index) ‖ varint(height) ‖ is_coinbase (u8))`, varints being
+/// LEB128 (7 bits a byte, least significant first, minimal), the owner an index into its
+/// record's owner list.
 struct CoinGroup {
     txid: Txid,
     coins: Vec<(u32, Coin)>,
 }
 
-impl Encode for CoinGroup {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.txid.encode_to(out);
-        write_compact_size(out, self.coins.len() as u64);
-        for (vout, coin) in &self.coins {
-            write_compact_size(out, u64::from(*vout));
-            write_varint(out, coin.output.amount.to_units());
-            out.extend_from_slice(&coin.output.owner.0);
-            write_varint(out, u64::from(coin.height));
-            out.push(u8::from(coin.is_coinbase));
+/// A coins record being filled: `list<owner (32)> ‖ list<CoinGroup>`. Each owner is written once
+/// a record: most coins belong to a few keys (miners' coinbases, change), so a coin costs about
+/// 10 bytes plus its share of the txid instead of 42.
+#[derive(Default)]
+struct CoinsRecord {
+    owners: Vec<[u8; 32]>,
+    owner_index: BTreeMap<[u8; 32], u64>,
+    groups: Vec<u8>,
+    n_groups: usize,
+}
+
+impl CoinsRecord {
+    fn push(&mut self, group: &CoinGroup) {
+        group.txid.encode_to(&mut self.groups);
+        write_compact_size(&mut self.groups, group.coins.len() as u64);
+        for (vout, coin) in &group.coins {
+            let owner = coin.output.owner;
+            let next = self.owners.len() as u64;
+            let index = *self.owner_index.entry(owner.0).or_insert(next);
+            if index == next {
+                self.owners.push(owner.0);
+            }
+            write_compact_size(&mut self.groups, u64::from(*vout));
+            write_varint(&mut self.groups, coin.output.amount.to_units());
+            write_varint(&mut self.groups, index);
+            write_varint(&mut self.groups, u64::from(coin.height));
+            self.groups.push(u8::from(coin.is_coinbase));
         }
+        self.n_groups += 1;
+    }
+
+    /// About the bytes the record will take.
+    fn len(&self) -> usize {
+        self.owners.len() * 32 + self.groups.len()
+    }
+
+    /// The record, or `None` when it holds nothing.
+    fn finish(self) -> Option<Vec<u8>> {
+        if self.n_groups == 0 {
+            return None;
+        }
+        let mut record = Vec::with_capacity(self.len() + 16);
+        Record::write_head(&mut record, KIND_COINS);
+        write_list(&mut record, &self.owners);
+        write_compact_size(&mut record, self.n_groups as u64);
+        record.extend_from_slice(&self.groups);
+        Some(record)
+    }
+
+    /// A coins record's groups, decoded with its owner list.
+    fn decode(r: &mut Reader<'_>, max_bytes: usize) -> Result<Vec<CoinGroup>, DecodeError> {
+        let owners: Vec<[u8; 32]> = r.list("checkpoint owners", max_bytes / 32, 32)?;
+        let n = r.compact_size()?;
+        if n > (max_bytes / COIN_GROUP_BYTES_MIN) as u64 {
+            return Err(DecodeError::Invalid { what: "checkpoint coins" });
+        }
+        (0..n).map(|_| decode_group(r, &owners)).collect()
     }
 }
 
-impl Decode for CoinGroup {
-    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let txid = Txid::decode_from(r)?;
-        let n = r.compact_size()?;
-        if n == 0 || n > (TX_OUTPUTS_MAX as u64) {
-            return Err(DecodeError::Invalid { what: "checkpoint coins of a transaction" });
-        }
-        let mut coins = Vec::with_capacity(n as usize);
-        for _ in 0..n {
-            let vout = u32::try_from(r.compact_size()?).map_err(|_| DecodeError::Invalid { what: "coin vout" })?;
-            let amount =
-                Amount::from_units(read_varint(r)?).map_err(|_| DecodeError::Invalid { what: "coin amount" })?;
-            let owner = PublicKey(r.array()?);
-            let height = u32::try_from(read_varint(r)?).map_err(|_| DecodeError::Invalid { what: "coin height" })?;
-            let is_coinbase = match r.u8()? {
-                0 => false,
-                1 => true,
-                _ => return Err(DecodeError::Invalid { what: "coinbase flag" }),
-            };
-            coins.push((vout, Coin { output: TxOut { amount, owner }, height, is_coinbase }));
-        }
-        Ok(Self { txid, coins })
+fn decode_group(r: &mut Reader<'_>, owners: &[[u8; 32]]) -> Result<CoinGroup, DecodeError> {
+    let txid = Txid::decode_from(r)?;
+    let n = r.compact_size()?;
+    if n == 0 || n > (TX_OUTPUTS_MAX as u64) {
+        return Err(DecodeError::Invalid { what: "checkpoint coins of a transaction" });
     }
+    let mut coins = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let vout = u32::try_from(r.compact_size()?).map_err(|_| DecodeError::Invalid { what: "coin vout" })?;
+        let amount = Amount::from_units(read_varint(r)?).map_err(|_| DecodeError::Invalid { what: "coin amount" })?;
+        let owner = usize::try_from(read_varint(r)?)
+            .ok()
+            .and_then(|index| owners.get(index))
+            .map(|&key| PublicKey(key))
+            .ok_or(DecodeError::Invalid { what: "coin owner index" })?;
+        let height = u32::try_from(read_varint(r)?).map_err(|_| DecodeError::Invalid { what: "coin height" })?;
+        let is_coinbase = match r.u8()? {
+            0 => false,
+            1 => true,
+            _ => return Err(DecodeError::Invalid { what: "coinbase flag" }),
+        };
+        coins.push((vout, Coin { output: TxOut { amount, owner }, height, is_coinbase }));
+    }
+    Ok(CoinGroup { txid, coins })
 }
 
 fn write_varint(out: &mut Vec<u8>, mut value: u64) {
@@ -696,9 +747,7 @@ impl Decode for Record {
             KIND_BLOCKS => {
                 Ok(Self::Blocks(r.list("checkpoint blocks", max / KEPT_BLOCK_BYTES_MIN, KEPT_BLOCK_BYTES_MIN)?))
             }
-            KIND_COINS => {
-                Ok(Self::Coins(r.list("checkpoint coins", max / COIN_GROUP_BYTES_MIN, COIN_GROUP_BYTES_MIN)?))
-            }
+            KIND_COINS => Ok(Self::Coins(CoinsRecord::decode(r, max)?)),
             KIND_END => Ok(Self::End(Box::new(StoredTip::decode_from(r)?))),
             _ => Err(DecodeError::Invalid { what: "checkpoint record kind" }),
         }

@@ -67,7 +67,7 @@ pub(crate) fn key_words(key: &[u8; 32]) -> [u32; 8] {
 /// little-endian 64-bit limbs. `N * 8` must be whole blocks.
 pub(crate) fn keystream_limbs<const N: usize>(key: &[u8; 32]) -> [u64; N] {
     const LIMBS_PER_BLOCK: usize = BLOCK_BYTES / 8;
-    assert!(N % LIMBS_PER_BLOCK == 0, "keystream_limbs reads whole blocks");
+    const { assert!(N.is_multiple_of(LIMBS_PER_BLOCK), "keystream_limbs reads whole blocks") };
     let key = key_words(key);
     let mut limbs = [0u64; N];
     for (counter, chunk) in (0u32..).zip(limbs.chunks_exact_mut(LIMBS_PER_BLOCK)) {

