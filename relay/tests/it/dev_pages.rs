@@ -1,12 +1,10 @@
 //! The development pages (`www/dev/`): served with `--dev`, 404 without it, however the path
-//! is spelled; the rest of the page is served either way.
+//! is spelled, from a `--www` folder and from the page built into the binary alike; the rest of
+//! the page is served either way.
 
-use crate::support::{TempDir, get};
+use crate::support::{TempDir, get, serve_site};
 use std::net::SocketAddr;
-use tabchain_relay::app::{self, Network, NodeOptions};
-use tabchain_relay::limits::Limits;
-use tabchain_relay::serve::{self, Site};
-use tokio::net::TcpListener;
+use tabchain_relay::serve::Site;
 
 const DEV_PAGE: &str = "<!doctype html><title>dev page</title>";
 
@@ -18,19 +16,7 @@ async fn relay(dir: &TempDir, dev: bool) -> SocketAddr {
     std::fs::write(www.join("devices.txt"), "not a development page").expect("write devices.txt");
     std::fs::write(www.join("dev/hasher.html"), DEV_PAGE).expect("write dev/hasher.html");
     std::fs::write(www.join("dev/index.html"), DEV_PAGE).expect("write dev/index.html");
-    let options = NodeOptions {
-        network: Network::Regtest,
-        data: None,
-        peers: Vec::new(),
-        mine_threads: 0,
-        limits: Limits::default(),
-    };
-    let started = app::start_node(&options, "test-relay").expect("start the relay's node");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    let site = Site { dir: www, dev };
-    tokio::spawn(async move { serve::run(listener, site, started.driver, std::future::pending()).await });
-    addr
+    serve_site(Site { www: Some(www), dev }).await
 }
 
 /// `(path, status without --dev, status with --dev)`.
@@ -56,4 +42,29 @@ async fn dev_pages_are_served_only_with_dev() {
         assert_eq!(get(dev, path, "").await.status, with, "{path} with --dev");
     }
     assert_eq!(get(dev, "/dev/hasher.html", "").await.body, DEV_PAGE.as_bytes());
+}
+
+/// The built-in page's development pages (`www/dev/` as it was when the relay was compiled):
+/// `(path, status without --dev, status with --dev)`.
+const EMBEDDED_CASES: &[(&str, u16, u16)] = &[
+    ("/dev/selftest.html", 404, 200),
+    ("/dev/", 404, 200),
+    ("/dev", 404, 307),
+    ("/%64ev/selftest.html", 404, 200),
+    ("//dev/selftest.html", 404, 200),
+    ("/./dev/selftest.html", 404, 200),
+    ("/main.js", 200, 200),
+];
+
+#[tokio::test]
+async fn built_in_dev_pages_are_served_only_with_dev() {
+    let plain = serve_site(Site { www: None, dev: false }).await;
+    let dev = serve_site(Site { www: None, dev: true }).await;
+    for &(path, without, with) in EMBEDDED_CASES {
+        assert_eq!(get(plain, path, "").await.status, without, "{path} without --dev");
+        assert_eq!(get(dev, path, "").await.status, with, "{path} with --dev");
+    }
+    let selftest = std::fs::read(crate::page::www().join("dev/selftest.html")).expect("read www/dev/selftest.html");
+    assert_eq!(get(dev, "/dev/selftest.html", "").await.body, selftest);
+    assert_eq!(get(dev, "/dev", "").await.header("location"), Some("/dev/"));
 }
