@@ -215,14 +215,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         allowed_origins: args.allow_origins.clone(),
     };
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
-    match &args.www {
-        Some(www) if !www.join("pkg").is_dir() => {
-            tracing::warn!("{} has no pkg/ folder: build the wasm bundles with `cargo xtask build`", www.display());
-        }
-        None if !tabchain_relay::page::is_built() => {
-            tracing::warn!("this binary was built without the wasm bundles: `cargo xtask build` builds them into it");
-        }
-        _ => {}
+    // The built-in page says the same in the startup line (`Site::describe`).
+    if let Some(www) = args.www.as_ref().filter(|www| !www.join("pkg").is_dir()) {
+        tracing::warn!("{} has no pkg/ folder: build the wasm bundles with `cargo xtask build`", www.display());
     }
     let site = serve::Site { www: args.www.clone(), dev: args.dev };
     let discovery = DiscoveryOptions {

@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate as _};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -80,9 +81,21 @@ pub fn router(site: &Site, driver: Arc<Driver>) -> Router {
     let router = if site.dev { router } else { router.layer(middleware::from_fn(hide_dev_pages)) };
     router
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
-        .layer(CompressionLayer::new().gzip(true))
+        .layer(CompressionLayer::new().gzip(true).compress_when(DefaultPredicate::new().and(not_built_in)))
         .layer(TraceLayer::new_for_http())
         .with_state(driver)
+}
+
+/// Whether a response is not one of the built-in page's, which `page` sends in the coding it
+/// chose, under an `ETag` naming that coding (a `304` included): the compression layer leaves
+/// those alone and compresses the rest (the API, a `--www` folder's files).
+fn not_built_in(
+    _: StatusCode,
+    _: axum::http::Version,
+    headers: &axum::http::HeaderMap,
+    _: &axum::http::Extensions,
+) -> bool {
+    !headers.contains_key(header::ETAG)
 }
 
 async fn healthz() -> &'static str {

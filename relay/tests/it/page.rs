@@ -148,6 +148,7 @@ async fn etag_revalidates_each_form_with_304() {
         assert!(unchanged.body.is_empty());
         assert_eq!(unchanged.header("etag"), Some(tag.as_str()));
         assert_eq!(unchanged.header("cache-control"), Some("no-cache"));
+        assert_eq!(unchanged.header("content-encoding"), None, "{accept:?}: nothing compressed into a 304");
         let listed = get(addr, "/main.js", &format!("{accept}If-None-Match: \"other\", {tag}\r\n")).await;
         assert_eq!(listed.status, 304, "{accept:?}: one of a list");
     }
