@@ -1,8 +1,9 @@
 //! The page built into the binary (`tabchain_relay::page`), served without `--www`: every file
 //! of `www/` as it is on disk, with its MIME type, its gzip and brotli forms decompressing to
 //! the file, `ETag` and `304`; a binary built without the wasm bundles says how to build them;
-//! `--www` serves its folder instead; and the binary itself, started from an empty folder,
-//! serves its page (and refuses a missing `--www` folder before saying it serves anything).
+//! `--www` (and `TABCHAIN_WWW`) serves its folder instead; and the binary itself, started from
+//! an empty folder, serves its page (and refuses a missing `--www` folder before saying it
+//! serves anything).
 
 use crate::support::{TempDir, get, serve_site};
 use std::io::{BufRead, BufReader, Read};
@@ -36,6 +37,10 @@ fn mime(name: &str) -> &'static str {
         Some("js") => "text/javascript",
         Some("css") => "text/css",
         Some("wasm") => "application/wasm",
+        Some("json") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("txt") => "text/plain",
         other => panic!("www/{name}: a kind of file ({other:?}) this test does not know"),
     }
 }
@@ -186,11 +191,9 @@ fn tabchain(cwd: &Path, args: &[&str]) -> Command {
     command
 }
 
-#[tokio::test]
-async fn the_binary_serves_its_page_from_any_folder() {
-    let dir = TempDir::new();
-    let mut child =
-        tabchain(dir.path(), &[]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start tabchain");
+/// Starts `command` and reads its startup line; returns the child, the line and the address in it.
+async fn started(mut command: Command) -> (std::process::Child, String, Option<std::net::SocketAddr>) {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start tabchain");
     let stdout = child.stdout.take().expect("piped");
     let line = tokio::task::spawn_blocking(move || BufReader::new(stdout).lines().next())
         .await
@@ -198,16 +201,42 @@ async fn the_binary_serves_its_page_from_any_folder() {
         .and_then(Result::ok)
         .unwrap_or_default();
     let addr = line.split("http://").nth(1).and_then(|rest| rest.trim_end_matches('/').parse().ok());
-    let response = match addr {
-        Some(addr) => Some(get(addr, "/main.js", "").await),
-        None => None,
+    (child, line, addr)
+}
+
+/// GETs `path` from the binary `command` starts, then stops it; returns the startup line and
+/// the body.
+async fn fetch_from(command: Command, path: &str) -> (String, Vec<u8>) {
+    let (mut child, line, addr) = started(command).await;
+    let body = match addr {
+        Some(addr) => get(addr, path, "").await.body,
+        None => Vec::new(),
     };
     let _ = child.kill();
     let _ = child.wait();
+    (line, body)
+}
+
+#[tokio::test]
+async fn the_binary_serves_its_page_from_any_folder() {
+    let dir = TempDir::new();
+    let (line, body) = fetch_from(tabchain(dir.path(), &[]), "/main.js").await;
     assert!(line.starts_with("tabchain: serving the built-in page"), "{line}");
-    let response = response.expect("an address in the startup line");
-    assert_eq!(response.body, std::fs::read(www().join("main.js")).expect("read main.js"));
+    assert_eq!(body, std::fs::read(www().join("main.js")).expect("read main.js"));
     assert_eq!(std::fs::read_dir(dir.path()).expect("read the folder").count(), 1, "only its data folder");
+}
+
+#[tokio::test]
+async fn tabchain_www_makes_the_binary_serve_a_folder() {
+    let dir = TempDir::new();
+    let folder = dir.path().join("site");
+    std::fs::create_dir_all(&folder).expect("create the folder");
+    std::fs::write(folder.join("main.js"), "export const fromDisk = true;\n").expect("write main.js");
+    let mut command = tabchain(dir.path(), &[]);
+    command.env("TABCHAIN_WWW", &folder);
+    let (line, body) = fetch_from(command, "/main.js").await;
+    assert!(line.starts_with(&format!("tabchain: serving {} at", folder.display())), "{line}");
+    assert_eq!(body, b"export const fromDisk = true;\n");
 }
 
 #[test]
