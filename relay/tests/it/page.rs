@@ -165,16 +165,24 @@ async fn etag_revalidates_each_form_with_304() {
     assert_eq!(get(addr, "/main.js", "If-None-Match: *\r\n").await.status, 304);
 }
 
+const DISK_INDEX: &[u8] = b"<!doctype html><title>from disk</title>";
+const DISK_MAIN_JS: &[u8] = b"export const fromDisk = true;\n";
+
+/// A `www` folder in `dir` with an `index.html` and a `main.js` of its own, and nothing else.
+fn folder_on_disk(dir: &TempDir) -> PathBuf {
+    let folder = dir.path().join("www");
+    std::fs::create_dir_all(&folder).expect("create www");
+    std::fs::write(folder.join("index.html"), DISK_INDEX).expect("write index.html");
+    std::fs::write(folder.join("main.js"), DISK_MAIN_JS).expect("write main.js");
+    folder
+}
+
 #[tokio::test]
 async fn a_www_folder_overrides_the_built_in_page() {
     let dir = TempDir::new();
-    let folder = dir.path().join("www");
-    std::fs::create_dir_all(&folder).expect("create www");
-    std::fs::write(folder.join("index.html"), "<!doctype html><title>from disk</title>").expect("write index.html");
-    std::fs::write(folder.join("main.js"), "export const fromDisk = true;\n").expect("write main.js");
-    let addr = serve_site(Site { www: Some(folder), dev: false }).await;
-    assert_eq!(get(addr, "/", "").await.body, b"<!doctype html><title>from disk</title>");
-    assert_eq!(get(addr, "/main.js", "").await.body, b"export const fromDisk = true;\n");
+    let addr = serve_site(Site { www: Some(folder_on_disk(&dir)), dev: false }).await;
+    assert_eq!(get(addr, "/", "").await.body, DISK_INDEX);
+    assert_eq!(get(addr, "/main.js", "").await.body, DISK_MAIN_JS);
     // Nothing comes from the binary: a file only it has is missing.
     assert_eq!(get(addr, "/style.css", "").await.status, 404);
 }
@@ -229,14 +237,12 @@ async fn the_binary_serves_its_page_from_any_folder() {
 #[tokio::test]
 async fn tabchain_www_makes_the_binary_serve_a_folder() {
     let dir = TempDir::new();
-    let folder = dir.path().join("site");
-    std::fs::create_dir_all(&folder).expect("create the folder");
-    std::fs::write(folder.join("main.js"), "export const fromDisk = true;\n").expect("write main.js");
+    let folder = folder_on_disk(&dir);
     let mut command = tabchain(dir.path(), &[]);
     command.env("TABCHAIN_WWW", &folder);
     let (line, body) = fetch_from(command, "/main.js").await;
     assert!(line.starts_with(&format!("tabchain: serving {} at", folder.display())), "{line}");
-    assert_eq!(body, b"export const fromDisk = true;\n");
+    assert_eq!(body, DISK_MAIN_JS);
 }
 
 #[test]
