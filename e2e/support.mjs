@@ -60,27 +60,35 @@ export async function eventually(what, check, timeoutMs = 120_000) {
 export class Relay {
   /**
    * `extraArgs`: more `serve` flags, such as `--peer URL`; or a function of the relay's port
-   * that gives them (for flags naming the relay itself, such as `--public-url`).
+   * that gives them (for flags naming the relay itself, such as `--public-url`). `builtIn`:
+   * serve the page built into the binary (no `--www`, `TABCHAIN_WWW` unset), started in a
+   * folder of its own that holds nothing else, as an installed relay runs; otherwise the page is
+   * served from the source tree's `www/`.
    */
-  static async start(extraArgs = []) {
+  static async start(extraArgs = [], { builtIn = false } = {}) {
     const port = await freePort();
     const args = typeof extraArgs === "function" ? extraArgs(port) : extraArgs;
-    const relay = new Relay(port, mkdtempSync(join(tmpdir(), "tabchain-e2e-")), args);
+    const relay = new Relay(port, mkdtempSync(join(tmpdir(), "tabchain-e2e-")), args, builtIn);
     await relay.#spawn();
     return relay;
   }
 
-  constructor(port, dataDir, extraArgs) {
+  constructor(port, dataDir, extraArgs, builtIn = false) {
     this.port = port;
     this.dataDir = dataDir;
     this.extraArgs = extraArgs;
+    this.builtIn = builtIn;
     this.url = `http://127.0.0.1:${port}`;
     this.wsUrl = `ws://127.0.0.1:${port}/ws`;
   }
 
   async #spawn() {
-    const args = ["serve", "--network", "regtest", "--listen", `127.0.0.1:${this.port}`, "--www", env("TABCHAIN_WWW"), "--data", this.dataDir, ...this.extraArgs];
-    this.process = spawn(env("TABCHAIN_BIN"), args, { env: { ...process.env, RUST_LOG: "warn" }, stdio: ["ignore", "ignore", "inherit"] });
+    const www = this.builtIn ? [] : ["--www", env("TABCHAIN_WWW")];
+    const args = ["serve", "--network", "regtest", "--listen", `127.0.0.1:${this.port}`, ...www, "--data", this.dataDir, ...this.extraArgs];
+    const { TABCHAIN_WWW: _, ...inherited } = process.env;
+    const options = { env: { ...inherited, RUST_LOG: "warn" }, stdio: ["ignore", "ignore", "inherit"] };
+    if (this.builtIn) options.cwd = this.dataDir;
+    this.process = spawn(env("TABCHAIN_BIN"), args, options);
     await eventually("the relay to listen", () => this.status(), 60_000);
   }
 

@@ -83,6 +83,8 @@ pub async fn serve(
     discovery: DiscoveryOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // A missing folder stops the relay before it says it serves anything.
+    www.check()?;
     let started = start_node(&options, concat!("tabchain-relay/", env!("CARGO_PKG_VERSION")))?;
     tokio::spawn(discovery::run(started.driver.clone(), discovery));
     let addr: SocketAddr = listener.local_addr()?;
@@ -96,7 +98,7 @@ pub async fn serve(
             }
         }
     };
-    println!("tabchain: serving {} at http://{addr}/", www.display());
+    println!("tabchain: serving {} at http://{addr}/", www.describe());
     serve::run(listener, www, started.driver, stopped).await.context("server stopped")?;
     failed(&driver)
 }

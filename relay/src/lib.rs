@@ -9,7 +9,7 @@
 //! - [`store`]: the chain on disk (redb), or in memory without a data directory;
 //!   [`chain_index`]: its indexes by height, txid and address, which the API reads;
 //!   [`miner`]: native mining threads;
-//! - [`serve`], [`api`] (documented by [`openapi`], its parameters checked by [`api_params`]),
+//! - [`serve`] (the page built in by [`page`], or a folder), [`api`] (documented by [`openapi`], its parameters checked by [`api_params`]),
 //!   [`metrics`]: the HTTP surface; [`accept`]: its connections (header timeout); [`http_limits`]: the API's rate,
 //!   concurrency, time and body limits; [`hosts`]: the `Host` allowlist; [`limits`]: every
 //!   client limit;
@@ -36,6 +36,7 @@ pub mod limits;
 pub mod metrics;
 pub mod miner;
 pub mod openapi;
+pub mod page;
 pub mod peers;
 pub mod queued_bytes;
 pub mod serve;

@@ -53,9 +53,10 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "TABCHAIN_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Folder holding the web app (index.html and the wasm bundle in pkg/).
-    #[arg(long, env = "TABCHAIN_WWW", default_value = "www")]
-    www: PathBuf,
+    /// Serve the web app from this folder (index.html and the wasm bundles in pkg/ and
+    /// pkg-scalar/), for development, instead of the page built into this binary.
+    #[arg(long, env = "TABCHAIN_WWW")]
+    www: Option<PathBuf>,
     /// Also serve the development pages under /dev/ (header hasher, miner self-tests and bench).
     #[arg(long)]
     dev: bool,
@@ -214,10 +215,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         allowed_origins: args.allow_origins.clone(),
     };
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
-    if !args.www.join("pkg").is_dir() {
-        tracing::warn!("{} has no pkg/ folder: build the wasm bundle with `cargo xtask run`", args.www.display());
+    // The built-in page says the same in the startup line (`Site::describe`).
+    if let Some(www) = args.www.as_ref().filter(|www| !www.join("pkg").is_dir()) {
+        tracing::warn!("{} has no pkg/ folder: build the wasm bundles with `cargo xtask build`", www.display());
     }
-    let site = serve::Site { dir: args.www.clone(), dev: args.dev };
+    let site = serve::Site { www: args.www.clone(), dev: args.dev };
     let discovery = DiscoveryOptions {
         public_url: args.public_url.clone(),
         configured: args.node.peers.clone(),

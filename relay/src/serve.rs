@@ -1,12 +1,13 @@
-//! The relay's HTTP surface: the page (`www/`, gzip, the MIME types browsers insist on for
-//! `.wasm` and modules), the WebSocket endpoint `/ws`, the JSON API under `/api` (inside its
-//! limits, `http_limits`), Prometheus metrics at `/metrics`, and `/healthz`; every route behind
-//! the `Host` allowlist (`hosts`), on connections served by `accept`. The development pages
-//! under `www/dev/` are served only when asked for (`tabchain serve --dev`).
+//! The relay's HTTP surface: the page (built into the binary, `page`, or a folder on disk with
+//! `--www`, gzip, the MIME types browsers insist on for `.wasm` and modules), the WebSocket
+//! endpoint `/ws`, the JSON API under `/api` (inside its limits, `http_limits`), Prometheus
+//! metrics at `/metrics`, and `/healthz`; every route behind the `Host` allowlist (`hosts`), on
+//! connections served by `accept`. The development pages under `www/dev/` are served only when
+//! asked for (`tabchain serve --dev`).
 
 use crate::driver::Driver;
 use crate::hosts::{self, AllowedHosts};
-use crate::{accept, api, http_limits, ws};
+use crate::{accept, api, http_limits, page, ws};
 use axum::Router;
 use axum::extract::Request;
 use axum::extract::State;
@@ -20,29 +21,47 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate as _};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-/// The folder of the web app, and whether its development pages (`dev/`) are served.
-#[derive(Debug, Clone)]
+/// Where the web app comes from, and whether its development pages (`dev/`) are served.
+#[derive(Debug, Clone, Default)]
 pub struct Site {
-    pub dir: PathBuf,
+    /// A folder to serve from disk (`--www`, for development); `None` serves the page built
+    /// into the binary (`page`).
+    pub www: Option<PathBuf>,
     /// Serve `/dev/…` (the header hasher, the miner's self-tests and benchmark); without it
     /// those paths answer 404, so users' pages never offer them.
     pub dev: bool,
 }
 
 impl Site {
-    pub fn display(&self) -> std::path::Display<'_> {
-        self.dir.display()
+    /// What is served, for the startup line: the folder, or the built-in page.
+    pub fn describe(&self) -> String {
+        match &self.www {
+            Some(dir) => dir.display().to_string(),
+            None if page::is_built() => "the built-in page".to_owned(),
+            None => "the built-in page (without its wasm bundles: `cargo xtask build` builds them)".to_owned(),
+        }
+    }
+
+    /// Fails if the site's folder is not a folder, rather than answering every request with 404.
+    pub fn check(&self) -> io::Result<()> {
+        match &self.www {
+            Some(dir) if !dir.is_dir() => {
+                Err(io::Error::new(io::ErrorKind::NotFound, format!("www folder {} is not a folder", dir.display())))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
-/// The web app alone, without its development pages.
+/// The web app in `dir` alone, without its development pages.
 impl From<PathBuf> for Site {
     fn from(dir: PathBuf) -> Self {
-        Self { dir, dev: false }
+        Self { www: Some(dir), dev: false }
     }
 }
 
@@ -54,14 +73,29 @@ pub fn router(site: &Site, driver: Arc<Driver>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/ws", get(ws::upgrade))
-        .nest("/api", api)
-        .fallback_service(ServeDir::new(&site.dir));
+        .nest("/api", api);
+    let router = match &site.www {
+        Some(dir) => router.fallback_service(ServeDir::new(dir)),
+        None => router.fallback(page::serve),
+    };
     let router = if site.dev { router } else { router.layer(middleware::from_fn(hide_dev_pages)) };
     router
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
-        .layer(CompressionLayer::new().gzip(true))
+        .layer(CompressionLayer::new().gzip(true).compress_when(DefaultPredicate::new().and(not_built_in)))
         .layer(TraceLayer::new_for_http())
         .with_state(driver)
+}
+
+/// Whether a response is not one of the built-in page's, which `page` sends in the coding it
+/// chose, under an `ETag` naming that coding (a `304` included): the compression layer leaves
+/// those alone and compresses the rest (the API, a `--www` folder's files).
+fn not_built_in(
+    _: StatusCode,
+    _: axum::http::Version,
+    headers: &axum::http::HeaderMap,
+    _: &axum::http::Extensions,
+) -> bool {
+    !headers.contains_key(header::ETAG)
 }
 
 async fn healthz() -> &'static str {
@@ -73,9 +107,14 @@ async fn hide_dev_pages(request: Request, next: Next) -> Response {
     if is_dev_path(request.uri().path()) { StatusCode::NOT_FOUND.into_response() } else { next.run(request).await }
 }
 
-/// Whether `path` names `dev/` or something in it, read as `ServeDir` reads it: percent-decoded,
-/// empty and `.` segments skipped (it refuses `..` itself).
+/// Whether `path` names `dev/` or something in it, read as `ServeDir` (and `page`) read it.
 fn is_dev_path(path: &str) -> bool {
+    path_segments(path).first().is_some_and(|segment| segment == b"dev")
+}
+
+/// The segments of a URL path as `ServeDir` reads them: percent-decoded, empty and `.` segments
+/// skipped (`..` is left for the caller to refuse).
+pub(crate) fn path_segments(path: &str) -> Vec<Vec<u8>> {
     let bytes = path.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -92,7 +131,11 @@ fn is_dev_path(path: &str) -> bool {
             }
         }
     }
-    decoded.split(|&b| b == b'/').find(|segment| !segment.is_empty() && *segment != b".") == Some(b"dev".as_slice())
+    decoded
+        .split(|&b| b == b'/')
+        .filter(|segment| !segment.is_empty() && *segment != b".")
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 async fn metrics(State(driver): State<Arc<Driver>>) -> impl IntoResponse {
@@ -120,7 +163,7 @@ async fn metrics(State(driver): State<Arc<Driver>>) -> impl IntoResponse {
 }
 
 /// Serves on `listener` until `shutdown` completes. Fails at once if the site's folder is not a
-/// folder, rather than answering every request with 404.
+/// folder (`Site::check`).
 pub async fn run(
     listener: TcpListener,
     site: impl Into<Site>,
@@ -128,9 +171,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let site = site.into();
-    if !site.dir.is_dir() {
-        return Err(io::Error::new(io::ErrorKind::NotFound, format!("www folder {} is not a folder", site.display())));
-    }
+    site.check()?;
     // Every route, `/ws` included, answers only to this relay's own names (DNS rebinding).
     let allowed = Arc::new(AllowedHosts::new(listener.local_addr()?, &driver.limits.allowed_hosts));
     let header_read_timeout = driver.limits.header_read_timeout;

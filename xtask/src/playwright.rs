@@ -26,6 +26,7 @@ pub(crate) fn node_command(
 ) -> anyhow::Result<Command> {
     let node = tools::ensure_e2e_packages(root)?;
     wasm::build_bundle(root, wasm_toolchain, bindgen)?;
+    // After the bundles, so that the relay's built-in page holds them (`builtin.test.mjs`).
     let relay = toolchain::build_relay(root, release)?;
     let chromium = cmd::find_program("chromium").context("Chromium is not installed (apt-get install chromium)")?;
     let mut command = Command::new(node);

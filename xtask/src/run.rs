@@ -1,6 +1,7 @@
 //! `cargo xtask run`: makes sure the toolchains are there, builds the wasm
 //! bundles into `www/pkg` and `www/pkg-scalar` and the relay in release
-//! (`cargo xtask build` stops there), then starts the relay serving `www/`
+//! (`cargo xtask build` stops there; that relay has the page built in), then
+//! starts the relay serving `www/` from disk (`--www`, so edits show on reload)
 //! until Ctrl-C.
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ pub(crate) fn build(root: &Path) -> anyhow::Result<PathBuf> {
     let wasm_toolchain = toolchain::ensure_wasm(root)?;
     let bindgen = tools::ensure_bindgen(root)?;
     wasm::build_bundle(root, &wasm_toolchain, &bindgen)?;
+    // After the bundles: the relay embeds `www/` as it is when compiled (`relay/page/`).
     toolchain::build_relay(root, true)
 }
 

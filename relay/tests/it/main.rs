@@ -14,6 +14,7 @@ mod json_schema;
 mod limits;
 mod links;
 mod network;
+mod page;
 mod persistence;
 mod schema_values;
 mod serve;

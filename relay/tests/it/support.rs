@@ -61,6 +61,25 @@ pub struct RelayConfig {
     pub discover: bool,
 }
 
+/// A relay in this process (regtest, no data directory) serving `site`, for tests of the page
+/// alone; it runs until the test's runtime ends.
+pub async fn serve_site(site: tabchain_relay::serve::Site) -> SocketAddr {
+    let options = NodeOptions {
+        network: Network::Regtest,
+        data: None,
+        peers: Vec::new(),
+        mine_threads: 0,
+        limits: Limits::default(),
+    };
+    let started = app::start_node(&options, "test-relay").expect("start the relay's node");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(
+        async move { tabchain_relay::serve::run(listener, site, started.driver, std::future::pending()).await },
+    );
+    addr
+}
+
 /// A relay running in this process, on regtest, with a `www/` of fixtures.
 pub struct TestRelay {
     pub addr: SocketAddr,
