@@ -70,6 +70,8 @@ export class TabNodeDriver {
     /** Checkpoints written by this driver, and the bytes of the stored one. */
     this.checkpoints = 0;
     this.checkpointBytes = checkpointBytes;
+    /** The snapshot this node joined by, this session (`snapshot_adopted`), or null. */
+    this.snapshotAdopted = null;
     this.checkpointAsked = false;
     /** The storage error that stopped the node, once one did. */
     this.stoppedBy = null;
@@ -254,6 +256,7 @@ export class TabNodeDriver {
         // The store describes the chain before the snapshot: the next write is a checkpoint of
         // the whole new state, which covers (and drops) every set queued before it.
         this.log(`joined at height ${out.height} from a verified snapshot of ${out.coins} coins at height ${out.base_height}`);
+        this.snapshotAdopted = out;
         this.checkpointAsked = true;
       } else if (out.type === "rejected") {
         this.log(`rejected block ${out.hash.slice(0, 16)}…: ${out.reason}`);
