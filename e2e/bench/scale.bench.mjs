@@ -127,8 +127,20 @@ async function tabPart(browser, relay, height, out) {
   try {
     const start = performance.now();
     await page.goto(`${relay.url}/index.html?workers=0`);
+    // Phase by phase: the headers, then (on a chain long enough) the snapshot, then the blocks.
+    await page.waitForFunction((h) => window.tabchain?.status().best_header_height >= h, height, wait);
+    out.tab_headers_s = (performance.now() - start) / 1000;
+    out.tab_headers_per_s = height / out.tab_headers_s;
+    await page.waitForFunction((h) => window.tabchain.snapshotAdopted || window.tabchain.status().height >= h, height, wait);
+    const adopted = await page.evaluate(() => window.tabchain.snapshotAdopted);
+    if (adopted) {
+      out.tab_snapshot_s = (performance.now() - start) / 1000 - out.tab_headers_s;
+      out.tab_snapshot_bytes = adopted.coins * 81;
+      out.tab_snapshot_mb_per_s = out.tab_snapshot_bytes / 1e6 / out.tab_snapshot_s;
+    }
     await page.waitForFunction((h) => window.tabchain?.status().height >= h, height, wait);
     out.tab_sync_s = (performance.now() - start) / 1000;
+    out.tab_sync_longest_task_ms = await page.evaluate(() => window.__probe.longestTaskMs);
     out.tab_sync_blocks_per_s = height / out.tab_sync_s;
     await page.waitForFunction(() => window.tabchain.pendingWrites === 0, null, wait);
     out.tab_sync_stored_s = (performance.now() - start) / 1000;

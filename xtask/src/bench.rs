@@ -20,6 +20,7 @@ const BENCHES: &[Bench] = &[
     Bench { name: "core: connect, validate, reorg", run: core_node },
     Bench { name: "core: mining kernel", run: core_kernel },
     Bench { name: "core: muhash, the UTXO set hash", run: core_muhash },
+    Bench { name: "core: snapshot sync, native, at 10k and 100k blocks", run: core_snapshot },
     Bench { name: "miner in headless Chromium vs native", run: crate::bench_page::miner },
     Bench { name: "page: wasm size, load, sync in a tab vs native", run: crate::bench_page::page },
     Bench { name: "propagation: a block to ten tabs, star and mesh", run: crate::bench_page::propagation },
@@ -29,23 +30,34 @@ const BENCHES: &[Bench] = &[
 
 /// `core/benches/kernel.rs`: native hash rates; writes `target/bench/kernel.json`.
 fn core_kernel(root: &Path) -> anyhow::Result<()> {
-    cmd::run(native_cargo().current_dir(root).args(["bench", "-p", "tabchain-core", "--bench", "kernel"]))
+    cargo_bench(root, "tabchain-core", "kernel")
 }
 
 /// `core/benches/muhash.rs`: ns per insert, multiplication and finalize; writes
 /// `target/bench/muhash.json`.
 fn core_muhash(root: &Path) -> anyhow::Result<()> {
-    cmd::run(native_cargo().current_dir(root).args(["bench", "-p", "tabchain-core", "--bench", "muhash"]))
+    cargo_bench(root, "tabchain-core", "muhash")
+}
+
+/// `core/benches/snapshot.rs`: a fresh node joining by snapshot, phase by phase; writes
+/// `target/bench/snapshot.json`.
+fn core_snapshot(root: &Path) -> anyhow::Result<()> {
+    cargo_bench(root, "tabchain-core", "snapshot")
 }
 
 /// `relay/benches/relay.rs`: prints its table and writes `target/bench/relay.json`.
 fn relay(root: &Path) -> anyhow::Result<()> {
-    cmd::run(native_cargo().current_dir(root).args(["bench", "-p", "tabchain-relay", "--bench", "relay"]))
+    cargo_bench(root, "tabchain-relay", "relay")
 }
 
 /// `core/benches/node.rs`: prints its table and writes `target/bench/core.json`.
 fn core_node(root: &Path) -> anyhow::Result<()> {
-    cmd::run(native_cargo().current_dir(root).args(["bench", "-p", "tabchain-core", "--bench", "node"]))
+    cargo_bench(root, "tabchain-core", "node")
+}
+
+/// `cargo bench -p PACKAGE --bench NAME`, natively.
+fn cargo_bench(root: &Path, package: &str, name: &str) -> anyhow::Result<()> {
+    cmd::run(native_cargo().current_dir(root).args(["bench", "-p", package, "--bench", name]))
 }
 
 pub(crate) fn bench(root: &Path, filter: Option<&str>) -> anyhow::Result<()> {
