@@ -7,7 +7,7 @@
 // subscribing; they share no state but the context they are given.
 
 /** The panels, each `panels/NAME.js` exporting `mount(context)`; the log first, to hear all. */
-const PANELS = ["log", "status", "peers", "miner", "wallet", "forks", "explorer"];
+const PANELS = ["log", "status", "states", "peers", "miner", "wallet", "charts", "forks", "explorer"];
 
 /** @typedef {import("./protocol.js").PanelContext} PanelContext */
 
@@ -24,9 +24,13 @@ function showFatal(message) {
   $("status-dot").className = "dot dot-bad";
 }
 
-window.addEventListener("error", (event) => showFatal(`error: ${event.message}`));
+/** An unexpected failure in words: what happened, then what to do (no stack trace). */
+const inWords = (message) =>
+  `Something went wrong in this page: ${String(message).replace(/^(Uncaught )?(Error: )?/, "")}.\nReloading the page usually recovers; the chain and wallet are kept in this browser.`;
+
+window.addEventListener("error", (event) => showFatal(inWords(event.message)));
 window.addEventListener("unhandledrejection", (event) =>
-  showFatal(`error: ${event.reason instanceof Error ? event.reason.message : event.reason}`),
+  showFatal(inWords(event.reason instanceof Error ? event.reason.message : event.reason)),
 );
 
 /** Shows a storage problem with the way out: drop the tab's store and sync again from peers. */

@@ -180,6 +180,11 @@ impl TabNode {
         to_js(&explorer::block_timing(self.node.chain(), n))
     }
 
+    /// The time the network aims for between blocks (seconds), which ASERT steers towards.
+    pub fn target_spacing_s(&self) -> f64 {
+        self.node.chain().params().target_spacing_s()
+    }
+
     /// The wallet's newest transactions (`explorer::WalletTxView`), newest first.
     pub fn history(&self) -> Result<JsValue, JsError> {
         to_js(&explorer::wallet_history(&self.node, HISTORY_ROWS_MAX))

@@ -1,0 +1,176 @@
+// The page as a product: on a 1440×900 laptop screen the node (state, sync, height, peers, hash
+// rates, expected time to a block), the wallet's balances and the send form are all above the
+// fold; on a 390×844 phone nothing is wider than the screen; the send form works from the
+// keyboard alone; the fee tiers follow the mempool (and the fee shown is the fee paid); and
+// axe-core's audit of the main views finds no serious or critical violation. Screenshots of
+// both screens go to the artifacts directory.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { Tab, artifacts, withNetwork } from "../support.mjs";
+
+const LAPTOP = { width: 1440, height: 900 };
+const PHONE = { width: 390, height: 844 };
+
+/** What a new user must see without scrolling, by the element that shows it. */
+const ABOVE_THE_FOLD = {
+  "node state": "#status",
+  "sync progress": "#sync-progress",
+  height: "#height",
+  peers: "#peers",
+  "own hash rate": "#hashrate",
+  "network hash rate": "#net-hashrate",
+  "expected time to a block": "#expected",
+  "confirmed balance": "#confirmed",
+  "immature balance": "#immature",
+  "pending balance": "#pending",
+  "send: recipient": "#send-to",
+  "send: amount": "#send-amount",
+  "send: fee tiers": "#send-fee",
+  "send: button": "#send button[type=submit]",
+};
+
+const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+
+/** axe-core's serious and critical violations on the page as it is now, one line each. */
+async function audit(tab) {
+  if (!(await tab.page.evaluate(() => "axe" in window))) await tab.page.addScriptTag({ path: axePath });
+  const violations = await tab.page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")})`);
+  });
+  return violations;
+}
+
+/** Opens the explorer page `route` and waits until its heading starts with `heading`. */
+async function openRoute(tab, route, heading) {
+  await tab.page.evaluate((route) => (location.hash = route), route);
+  await tab.waitFor(`the ${heading} page`, (heading) =>
+    document.querySelector("#explorer-page h3")?.textContent.startsWith(heading), heading);
+}
+
+test("a laptop screen shows node, wallet and send form without scrolling; a phone has no sideways scroll; axe finds nothing serious", async () => {
+  await withNetwork(async ({ relay, browser }) => {
+    const tab = await Tab.open(browser, relay, { workers: 1, viewport: LAPTOP });
+    await tab.waitFor("coins to spend", () => window.tabchain.status().confirmed !== "0");
+    await tab.page.fill("#send-amount", "1.5");
+    await tab.waitFor("a fee for the amount", () => /fee [0-9.]+ TAB/.test(document.getElementById("send-fee").textContent));
+    await tab.waitFor("the block chart", () => document.querySelectorAll("#chart-blocks rect").length > 0);
+
+    for (const [what, selector] of Object.entries(ABOVE_THE_FOLD)) {
+      const box = await tab.page.locator(selector).first().boundingBox();
+      assert.ok(box, `${what} (${selector}) is not shown`);
+      assert.ok(box.y >= 0 && box.y + box.height <= LAPTOP.height, `${what} (${selector}) ends at ${Math.round(box.y + box.height)} px, below the fold`);
+    }
+    // Hashes are shortened, with the full value a hover or focus away and a copy button.
+    const tip = await tab.page.locator("#tip a").getAttribute("title");
+    assert.equal(tip, (await tab.status()).tip);
+    assert.ok((await tab.page.locator("#tip a").textContent()).length < 20);
+    await tab.page.locator("#tip a").focus();
+    assert.ok(await tab.page.locator("#tip .full").isVisible(), "focus does not show the full tip hash");
+    assert.equal(await tab.page.locator("#tip button.copy").getAttribute("aria-label"), "Copy the tip block hash");
+
+    const shots = artifacts();
+    await tab.page.screenshot({ path: join(shots, "laptop-1440x900.png") });
+    await tab.page.screenshot({ path: join(shots, "laptop-full.png"), fullPage: true });
+
+    for (const [route, heading] of [["", "Recent blocks"], ["mempool", "Mempool"], ["block/1", "Block 1"]]) {
+      await openRoute(tab, route, heading);
+      assert.deepEqual(await audit(tab), [], `axe-core on the ${heading} view`);
+    }
+    const coinbase = await tab.page.evaluate(() => window.tabchain.node.search("1").view.txids[0]);
+    await openRoute(tab, `tx/${coinbase}`, "Transaction");
+    assert.deepEqual(await audit(tab), [], "axe-core on a transaction view");
+    assert.deepEqual(tab.errors, []);
+
+    const phone = await Tab.open(browser, relay, { workers: 0, viewport: PHONE });
+    await phone.syncedWithRelay(1);
+    await phone.waitFor("the block tree", () => document.querySelectorAll("#forks a").length > 0);
+    const overflow = await phone.page.evaluate(() => {
+      const wide = [...document.querySelectorAll("body *")].filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1);
+      return { scroll: document.documentElement.scrollWidth, wide: wide.slice(0, 5).map((el) => `${el.tagName}#${el.id}.${el.className?.baseVal ?? el.className}`) };
+    });
+    assert.ok(overflow.scroll <= PHONE.width, `the phone page scrolls sideways (${overflow.scroll} px): ${overflow.wide.join(", ")}`);
+    await phone.page.screenshot({ path: join(shots, "phone-390x844.png") });
+    await phone.page.screenshot({ path: join(shots, "phone-full.png"), fullPage: true });
+    assert.deepEqual(await audit(phone), [], "axe-core on the phone");
+  });
+});
+
+test("the send form works from the keyboard, and pays the fee it showed", async () => {
+  await withNetwork(async ({ relay, browser }) => {
+    const tab = await Tab.open(browser, relay, { workers: 1, viewport: LAPTOP });
+    await tab.waitFor("coins to spend", () => window.tabchain.status().confirmed !== "0");
+    await tab.setWorkers(0);
+    const me = await tab.status();
+    // Tab from the top of the page to the recipient field.
+    await tab.page.locator("body").focus();
+    let presses = 0;
+    while ((await tab.page.evaluate(() => document.activeElement?.id)) !== "send-to") {
+      await tab.page.keyboard.press("Tab");
+      presses += 1;
+      assert.ok(presses < 40, "the recipient field is not reachable with Tab");
+    }
+    await tab.page.keyboard.type(me.address);
+    await tab.page.keyboard.press("Tab");
+    await tab.page.keyboard.type("2");
+    // Into the fee tiers, and down to "Minimum" with the arrow keys.
+    await tab.page.keyboard.press("Tab");
+    assert.equal(await tab.page.evaluate(() => document.activeElement?.id), "fee-next_block");
+    await tab.page.keyboard.press("ArrowDown");
+    await tab.page.keyboard.press("ArrowDown");
+    assert.equal(await tab.page.evaluate(() => document.activeElement?.id), "fee-minimum");
+    const shown = await tab.page.locator("label[for=fee-minimum]").textContent();
+    const fee = shown.match(/fee ([0-9.]+) TAB/)?.[1];
+    assert.ok(fee, `the minimum tier shows no fee: ${shown}`);
+    await tab.page.keyboard.press("Enter");
+    const result = await tab.waitFor("the payment", () => document.getElementById("send-result").textContent || null);
+    const txid = result.match(/^sent: ([0-9a-f]{64})$/)?.[1];
+    assert.ok(txid, `the form said: ${result}`);
+    const paid = await tab.page.evaluate((txid) => window.tabchain.node.search(txid).view.fee_units, txid);
+    assert.equal(paid, Math.round(Number(fee) * 1e8), "the fee paid is not the fee shown");
+    assert.deepEqual(tab.errors, []);
+  });
+});
+
+test("the fee tiers and the projected next block follow the mempool as it fills", async () => {
+  await withNetwork(async ({ relay, browser }) => {
+    const tab = await Tab.open(browser, relay, { workers: 1, viewport: LAPTOP });
+    await tab.waitFor("coins to spend", () => window.tabchain.status().confirmed !== "0");
+    await tab.setWorkers(0);
+    await tab.waitFor("the miner to stop", () => window.tabchain.status().workers === 0);
+    const tierText = () => tab.page.locator("#send-fee").textContent();
+    const empty = await tab.page.evaluate(() => window.tabchain.fees());
+    const rates = (fees) => fees.tiers.map((t) => t.fee_rate_units_per_kb);
+    assert.equal(new Set(rates(empty)).size, 1, `an empty mempool asks the minimum in every tier: ${rates(empty)}`);
+    assert.match(await tierText(), /Next block1 units\/byte/);
+
+    // More than a block's worth of payments at 5 units/byte, nobody mining them.
+    const made = await tab.page.evaluate(async () => {
+      const to = window.tabchain.status().address;
+      const started = performance.now();
+      let n = 0;
+      while (window.tabchain.fees().blocks_projected < 2) {
+        window.tabchain.pay(to, "0.0001", 5000);
+        n += 1;
+        if (n % 200 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      return { n, ms: performance.now() - started };
+    });
+    const full = await tab.page.evaluate(() => window.tabchain.fees());
+    const [next, within6, minimum] = rates(full);
+    assert.ok(next > 5000 && next <= 5001, `the next block asks to outbid 5 units/byte: ${next} (${made.n} payments)`);
+    assert.equal(within6, minimum, "six blocks hold the whole mempool: the minimum is enough");
+    assert.equal(full.next_block.fee_rate_min, 5000);
+    await tab.waitFor("the form's tiers to follow", () => /Next block5\.001 units\/byte/.test(document.getElementById("send-fee").textContent));
+    await tab.page.locator("#send").screenshot({ path: join(artifacts(), "fee-tiers.png") });
+    await openRoute(tab, "mempool", "Mempool");
+    const projected = await tab.page.locator("#next-block").textContent();
+    assert.match(projected, new RegExp(`^Projected next block: ${full.next_block.txs} transactions, .* fee rates 5 units/byte to 5 units/byte, .*the mempool fills 2 blocks\\.$`));
+    assert.deepEqual(tab.errors, []);
+  });
+});
