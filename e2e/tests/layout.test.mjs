@@ -1,9 +1,10 @@
 // The page as a product: on a 1440×900 laptop screen the node (state, sync, height, peers, hash
 // rates, expected time to a block), the wallet's balances and the send form are all above the
 // fold; on a 390×844 phone nothing is wider than the screen; the send form works from the
-// keyboard alone; the fee tiers follow the mempool (and the fee shown is the fee paid); and
-// axe-core's audit of the main views finds no serious or critical violation. Screenshots of
-// both screens go to the artifacts directory.
+// keyboard alone; the fee tiers follow the mempool (and the fee shown is the fee paid); the block
+// tree draws a fork between two tabs and marks the reorg; and axe-core's audit of the main views
+// finds no serious or critical violation. Screenshots of both screens and of the fork go to the
+// artifacts directory.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -67,9 +68,9 @@ test("a laptop screen shows node, wallet and send form without scrolling; a phon
       assert.ok(box.y >= 0 && box.y + box.height <= LAPTOP.height, `${what} (${selector}) ends at ${Math.round(box.y + box.height)} px, below the fold`);
     }
     // Hashes are shortened, with the full value a hover or focus away and a copy button.
-    const tip = await tab.page.locator("#tip a").getAttribute("title");
-    assert.equal(tip, (await tab.status()).tip);
-    assert.ok((await tab.page.locator("#tip a").textContent()).length < 20);
+    const tip = await tab.page.locator("#tip a").evaluate((a) => ({ full: a.title, shown: a.textContent }));
+    assert.match(tip.full, /^[0-9a-f]{64}$/);
+    assert.equal(tip.shown, `${tip.full.slice(0, 8)}…${tip.full.slice(-6)}`);
     await tab.page.locator("#tip a").focus();
     assert.ok(await tab.page.locator("#tip .full").isVisible(), "focus does not show the full tip hash");
     assert.equal(await tab.page.locator("#tip button.copy").getAttribute("aria-label"), "Copy the tip block hash");
@@ -172,5 +173,62 @@ test("the fee tiers and the projected next block follow the mempool as it fills"
     const projected = await tab.page.locator("#next-block").textContent();
     assert.match(projected, new RegExp(`^Projected next block: ${full.next_block.txs} transactions, .* fee rates 5 units/byte to 5 units/byte, .*the mempool fills 2 blocks\\.$`));
     assert.deepEqual(tab.errors, []);
+  });
+});
+
+/** A mining tab that reaches others only through the relay (`?links=0`: no direct links). */
+async function unlinkedMiner(browser, relay) {
+  const tab = await Tab.open(browser, relay, { workers: 0, viewport: LAPTOP });
+  await tab.page.goto(`${relay.url}/index.html?workers=1&links=0`);
+  await tab.waitFor("the node to start", () => window.tabchain?.status() ?? null);
+  return tab;
+}
+
+test("the block tree draws a fork between two tabs and marks the reorg", async () => {
+  await withNetwork(async ({ relay, browser }) => {
+    // Both mine (their workers load from the relay, so they start while it is up).
+    const a = await unlinkedMiner(browser, relay);
+    const b = await unlinkedMiner(browser, relay);
+    const found = () => window.tabchain.status().blocks_found;
+    await a.waitFor("A's first block", () => window.tabchain.status().blocks_found >= 1);
+    await b.waitFor("B's first block", () => window.tabchain.status().blocks_found >= 1);
+    // Both in sync (the relay's tip, a moving target while they mine): the fork starts near the tip.
+    await Promise.all([a, b].map((tab) => tab.syncedWithRelay()));
+    // With the relay down the tabs cannot hear each other: each mines a branch of its own, and
+    // A's ends the longer.
+    await relay.kill();
+    const [foundA, foundB] = [await a.page.evaluate(found), await b.page.evaluate(found)];
+    await b.waitFor("B's branch", (n) => window.tabchain.status().blocks_found >= n + 1, foundB);
+    await b.setWorkers(0);
+    const heightB = await b.waitFor("B's miner to stop", () => window.tabchain.status().workers === 0 && window.tabchain.status().height);
+    await a.waitFor("A's branch", (n) => window.tabchain.status().blocks_found >= n + 1, foundA);
+    await a.waitFor("A's branch longer than B's", (h) => window.tabchain.status().height >= h + 2, heightB);
+    await a.setWorkers(0);
+    await a.waitFor("A's miner to stop", () => window.tabchain.status().workers === 0);
+    await relay.killAndRestart();
+    const tipA = (await a.status()).tip;
+    await b.waitFor("B to take A's branch", (tip) => window.tabchain.status().tip === tip, tipA);
+
+    const tree = await b.page.evaluate(() => window.tabchain.blockTree(30));
+    const switched = tree.findLast((block) => block.active && block.switched_here > 0);
+    assert.ok(switched, "B's block tree records no reorg");
+    const drawn = await b.waitFor("the fork in B's drawing", (hash) => {
+      const at = document.querySelector(`#forks a[href="#block/${hash}"]`);
+      const own = document.querySelector("#forks a.side.by-me");
+      return at && own && {
+        mark: at.querySelector(".reorg-mark").textContent,
+        label: at.getAttribute("aria-label"),
+        classes: at.getAttribute("class"),
+        own: own.getAttribute("aria-label"),
+      };
+    }, switched.hash);
+    assert.equal(drawn.mark, `⇄ ${switched.switched_here}`);
+    assert.match(drawn.classes, /^block active by-tab( new)?$/, "A's block is not drawn as another tab's on the active row");
+    assert.match(drawn.label, new RegExp(`a reorg of ${switched.switched_here} block`));
+    assert.match(drawn.own, /mined by this tab, .*on a side branch/);
+    assert.match(await b.page.locator("#tree-summary").textContent(), new RegExp(`reorgs: .*${switched.switched_here} at height ${switched.height}`));
+    await b.page.locator("#forks").screenshot({ path: join(artifacts(), "fork-tree.png") });
+    await b.page.screenshot({ path: join(artifacts(), "fork-laptop.png") });
+    assert.deepEqual([...a.errors, ...b.errors], []);
   });
 });

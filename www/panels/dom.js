@@ -41,14 +41,16 @@ export const shorten = (value, head = 8, tail = 6) =>
   value.length > head + tail + 1 ? `${value.slice(0, head)}…${value.slice(-tail)}` : value;
 
 /**
- * A hash (or address) shortened, its full value shown on hover or keyboard focus and read out
- * by screen readers, with a copy button unless `copy` is false; a link when `href` is given.
+ * A hash (or address) shortened, its full value shown on hover or keyboard focus and given to
+ * screen readers as its description, with a copy button unless `copy` is false (labelled with
+ * `label`); a link when `href` is given.
  */
 export function shortHash(value, { label = "hash", href = null, copy = true } = {}) {
   const text = shorten(value);
   const shown = href ? el("a", { href, textContent: text }) : el("code", { textContent: text, tabIndex: 0 });
+  // The full value as its description (read out after the short text), so that the name
+  // stays the text shown.
   shown.title = value;
-  shown.setAttribute("aria-label", `${label} ${value}`);
   const full = el("span", { className: "full", textContent: value });
   full.setAttribute("aria-hidden", "true");
   const parts = [shown, full];
