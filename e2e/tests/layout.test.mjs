@@ -232,3 +232,22 @@ test("the block tree draws a fork between two tabs and marks the reorg", async (
     assert.deepEqual([...a.errors, ...b.errors], []);
   });
 });
+
+test("the page says in words when other tabs of this browser are open and when it is offline", async () => {
+  await withNetwork(async ({ relay, browser }) => {
+    const tab = await Tab.open(browser, relay, { workers: 0, viewport: LAPTOP });
+    assert.ok(await tab.page.locator("#tabs-note").isHidden(), "a lone tab says other tabs are open");
+    const sibling = await Tab.besides(tab, { workers: 0 });
+    const note = await tab.waitFor("the other-tabs notice", () => !document.getElementById("tabs-note").hidden && document.getElementById("tabs-note").textContent);
+    assert.match(note, /^1 other tab of this browser is open\. Each tab is a node of its own, with its own copy of the chain, its own wallet/);
+    await sibling.page.close();
+
+    await relay.kill();
+    const offline = await tab.waitFor("the offline notice", () => !document.getElementById("offline").hidden && document.getElementById("offline").textContent);
+    assert.match(offline, /^The relay cannot be reached \((next try in \d+ s|trying again now)\)\. Mining goes on;/);
+    assert.match(await tab.page.locator("#status").textContent(), /^connecting/);
+    await relay.killAndRestart();
+    await tab.waitFor("the notice to go", () => document.getElementById("offline").hidden);
+    assert.deepEqual(tab.errors, []);
+  });
+});
