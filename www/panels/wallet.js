@@ -98,6 +98,7 @@ function mountTiers({ driver }) {
         (fees.blocks_projected > 1 ? `; the mempool fills ${fees.blocks_projected >= 7 ? "7 or more" : fees.blocks_projected} blocks.` : ".");
   };
   byId("send-amount").addEventListener("input", refresh);
+  refresh();
   return { refresh, rate: () => rates.get(chosen) ?? rates.get("minimum") };
 }
 
