@@ -93,7 +93,8 @@ fn chromedriver_with_browser() -> Option<PathBuf> {
 pub(crate) fn ensure_e2e_packages(root: &Path) -> anyhow::Result<PathBuf> {
     let node = find_program("node").context("Node.js is not installed; the end-to-end tests need it (and npm)")?;
     let e2e = root.join("e2e");
-    let installed = ["playwright-core", "axe-core"].iter().all(|p| e2e.join("node_modules").join(p).join("package.json").is_file());
+    let installed =
+        ["playwright-core", "axe-core"].iter().all(|p| e2e.join("node_modules").join(p).join("package.json").is_file());
     if installed {
         return Ok(node);
     }
