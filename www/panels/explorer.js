@@ -21,7 +21,11 @@ const tab = (units) => {
   const fraction = String(units % UNITS_PER_TAB).padStart(8, "0").replace(/0+$/, "");
   return `${Math.floor(units / UNITS_PER_TAB)}${fraction ? `.${fraction}` : ""} TAB`;
 };
-const when = (seconds) => new Date(seconds * 1000).toLocaleString();
+/** A time as people read it: the time of day when it is today, else the date too. */
+const when = (seconds) => {
+  const date = new Date(seconds * 1000);
+  return date.toDateString() === new Date().toDateString() ? date.toLocaleTimeString() : date.toLocaleString();
+};
 
 function facts(rows) {
   const list = el("dl", { className: "facts" });
