@@ -56,7 +56,7 @@ export function mount({ wasm, driver }) {
     byId("sync-label").textContent = status.state === "syncing"
       ? `syncing: ${behind} block${behind === 1 ? "" : "s"} to go (${Math.floor((100 * status.height) / Math.max(1, status.best_header_height))} %)`
       : status.state === "in sync" ? "in sync with its peers" : status.state === "stopped" ? "stopped" : "looking for peers";
-    byId("sync-rate").textContent = status.state === "syncing" || blocksPerS >= 0.5 ? `${blocksPerS.toFixed(1)} blocks/s` : "";
+    byId("sync-rate").textContent = status.state === "syncing" ? `${blocksPerS.toFixed(1)} blocks/s` : "";
     byId("height").textContent = status.height;
     byId("peers").textContent = status.peers;
     byId("peer-kinds").textContent = peerKinds(status) ? `(${peerKinds(status)})` : "";
