@@ -100,15 +100,28 @@ async function resumeNode(wasm, network, seed, store) {
   return { tab: resume.finish(seed), nRecords, checkpointBytes, journal: { sets: journal.length, bytes } };
 }
 
-async function startNode(wasm) {
+/**
+ * The page's modules, fetched at once while the wasm bundle loads (none does anything when
+ * imported): the driver's, then the panels, mounted in `PANELS`' order.
+ */
+function importModules() {
+  return {
+    node: import("./node.js"),
+    identity: import("./identity.js"),
+    store: import("./store.js"),
+    panels: Promise.all(PANELS.map((name) => import(`./panels/${name}.js`))),
+  };
+}
+
+async function startNode(wasm, modules) {
   // The relay says which network it runs, by the name core gives it; the tab joins the same one.
   const relay = await (await fetch("./api/status")).json();
   const network = relay.network;
   checkClock(wasm, network, relay.time);
-  const { TabNodeDriver } = await import("./node.js");
-  const { claimIdentity, setSeed } = await import("./identity.js");
+  const { TabNodeDriver } = await modules.node;
+  const { claimIdentity, setSeed } = await modules.identity;
   const identity = await claimIdentity();
-  const { ChainStore } = await import("./store.js");
+  const { ChainStore } = await modules.store;
   navigator.storage?.persist?.(); // ask the browser not to evict the chain under pressure
   const dbName = `tabchain-${network}-${identity.id}`;
   let store;
@@ -131,7 +144,7 @@ async function startNode(wasm) {
   /** @type {PanelContext} */
   const context = { wasm, driver, identity, setSeed: (hex) => setSeed(identity.id, hex) };
   // Dynamic imports, so that a panel that fails to load is an error the banner shows.
-  for (const name of PANELS) (await import(`./panels/${name}.js`)).mount(context);
+  for (const panel of await modules.panels) panel.mount(context);
   driver.start();
   // For the end-to-end tests and benchmarks only; the page itself never reads these.
   window.tabchain = driver;
@@ -142,6 +155,7 @@ async function startNode(wasm) {
 }
 
 async function main() {
+  const modules = importModules();
   let wasm;
   try {
     // A dynamic import, so that a missing bundle is an error we can show. The loader picks the
@@ -155,7 +169,7 @@ async function main() {
     );
     return;
   }
-  await startNode(wasm);
+  await startNode(wasm, modules);
 }
 
 main();

@@ -209,24 +209,35 @@ test("the block tree draws a fork between two tabs and marks the reorg", async (
     const tipA = (await a.status()).tip;
     await b.waitFor("B to take A's branch", (tip) => window.tabchain.status().tip === tip, tipA);
 
-    const tree = await b.page.evaluate(() => window.tabchain.blockTree(30));
-    const switched = tree.findLast((block) => block.active && block.switched_here > 0);
-    assert.ok(switched, "B's block tree records no reorg");
-    const drawn = await b.waitFor("the fork in B's drawing", (hash) => {
-      const at = document.querySelector(`#forks a[href="#block/${hash}"]`);
+    // The drawing's newest reorg mark: on A's block, the first of the branch B switched to.
+    const drawn = await b.waitFor("the fork in B's drawing", () => {
+      const heightOf = (a) => Number(a.getAttribute("aria-label").match(/^block (\d+)/)[1]);
+      const marked = [...document.querySelectorAll("#forks a.active")].filter((a) => a.querySelector(".reorg-mark").textContent !== "");
+      const at = marked.sort((x, y) => heightOf(x) - heightOf(y)).at(-1);
       const own = document.querySelector("#forks a.side.by-me");
       return at && own && {
+        hash: at.dataset.hash,
         mark: at.querySelector(".reorg-mark").textContent,
         label: at.getAttribute("aria-label"),
         classes: at.getAttribute("class"),
         own: own.getAttribute("aria-label"),
+        summary: document.getElementById("tree-summary").textContent,
       };
-    }, switched.hash);
+    }).catch(async (error) => {
+      const state = await b.page.evaluate(() => ({
+        summary: document.getElementById("tree-summary").textContent,
+        tree: window.tabchain.blockTree(60).filter((x) => !x.active || x.switched_here).map((x) => `${x.height}:${x.active ? "active" : "side"}:${x.switched_here}:${x.mine}`),
+        height: window.tabchain.status().height,
+      }));
+      throw new Error(`${error.message}\nB: ${JSON.stringify(state)}`);
+    });
+    const switched = (await b.page.evaluate(() => window.tabchain.blockTree(60))).find((block) => block.hash === drawn.hash);
+    assert.ok(switched.switched_here > 0, "the mark is on a block where B did not switch");
     assert.equal(drawn.mark, `⇄ ${switched.switched_here}`);
     assert.match(drawn.classes, /^block active by-tab( new)?$/, "A's block is not drawn as another tab's on the active row");
     assert.match(drawn.label, new RegExp(`a reorg of ${switched.switched_here} block`));
     assert.match(drawn.own, /mined by this tab, .*on a side branch/);
-    assert.match(await b.page.locator("#tree-summary").textContent(), new RegExp(`reorgs: .*${switched.switched_here} at height ${switched.height}`));
+    assert.match(drawn.summary, new RegExp(`reorgs: .*${switched.switched_here} at height ${switched.height}`));
     await b.page.locator("#forks").screenshot({ path: join(artifacts(), "fork-tree.png") });
     await b.page.screenshot({ path: join(artifacts(), "fork-laptop.png") });
     assert.deepEqual([...a.errors, ...b.errors], []);
