@@ -176,35 +176,58 @@ test("the fee tiers and the projected next block follow the mempool as it fills"
   });
 });
 
-/** A mining tab that reaches others only through the relay (`?links=0`: no direct links). */
+/**
+ * A tab that reaches others only through the relay (`?links=0`: no direct links), its miner's
+ * workers loaded (they load from the relay, so they must start while it is up) and paused: it
+ * mines only inside `mineTo`.
+ */
 async function unlinkedMiner(browser, relay) {
   const tab = await Tab.open(browser, relay, { workers: 0, viewport: LAPTOP });
   await tab.page.goto(`${relay.url}/index.html?workers=1&links=0`);
-  await tab.waitFor("the node to start", () => window.tabchain?.status() ?? null);
+  await tab.waitFor("the miner's workers", () => window.tabchain?.pool?.workers.length === 1);
+  await tab.page.evaluate(() => {
+    const pool = window.tabchain.pool;
+    const start = pool.start.bind(pool);
+    pool.paused = true;
+    pool.start = (job) => (pool.paused ? undefined : start(job));
+    pool.stop();
+  });
   return tab;
+}
+
+/**
+ * Mines in `tab` until its tip reaches `height`, pausing at once in the page (a test polling
+ * from outside would let a fast regtest miner run on for dozens of blocks); returns the height.
+ */
+function mineTo(tab, height) {
+  return tab.page.evaluate((height) => new Promise((resolve) => {
+    const pool = window.tabchain.pool;
+    if (window.tabchain.status().height >= height) return resolve(window.tabchain.status().height);
+    let done = false;
+    window.tabchain.on("tip", (tip) => {
+      if (done || tip.height < height) return;
+      done = true;
+      pool.paused = true;
+      pool.stop();
+      resolve(tip.height);
+    });
+    pool.paused = false;
+    window.tabchain.setWorkers(1);
+  }), height);
 }
 
 test("the block tree draws a fork between two tabs and marks the reorg", async () => {
   await withNetwork(async ({ relay, browser }) => {
-    // Both mine (their workers load from the relay, so they start while it is up).
     const a = await unlinkedMiner(browser, relay);
     const b = await unlinkedMiner(browser, relay);
-    const found = () => window.tabchain.status().blocks_found;
-    await a.waitFor("A's first block", () => window.tabchain.status().blocks_found >= 1);
-    await b.waitFor("B's first block", () => window.tabchain.status().blocks_found >= 1);
-    // Both in sync (the relay's tip, a moving target while they mine): the fork starts near the tip.
-    await Promise.all([a, b].map((tab) => tab.syncedWithRelay()));
-    // With the relay down the tabs cannot hear each other: each mines a branch of its own, and
-    // A's ends the longer.
+    await mineTo(a, 3);
+    const base = await a.syncedWithRelay();
+    await b.syncedWithRelay(base.height);
+    // With the relay down the tabs cannot hear each other: B mines a block of its own, A a
+    // longer branch; back up, the relay and B take A's.
     await relay.kill();
-    const [foundA, foundB] = [await a.page.evaluate(found), await b.page.evaluate(found)];
-    await b.waitFor("B's branch", (n) => window.tabchain.status().blocks_found >= n + 1, foundB);
-    await b.setWorkers(0);
-    const heightB = await b.waitFor("B's miner to stop", () => window.tabchain.status().workers === 0 && window.tabchain.status().height);
-    await a.waitFor("A's branch", (n) => window.tabchain.status().blocks_found >= n + 1, foundA);
-    await a.waitFor("A's branch longer than B's", (h) => window.tabchain.status().height >= h + 2, heightB);
-    await a.setWorkers(0);
-    await a.waitFor("A's miner to stop", () => window.tabchain.status().workers === 0);
+    const heightB = await mineTo(b, (await b.status()).height + 1);
+    await mineTo(a, Math.max(heightB + 2, (await a.status()).height + 1));
     await relay.killAndRestart();
     const tipA = (await a.status()).tip;
     await b.waitFor("B to take A's branch", (tip) => window.tabchain.status().tip === tip, tipA);
