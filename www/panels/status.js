@@ -1,4 +1,4 @@
-// The node panel: its state with the sync's progress and speed, height, peers (and of which
+// The node panel: its state with the sync's progress and speed (or a snapshot's download), height, peers (and of which
 // kind), the network's hash rate, difficulty and tip; below the fold, version, genesis and which
 // mining kernel this browser runs.
 
@@ -53,7 +53,12 @@ export function mount({ wasm, driver }) {
     const progress = byId("sync-progress");
     progress.max = Math.max(1, status.best_header_height);
     progress.value = status.height;
-    byId("sync-label").textContent = status.state === "syncing"
+    const snapshot = status.snapshot;
+    byId("sync-label").textContent = snapshot
+      ? snapshot.verifying
+        ? `verifying a snapshot of ${snapshot.coins} coins at height ${snapshot.base_height}`
+        : `joining by snapshot at height ${snapshot.base_height}: ${snapshot.coins} coins in ${snapshot.chunks} chunks so far`
+      : status.state === "syncing"
       ? `syncing: ${behind} block${behind === 1 ? "" : "s"} to go (${Math.floor((100 * status.height) / Math.max(1, status.best_header_height))} %)`
       : status.state === "in sync" ? "in sync with its peers" : status.state === "stopped" ? "stopped" : "looking for peers";
     byId("sync-rate").textContent = status.state === "syncing" ? `${blocksPerS.toFixed(1)} blocks/s` : "";
