@@ -7,7 +7,7 @@
 // subscribing; they share no state but the context they are given.
 
 /** The panels, each `panels/NAME.js` exporting `mount(context)`; the log first, to hear all. */
-const PANELS = ["log", "status", "peers", "miner", "wallet", "forks", "explorer"];
+const PANELS = ["log", "status", "states", "peers", "miner", "wallet", "charts", "forks", "explorer"];
 
 /** @typedef {import("./protocol.js").PanelContext} PanelContext */
 
@@ -24,9 +24,13 @@ function showFatal(message) {
   $("status-dot").className = "dot dot-bad";
 }
 
-window.addEventListener("error", (event) => showFatal(`error: ${event.message}`));
+/** An unexpected failure in words: what happened, then what to do (no stack trace). */
+const inWords = (message) =>
+  `Something went wrong in this page: ${String(message).replace(/^(Uncaught )?(Error: )?/, "")}.\nReloading the page usually recovers; the chain and wallet are kept in this browser.`;
+
+window.addEventListener("error", (event) => showFatal(inWords(event.message)));
 window.addEventListener("unhandledrejection", (event) =>
-  showFatal(`error: ${event.reason instanceof Error ? event.reason.message : event.reason}`),
+  showFatal(inWords(event.reason instanceof Error ? event.reason.message : event.reason)),
 );
 
 /** Shows a storage problem with the way out: drop the tab's store and sync again from peers. */
@@ -96,15 +100,28 @@ async function resumeNode(wasm, network, seed, store) {
   return { tab: resume.finish(seed), nRecords, checkpointBytes, journal: { sets: journal.length, bytes } };
 }
 
-async function startNode(wasm) {
+/**
+ * The page's modules, fetched at once while the wasm bundle loads (none does anything when
+ * imported): the driver's, then the panels, mounted in `PANELS`' order.
+ */
+function importModules() {
+  return {
+    node: import("./node.js"),
+    identity: import("./identity.js"),
+    store: import("./store.js"),
+    panels: Promise.all(PANELS.map((name) => import(`./panels/${name}.js`))),
+  };
+}
+
+async function startNode(wasm, modules) {
   // The relay says which network it runs, by the name core gives it; the tab joins the same one.
   const relay = await (await fetch("./api/status")).json();
   const network = relay.network;
   checkClock(wasm, network, relay.time);
-  const { TabNodeDriver } = await import("./node.js");
-  const { claimIdentity, setSeed } = await import("./identity.js");
+  const { TabNodeDriver } = await modules.node;
+  const { claimIdentity, setSeed } = await modules.identity;
   const identity = await claimIdentity();
-  const { ChainStore } = await import("./store.js");
+  const { ChainStore } = await modules.store;
   navigator.storage?.persist?.(); // ask the browser not to evict the chain under pressure
   const dbName = `tabchain-${network}-${identity.id}`;
   let store;
@@ -127,7 +144,7 @@ async function startNode(wasm) {
   /** @type {PanelContext} */
   const context = { wasm, driver, identity, setSeed: (hex) => setSeed(identity.id, hex) };
   // Dynamic imports, so that a panel that fails to load is an error the banner shows.
-  for (const name of PANELS) (await import(`./panels/${name}.js`)).mount(context);
+  for (const panel of await modules.panels) panel.mount(context);
   driver.start();
   // For the end-to-end tests and benchmarks only; the page itself never reads these.
   window.tabchain = driver;
@@ -138,6 +155,7 @@ async function startNode(wasm) {
 }
 
 async function main() {
+  const modules = importModules();
   let wasm;
   try {
     // A dynamic import, so that a missing bundle is an error we can show. The loader picks the
@@ -151,7 +169,7 @@ async function main() {
     );
     return;
   }
-  await startNode(wasm);
+  await startNode(wasm, modules);
 }
 
 main();

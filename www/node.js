@@ -90,6 +90,8 @@ export class TabNodeDriver {
     this.relaySince = null;
     /** The last round trip of a request to the relay, in ms. */
     this.relayRttMs = null;
+    /** When the next attempt to reach the relay is due (ms since the epoch), while it is down. */
+    this.relayRetryAt = null;
     this.nextPeer = RELAY_PEER + 1;
     this.iceServers = iceServers;
     this.directLinks = directLinks;
@@ -179,6 +181,7 @@ export class TabNodeDriver {
       if (this.socket !== socket) return;
       this.delay = RECONNECT_MIN_MS;
       this.relaySince = Date.now();
+      this.relayRetryAt = null;
       this.node.peer_connected(RELAY_PEER, nowSeconds());
       this.#drain();
     };
@@ -194,6 +197,7 @@ export class TabNodeDriver {
       this.node.peer_disconnected(RELAY_PEER);
       this.#drain();
       setTimeout(() => this.#connect(), this.delay);
+      this.relayRetryAt = Date.now() + this.delay;
       this.delay = Math.min(this.delay * 2, RECONNECT_MAX_MS);
       this.#report();
     };
@@ -414,6 +418,21 @@ export class TabNodeDriver {
     return this.node.block_tree(depth);
   }
 
+  /** @returns {import("./protocol.js").Fees} */
+  fees() {
+    return this.node.fees();
+  }
+
+  /** The fee (decimal TAB) a payment of `amount` at `feeRate` would pay now; throws why not. */
+  paymentFee(amount, feeRate) {
+    return this.node.payment_fee(amount, feeRate);
+  }
+
+  /** @returns {import("./protocol.js").BlockTiming[]} */
+  blockTiming(n) {
+    return this.node.block_timing(n);
+  }
+
   /** Sets the number of mining workers (0 pauses); a stopped node stays at 0. */
   setWorkers(n) {
     if (this.stoppedBy) return;
@@ -431,6 +450,7 @@ export class TabNodeDriver {
     const workers = this.pool?.workers.length ?? 0;
     return {
       ...s, state, relay, tabs, direct, hash_rate: this.hashRate, blocks_found: this.blocksFound, workers, simd: this.pool?.simd ?? null,
+      relay_retry_at: relay ? null : this.relayRetryAt,
     };
   }
 

@@ -105,6 +105,8 @@
  * @property {boolean} invalid known to break the rules
  * @property {string} mined_by the address its coinbase pays
  * @property {boolean} mine this tab's wallet mined it
+ * @property {string | null} miner_tag the software its coinbase names ("tabchain-web" for a tab,
+ *   "tabchain-node" or "tabchain-relay" for a native miner; null when untagged)
  * @property {number} txs transactions in it
  * @property {number} time header time, Unix seconds
  * @property {number} switched_here depth of the reorg that made this block the first of the
@@ -123,6 +125,33 @@
  */
 
 /**
+ * `fees()`: the fee tiers and the projected next block, from the mempool (core's
+ * `explorer::fees`). Rates in base units per 1000 bytes (what `pay` takes).
+ * @typedef {object} Fees
+ * @property {{tier: "next_block" | "within_6_blocks" | "minimum", blocks: number | null,
+ *   fee_rate_units_per_kb: number}[]} tiers the rate to be mined within `blocks` blocks (null: to
+ *   enter the mempool at all), dearest first
+ * @property {{txs: number, bytes: number, fee_units: number, fee_rate_min: number | null,
+ *   fee_rate_max: number | null, top: {txid: string, fee_units: number, size_bytes: number,
+ *   fee_rate_units_per_kb: number}[]}} next_block the block a miner would make now, its
+ *   transactions in block order (the first 100)
+ * @property {number} blocks_projected how many blocks the mempool fills, counted up to 7
+ */
+
+/**
+ * `payment_fee(amount, fee_rate)`: the fee, decimal TAB, a payment of `amount` would pay at
+ * `fee_rate` now (throws why it cannot be made). `target_spacing_s()`: the seconds the
+ * difficulty rule aims for between blocks.
+ *
+ * `block_timing(n)`: the active chain's last `n` blocks (at most 200), lowest first.
+ * @typedef {object} BlockTiming
+ * @property {number} height
+ * @property {number} time header time, Unix seconds
+ * @property {number} interval_s its time less its parent's (negative when dated earlier)
+ * @property {number} difficulty
+ */
+
+/**
  * `search(query)`: a height, block hash, txid or address; the views are `core::explorer`'s,
  * the same JSON as the relay's `/api` (throws why when nothing matches).
  * @typedef {{kind: "block", view: object} | {kind: "tx", view: object} | {kind: "address", view: object}} Found
@@ -133,9 +162,11 @@
 /**
  * `TabNodeDriver.status()`: the node's status with the driver's own facts: `relay` whether the
  * relay's link is open, `tabs` how many tabs of this browser are linked directly, `direct` how
- * many tabs elsewhere (WebRTC).
+ * many tabs elsewhere (WebRTC); `relay_retry_at` when the next attempt to reach the relay is
+ * due (ms since the epoch), while its link is down.
  * @typedef {NodeStatus & {state: "connecting" | "syncing" | "in sync" | "stopped", relay: boolean,
- *   tabs: number, direct: number, hash_rate: number, blocks_found: number, workers: number, simd: boolean | null}} Status
+ *   tabs: number, direct: number, hash_rate: number, blocks_found: number, workers: number, simd: boolean | null,
+ *   relay_retry_at: number | null}} Status
  */
 
 /**

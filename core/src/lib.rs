@@ -91,7 +91,8 @@ pub use node::{
     PING_INTERVAL_S, PING_TIMEOUT_S, POLICY_VIOLATION_SCORE, PRESYNC_COMMITMENT_INTERVAL, PRESYNC_COMMITMENTS_MAX,
     PRESYNC_HEADERS_MAX, PeerId, PeerView, REJECTED_TXS_MAX, REQUEST_BATCH_MIN, RateLimit, RestoreError,
     SIDE_BLOCK_DEPTH_MAX, SIDE_HEADERS_MAX, SIGNAL_WINDOW_S, SIGNALS_PER_RECEIVER_MAX, SIGNALS_PER_WINDOW_MAX,
-    SYNC_INTERVAL_S, WALLET_HISTORY_STORED_MAX, WALLET_RECORD_TAG, WALLET_RECORD_VERSION, restore_blocks,
+    SYNC_INTERVAL_S, TEMPLATE_TX_BYTES_MAX, WALLET_HISTORY_STORED_MAX, WALLET_RECORD_TAG, WALLET_RECORD_VERSION,
+    restore_blocks,
 };
 pub use node::{
     BLOCK_OUTPUTS_MAX, SNAPSHOT_COINS_MAX, SNAPSHOT_DEPTH, SNAPSHOT_INTERVAL, SNAPSHOT_MIN_HEIGHT,
@@ -107,7 +108,10 @@ pub use retarget::{RetargetParams, bitcoin_retarget, is_retarget_height};
 pub use sighash::{SIGHASH_TAG, TxDigest, sighash, sign_input, signed_transaction, verify_input};
 pub use signature::{PublicKey, SecretKey, Signature, SignatureError, verify_signature};
 pub use target::{CompactTarget, CompactTargetError, Target, Work};
-pub use template::{assemble_block, child_block, child_block_of, coinbase, search_nonce};
+pub use template::{
+    COINBASE_TAG_BYTES_MAX, assemble_block, child_block, child_block_of, coinbase, coinbase_tag, search_nonce,
+    tag_coinbase,
+};
 pub use transaction::{OutPoint, TX_BYTES_MIN, TXIN_BYTES, TXOUT_BYTES, Transaction, TxIn, TxOut};
 pub use uint::U256;
 pub use utxo::{BlockUndo, Coin, CoinStore, UtxoSet, apply_connect, apply_disconnect, created_coins};

@@ -455,6 +455,15 @@ impl Mempool {
     /// The transactions for a new block of at most `max_bytes` of transactions: highest fee
     /// rate first, each only after its pooled parents. Returns them with their total fee.
     pub fn select_for_block(&self, max_bytes: usize) -> (Vec<Transaction>, Amount) {
+        let chosen = self.block_order(max_bytes);
+        let fees = Amount::checked_sum(chosen.iter().map(|e| e.fee)).expect("pooled fees are within the money supply");
+        (chosen.into_iter().map(|e| e.tx.clone()).collect(), fees)
+    }
+
+    /// The pooled entries that fill at most `max_bytes`, in the order a block takes them:
+    /// highest fee rate first (the earliest among equals), each only after its pooled parents.
+    /// The one rule behind both the block template and the fee view's projected blocks.
+    pub fn block_order(&self, max_bytes: usize) -> Vec<&MempoolEntry> {
         let mut waiting_on: BTreeMap<Txid, usize> = BTreeMap::new();
         let mut ready = BinaryHeap::new();
         for (txid, entry) in &self.entries {
@@ -465,15 +474,14 @@ impl Mempool {
                 waiting_on.insert(*txid, parents);
             }
         }
-        let (mut chosen, mut fees, mut bytes) = (Vec::new(), Amount::ZERO, 0);
+        let (mut chosen, mut bytes) = (Vec::new(), 0);
         while let Some((_, _, txid)) = ready.pop() {
             let entry = &self.entries[&txid];
             if bytes + entry.size_bytes > max_bytes {
                 continue; // Its descendants stay waiting: they cannot come without it.
             }
             bytes += entry.size_bytes;
-            fees = fees.checked_add(entry.fee).expect("pooled fees are within the money supply");
-            chosen.push(entry.tx.clone());
+            chosen.push(entry);
             for vout in 0..entry.tx.outputs.len() as u32 {
                 let Some(child) = self.spends.get(&OutPoint { txid, vout }) else { continue };
                 let count = waiting_on.get_mut(child).expect("a pooled child waits on its parents");
@@ -484,7 +492,19 @@ impl Mempool {
                 }
             }
         }
-        (chosen, fees)
+        chosen
+    }
+
+    /// The lowest fee rate at which a new transaction of `size_bytes` enters the pool: the
+    /// relay minimum, or, when it would push the pool over its cap, one unit above the lowest
+    /// rate pooled (a transaction at or below it would be the one evicted).
+    pub fn entry_fee_rate(&self, size_bytes: usize) -> FeeRate {
+        match self.by_fee_rate.first() {
+            Some(&(lowest, _, _)) if self.total_bytes + size_bytes > self.max_bytes => {
+                FeeRate(lowest.0.saturating_add(1)).max(MIN_RELAY_FEE_RATE)
+            }
+            _ => MIN_RELAY_FEE_RATE,
+        }
     }
 }
 

@@ -140,6 +140,14 @@ const BITCOIN_GENESIS_MERKLE_ROOT: [u8; 32] = [
 ];
 
 impl Params {
+    /// The time the difficulty rule aims for between blocks, in seconds.
+    pub fn target_spacing_s(&self) -> f64 {
+        match self.difficulty {
+            DifficultyRule::Asert(asert) => asert.target_spacing_s as f64,
+            DifficultyRule::Retarget(retarget) => retarget.timespan_s as f64 / f64::from(retarget.interval_blocks),
+        }
+    }
+
     /// Bitcoin's main network, for checking real Bitcoin headers.
     pub fn bitcoin() -> Self {
         let pow_limit = Target::from_u256(U256::MAX.shr(32));

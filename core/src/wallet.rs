@@ -326,6 +326,35 @@ impl Wallet {
         amount: Amount,
         fee_rate: FeeRate,
     ) -> Result<Transaction, WalletError> {
+        let plan = self.plan_payment(chain, mempool, amount, fee_rate)?;
+        let mut outputs = alloc::vec![TxOut { amount, owner: recipient }];
+        if let Some(change) = plan.change {
+            outputs.push(TxOut { amount: change, owner: self.owner });
+        }
+        Ok(signed_transaction(&plan.inputs, outputs, &self.key, chain.params().genesis_hash()))
+    }
+
+    /// The fee a payment of `amount` at `fee_rate` would pay now (the coins it would spend
+    /// decide its size), or why it cannot be made: what the send form shows before sending.
+    pub fn payment_fee(
+        &self,
+        chain: &Chain,
+        mempool: &Mempool,
+        amount: Amount,
+        fee_rate: FeeRate,
+    ) -> Result<Amount, WalletError> {
+        Ok(self.plan_payment(chain, mempool, amount, fee_rate)?.fee)
+    }
+
+    /// The coins a payment of `amount` spends, its change (none when it would be dust) and its
+    /// fee: the one coin selection behind `build_payment` and `payment_fee`.
+    fn plan_payment(
+        &self,
+        chain: &Chain,
+        mempool: &Mempool,
+        amount: Amount,
+        fee_rate: FeeRate,
+    ) -> Result<PaymentPlan, WalletError> {
         if amount < DUST_AMOUNT_MIN {
             return Err(WalletError::DustAmount { amount });
         }
@@ -351,12 +380,11 @@ impl Wallet {
             let needed = amount.checked_add(fee_with_change).unwrap_or(Amount::MAX_MONEY);
             return Err(WalletError::InsufficientFunds { available, needed });
         }
-        let mut outputs = alloc::vec![TxOut { amount, owner: recipient }];
-        let change = total.checked_sub(amount).and_then(|rest| rest.checked_sub(fee_with_change)).ok();
-        if let Some(change) = change.filter(|c| *c >= DUST_AMOUNT_MIN) {
-            outputs.push(TxOut { amount: change, owner: self.owner });
-        }
-        Ok(signed_transaction(&chosen, outputs, &self.key, chain.params().genesis_hash()))
+        let rest = total.checked_sub(amount).expect("total covers the amount and a fee");
+        let change = rest.checked_sub(fee_with_change).ok().filter(|c| *c >= DUST_AMOUNT_MIN);
+        // Without change, whatever is left over goes to the miner.
+        let fee = change.map_or(rest, |_| fee_with_change);
+        Ok(PaymentPlan { inputs: chosen, change, fee })
     }
 
     /// The wallet's transactions, newest first: pending ones, then confirmed by height.
@@ -391,10 +419,24 @@ impl Wallet {
     }
 }
 
+/// The size of the commonest payment, one coin in and change back: what the fee view prices
+/// (`explorer::fees`) when it asks what the pool takes.
+pub(crate) const PAYMENT_BYTES: usize = tx_size(1, 2);
+
+/// What a payment spends and gives back, before it is signed.
+struct PaymentPlan {
+    inputs: Vec<OutPoint>,
+    change: Option<Amount>,
+    fee: Amount,
+}
+
 /// Encoded size of a transaction with `n_inputs` inputs and `n_outputs` outputs.
-fn tx_size(n_inputs: usize, n_outputs: usize) -> usize {
-    let prefix = |n: usize| crate::encode::compact_size_len(n as u64);
-    4 + prefix(n_inputs) + n_inputs * TXIN_BYTES + prefix(n_outputs) + n_outputs * TXOUT_BYTES
+const fn tx_size(n_inputs: usize, n_outputs: usize) -> usize {
+    use crate::encode::compact_size_len;
+    4 + compact_size_len(n_inputs as u64)
+        + n_inputs * TXIN_BYTES
+        + compact_size_len(n_outputs as u64)
+        + n_outputs * TXOUT_BYTES
 }
 
 #[cfg(test)]

@@ -129,6 +129,30 @@ fn payment_errors() {
 }
 
 #[test]
+fn the_quoted_fee_is_the_fee_the_payment_pays() {
+    let (b, alice, bob) = setup(3);
+    let pool = Mempool::default();
+    let available = alice.balance(&b.chain, &pool).confirmed;
+    let exact_fee = RATE.fee_for(tx_size(alice.spendable(&b.chain, &pool).len(), 1));
+    let all_but_fee = available.checked_sub(exact_fee).expect("fee");
+    // One coin with change, two coins with change, and everything without change (a leftover
+    // below dust goes to the fee).
+    let almost_all = all_but_fee.checked_sub(units(500)).expect("fee");
+    for amount in [units(crate::amount::COIN), units(crate::amount::COIN * 60), all_but_fee, almost_all] {
+        let tx = alice.build_payment(&b.chain, &pool, bob.owner(), amount, RATE).expect("funded");
+        let spent = Amount::checked_sum(
+            tx.inputs.iter().map(|i| b.chain.utxos().get(&i.prev_out).expect("confirmed coin").output.amount),
+        )
+        .expect("in range");
+        let paid = Amount::checked_sum(tx.outputs.iter().map(|o| o.amount)).expect("in range");
+        let fee = spent.checked_sub(paid).expect("inputs cover outputs");
+        assert_eq!(alice.payment_fee(&b.chain, &pool, amount, RATE), Ok(fee), "{amount}");
+        assert!(fee >= RATE.fee_for(tx.size_bytes()), "{amount}: {fee} pays the rate");
+    }
+    assert!(matches!(alice.payment_fee(&b.chain, &pool, available, RATE), Err(WalletError::InsufficientFunds { .. })));
+}
+
+#[test]
 fn a_reorg_returns_a_payment_to_pending() {
     let (mut b, mut alice, mut bob) = setup(1);
     let mut pool = Mempool::default();

@@ -1,5 +1,5 @@
 // The page's views, read from the tab's own node: the explorer's block, transaction, address
-// and mempool pages, the QR code, the fork view, and the layout on a phone. Screenshots of each
+// and mempool pages, the QR code, the block tree, and the layout on a phone. Screenshots of each
 // go to the artifacts directory.
 
 import { test } from "node:test";
@@ -99,13 +99,16 @@ test("the explorer pages, QR code and fork view show the tab's own chain", async
     const recent = await explorerText(tab, "Recent blocks");
     assert.ok(recent.includes(`time${status.height}${status.tip.slice(0, 16)}…`), recent);
 
-    // The QR code is drawn; the fork view holds every recent block, the tip (this tab's) first.
+    // The QR code is drawn; the block tree draws every recent block as a link to its page, the
+    // tip (this tab's) rightmost on the active row, marked ★.
     const qr = await tab.page.locator("#address-qr svg path").getAttribute("d");
     assert.ok(qr && qr.length > 100, "no QR code for the address");
-    const tree = await tab.page.evaluate(() => window.tabchain.blockTree(12));
-    await tab.waitFor("the fork view", (n) => document.querySelectorAll("#forks a").length === n, tree.length);
-    const firstFork = await tab.page.locator("#forks .row").first().textContent();
-    assert.ok(firstFork.startsWith(`#${status.height}★ ${status.tip.slice(0, 10)}…`), firstFork);
+    const tree = await tab.page.evaluate(() => window.tabchain.blockTree(5));
+    await tab.waitFor("the block tree", (hashes) => hashes.every((h) => document.querySelector(`#forks a[href="#block/${h}"]`)), tree.map((b) => b.hash));
+    const tipBlock = tab.page.locator(`#forks a[href="#block/${status.tip}"]`);
+    assert.match(await tipBlock.getAttribute("class"), /^block active by-me( new)?$/);
+    assert.equal(await tipBlock.locator("text").first().textContent(), "★");
+    assert.match(await tipBlock.getAttribute("aria-label"), new RegExp(`^block ${status.height}, mined by this tab, `));
     await tab.page.locator("#forks").screenshot({ path: join(shots, "fork-view.png") });
     await tab.page.screenshot({ path: join(shots, "page.png"), fullPage: true });
     assert.deepEqual(tab.errors, []);
@@ -127,7 +130,7 @@ test("the page reads on a phone: nothing is wider than the screen", async () => 
     await tab.page.click("#search button[type=submit]");
     const overflow = await tab.page.evaluate(() => {
       const wide = [...document.querySelectorAll("body *")].filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1);
-      return { scroll: document.documentElement.scrollWidth, wide: wide.slice(0, 5).map((el) => `${el.tagName}#${el.id}.${el.className}`) };
+      return { scroll: document.documentElement.scrollWidth, wide: wide.slice(0, 5).map((el) => `${el.tagName}#${el.id}.${el.className?.baseVal ?? el.className}`) };
   });
   assert.ok(overflow.scroll <= phone.width, `the page scrolls sideways (${overflow.scroll} px): ${overflow.wide.join(", ")}`);
   await tab.page.screenshot({ path: join(artifacts(), "phone.png"), fullPage: true });

@@ -158,6 +158,33 @@ impl TabNode {
         Ok(txid.to_string())
     }
 
+    /// The fee a payment of `amount` (decimal TAB) at `fee_rate` (base units per 1000 bytes)
+    /// would pay now, as decimal TAB; throws why it cannot be made (dust, insufficient funds).
+    pub fn payment_fee(&self, amount: &str, fee_rate: f64) -> Result<String, JsError> {
+        let amount: Amount = amount.trim().parse().map_err(error)?;
+        let wallet = self.node.wallet().ok_or_else(|| JsError::new("no wallet"))?;
+        let fee = wallet
+            .payment_fee(self.node.chain(), self.node.mempool(), amount, FeeRate(fee_rate as u64))
+            .map_err(error)?;
+        Ok(fee.to_string())
+    }
+
+    /// The fee tiers and the projected next block (`explorer::FeesView`).
+    pub fn fees(&self) -> Result<JsValue, JsError> {
+        to_js(&explorer::fees(self.node.mempool()))
+    }
+
+    /// The active chain's last `n` blocks' times, intervals and difficulty
+    /// (`explorer::BlockTimingView`), lowest first.
+    pub fn block_timing(&self, n: u32) -> Result<JsValue, JsError> {
+        to_js(&explorer::block_timing(self.node.chain(), n))
+    }
+
+    /// The time the network aims for between blocks (seconds), which ASERT steers towards.
+    pub fn target_spacing_s(&self) -> f64 {
+        self.node.chain().params().target_spacing_s()
+    }
+
     /// The wallet's newest transactions (`explorer::WalletTxView`), newest first.
     pub fn history(&self) -> Result<JsValue, JsError> {
         to_js(&explorer::wallet_history(&self.node, HISTORY_ROWS_MAX))

@@ -1,6 +1,7 @@
 // The explorer pages, drawn from this tab's own node (not the relay): recent blocks, a block
 // (header fields, its hash against the target, its transactions), a transaction (the coins it
-// spends, its outputs, fee, confirmations), an address, and the mempool. Pages are addressed by
+// spends, its outputs, fee, confirmations), an address, and the mempool with the projected next
+// block. Pages are addressed by
 // the location hash (#block/<height or hash>, #tx/<txid>, #address/<address>, #mempool), so
 // links and the browser's back button work.
 //
@@ -20,7 +21,11 @@ const tab = (units) => {
   const fraction = String(units % UNITS_PER_TAB).padStart(8, "0").replace(/0+$/, "");
   return `${Math.floor(units / UNITS_PER_TAB)}${fraction ? `.${fraction}` : ""} TAB`;
 };
-const when = (seconds) => new Date(seconds * 1000).toLocaleString();
+/** A time as people read it: the time of day when it is today, else the date too. */
+const when = (seconds) => {
+  const date = new Date(seconds * 1000);
+  return date.toDateString() === new Date().toDateString() ? date.toLocaleTimeString() : date.toLocaleString();
+};
 
 function facts(rows) {
   const list = el("dl", { className: "facts" });
@@ -33,7 +38,7 @@ function facts(rows) {
 }
 
 function table(head, rows) {
-  const thead = el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { textContent: h }))));
+  const thead = el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { textContent: h, scope: "col" }))));
   const body = el("tbody");
   for (const row of rows) {
     body.append(el("tr", {}, ...row.map((cell) => el("td", {}, cell instanceof Node ? cell : String(cell)))));
@@ -118,9 +123,27 @@ function addressPage(a) {
   ];
 }
 
-function mempoolPage(m) {
+/** The mempool and the block a miner would make from it now (core's `fees` view). */
+function mempoolPage(m, /** @type {import("../protocol.js").Fees} */ fees) {
+  const next = fees.next_block;
+  const perByte = (unitsPerKb) => `${unitsPerKb / 1000} units/byte`;
   return [
     el("h3", { textContent: `Mempool: ${m.txs} transaction${m.txs === 1 ? "" : "s"}, ${m.bytes} bytes` }),
+    el("p", {
+      id: "next-block",
+      textContent: next.txs === 0
+        ? "Projected next block: empty (only its coinbase)."
+        : `Projected next block: ${next.txs} transaction${next.txs === 1 ? "" : "s"}, ${next.bytes} bytes, ` +
+          `fee rates ${perByte(next.fee_rate_min)} to ${perByte(next.fee_rate_max)}, ${tab(next.fee_units)} in fees` +
+          (fees.blocks_projected > 1 ? `; the mempool fills ${fees.blocks_projected >= 7 ? "7 or more" : fees.blocks_projected} blocks.` : "."),
+    }),
+    el("p", { textContent: `Fee tiers: ${fees.tiers.map((t) => `${t.tier.replaceAll("_", " ")} ${perByte(t.fee_rate_units_per_kb)}`).join(" · ")}` }),
+    el("h3", { textContent: "Next block (projected)" }),
+    table(
+      ["transaction", "fee", "size", "units/kB"],
+      next.top.map((t) => [link(`tx/${t.txid}`, short(t.txid)), tab(t.fee_units), t.size_bytes, t.fee_rate_units_per_kb]),
+    ),
+    el("h3", { textContent: "Best-paying in the mempool" }),
     table(
       ["transaction", "fee", "size", "units/kB"],
       m.top.map((t) => [link(`tx/${t.txid}`, short(t.txid)), tab(t.fee_units), t.size_bytes, t.fee_rate_units_per_kb]),
@@ -153,7 +176,7 @@ async function fetchedBlockPage(node, hash) {
 function explorerPage(node, route) {
   const [kind, id] = route.split("/", 2).map(decodeURIComponent);
   try {
-    if (kind === "mempool") return mempoolPage(node.mempool());
+    if (kind === "mempool") return mempoolPage(node.mempool(), node.fees());
     const pruned = kind === "block" && id ? node.pruned_block(id) : undefined;
     if (pruned !== undefined) {
       return fetchedBlockPage(node, pruned).catch((error) => [
@@ -171,6 +194,9 @@ function explorerPage(node, route) {
     return [el("p", { className: "result error", textContent: `${id ?? route}: ${error?.message ?? error}` })];
   }
 }
+
+/** Whether `route` (a location hash without `#`) is an explorer page, not an anchor elsewhere. */
+const isRoute = (route) => route === "" || route === "mempool" || /^(block|tx|address)\/./.test(route);
 
 /** The route a search box query leads to, or throws why the node has nothing by that name. */
 function routeFor(node, query) {
@@ -201,16 +227,19 @@ export function mount({ driver }) {
       if (location.hash.slice(1) === route) draw();
       else location.hash = route;
       byId("explorer-title").scrollIntoView({ block: "start" });
+      byId("explorer-title").focus({ preventScroll: true });
     } catch (error) {
       byId("search-error").textContent = error?.message ?? String(error);
     }
   });
   window.addEventListener("hashchange", () => {
+    if (!isRoute(location.hash.slice(1))) return; // an anchor elsewhere on the page
     draw();
     if (location.hash) byId("explorer-title").scrollIntoView({ block: "start" });
   });
-  draw();
+  if (isRoute(location.hash.slice(1))) draw();
+  else byId("explorer-page").replaceChildren(...recentPage(driver.node));
   // The recent list and the mempool move with the chain; a block or tx page stays put except
   // for its confirmations, so every page is redrawn on a new tip.
-  driver.on("status", (_, { tipChanged }) => tipChanged && draw());
+  driver.on("status", (_, { tipChanged }) => tipChanged && isRoute(location.hash.slice(1)) && draw());
 }

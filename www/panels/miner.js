@@ -1,19 +1,10 @@
-// The miner panel: this tab's hash rate, the number of workers, the expected time to a block,
-// blocks found, and pausing while the tab is hidden.
+// The miner's part of the node panel: this tab's hash rate, the expected time to a block, blocks
+// found, the number of workers, and pausing while the tab is hidden.
 
-import { byId } from "./dom.js";
-import { rate } from "./status.js";
+import { byId, duration, rate } from "./dom.js";
 
 /** @typedef {import("../protocol.js").PanelContext} PanelContext */
 /** @typedef {import("../protocol.js").Status} Status */
-
-function duration(seconds) {
-  if (seconds < 1) return "under a second";
-  if (seconds < 120) return `about ${Math.round(seconds)} s`;
-  if (seconds < 7200) return `about ${Math.round(seconds / 60)} min`;
-  if (seconds < 172800) return `about ${Math.round(seconds / 3600)} h`;
-  return `about ${Math.round(seconds / 86400)} days`;
-}
 
 /** @param {PanelContext} context */
 export function mount({ driver }) {
@@ -32,8 +23,11 @@ export function mount({ driver }) {
   });
 
   driver.on("status", (/** @type {Status} */ status) => {
-    byId("hashrate").textContent = rate(status.hash_rate);
-    byId("expected").textContent = status.hash_rate > 0 ? duration(status.block_work / status.hash_rate) : "— (not mining)";
+    byId("hashrate").textContent = status.workers > 0 ? rate(status.hash_rate) : "paused";
+    byId("expected").textContent = status.hash_rate > 0 && status.workers > 0
+      ? `${duration(status.block_work / status.hash_rate)} at this tab's rate` +
+        (status.network_hashrate > 0 ? `; the network: ${duration(status.block_work / status.network_hashrate)}` : "")
+      : "— (not mining)";
     byId("found").textContent = status.blocks_found;
   });
 }

@@ -1,15 +1,18 @@
-// The wallet panel: address (text and QR code), balances, the send form and the history; and
-// its backup: the key as a file or 24 words, import of either, and the reminder shown while a
-// wallet with coins has no backup. Imports report in the backup's own result element.
+// The wallet panel: address (text and QR code), balances, the send form with its fee tiers
+// (core's, from the mempool: each with its rate and the fee this payment would pay) and the
+// history; and its backup: the key as a file or 24 words, import of either, and the reminder
+// shown while a wallet with coins has no backup. Imports report in the backup's own result element.
 
-import { byId, el } from "./dom.js";
+import { byId, copyText, el, shortHash } from "./dom.js";
 
 /** @typedef {import("../protocol.js").PanelContext} PanelContext */
 /** @typedef {import("../protocol.js").Status} Status */
 /** @typedef {import("../protocol.js").HistoryRow} HistoryRow */
 
-/** How long "Copied" shows on the copy button. */
-const COPIED_SHOWN_MS = 1500;
+/** The tiers' names in the form, by core's `FeeTierView.tier`. */
+const TIER_NAMES = { next_block: "Next block", within_6_blocks: "Within ~6 blocks", minimum: "Minimum" };
+/** The tier chosen until the user picks another. */
+const TIER_DEFAULT = "next_block";
 
 /** The key in a backup file: the `key:` line of an exported file, or the whole text. */
 const keyInFile = (text) => text.match(/key:\s*([0-9a-fA-F]{64})/)?.[1] ?? text.trim();
@@ -17,12 +20,20 @@ const keyInFile = (text) => text.match(/key:\s*([0-9a-fA-F]{64})/)?.[1] ?? text.
 /** @param {PanelContext} context */
 export function mount(context) {
   const backup = mountBackup(context);
-  mountSend(context);
+  const tiers = mountSend(context);
   mountCopy(context);
-  context.driver.on("status", (/** @type {Status} */ status) => {
-    if (status.address && byId("address").textContent !== status.address) {
-      byId("address").textContent = status.address;
+  let addressShown = null;
+  let mempoolSeen = null;
+  context.driver.on("status", (/** @type {Status} */ status, { tipChanged }) => {
+    if (status.address && addressShown !== status.address) {
+      addressShown = status.address;
+      byId("address").replaceChildren(shortHash(status.address, { label: "address", copy: false }));
       byId("address-qr").innerHTML = context.wasm.qr_svg(status.address); // our own SVG, from our own address
+    }
+    const mempool = `${status.mempool_txs}/${status.mempool_bytes}`;
+    if (tipChanged || mempool !== mempoolSeen) {
+      mempoolSeen = mempool;
+      tiers.refresh();
     }
     byId("backup-reminder").hidden = backup.done() || status.confirmed === "0";
     byId("confirmed").textContent = `${status.confirmed} TAB`;
@@ -41,33 +52,79 @@ function historyRow(tx) {
   return el("tr", {}, ...cells.map((text) => el("td", { textContent: String(text) })));
 }
 
+/**
+ * The fee tiers as radio buttons, each showing its rate and what this payment would pay at it;
+ * returns `{refresh}`, to call when the mempool or the chain moved.
+ * @param {PanelContext} context
+ */
+function mountTiers({ driver }) {
+  const box = byId("send-fee");
+  let chosen = TIER_DEFAULT;
+  /** @type {Map<string, {input: HTMLInputElement, detail: HTMLElement}>} */
+  const shown = new Map();
+  let rates = new Map();
+  const refresh = () => {
+    /** @type {import("../protocol.js").Fees} */
+    const fees = driver.fees();
+    rates = new Map(fees.tiers.map((t) => [t.tier, t.fee_rate_units_per_kb]));
+    const amount = byId("send-amount").value.trim();
+    for (const tier of fees.tiers) {
+      let row = shown.get(tier.tier);
+      if (!row) {
+        const id = `fee-${tier.tier}`;
+        const input = el("input", { type: "radio", name: "fee", id, value: tier.tier, checked: tier.tier === chosen });
+        input.addEventListener("change", () => (chosen = tier.tier));
+        const detail = el("span");
+        box.append(el("div", { className: "tier" }, input, el("label", { htmlFor: id }, el("b", { textContent: TIER_NAMES[tier.tier] ?? tier.tier }), detail)));
+        row = { input, detail };
+        shown.set(tier.tier, row);
+      }
+      const perByte = `${(tier.fee_rate_units_per_kb / 1000).toFixed(3).replace(/\.?0+$/, "")} units/byte`;
+      let fee = "";
+      if (amount !== "") {
+        try {
+          fee = ` · fee ${driver.paymentFee(amount, tier.fee_rate_units_per_kb)} TAB`;
+        } catch {
+          fee = ""; // the send button says why, if the user sends
+        }
+      }
+      row.detail.textContent = `${perByte}${fee}`;
+      row.input.dataset.rate = String(tier.fee_rate_units_per_kb);
+    }
+    const next = fees.next_block;
+    byId("fee-hint").textContent = next.txs === 0
+      ? "The mempool is empty: the minimum gets into the next block."
+      : `Next block: ${next.txs} transaction${next.txs === 1 ? "" : "s"} paying ${next.fee_rate_min / 1000}–${next.fee_rate_max / 1000} units/byte` +
+        (fees.blocks_projected > 1 ? `; the mempool fills ${fees.blocks_projected >= 7 ? "7 or more" : fees.blocks_projected} blocks.` : ".");
+  };
+  byId("send-amount").addEventListener("input", refresh);
+  refresh();
+  return { refresh, rate: () => rates.get(chosen) ?? rates.get("minimum") };
+}
+
 /** @param {PanelContext} context */
-function mountSend({ driver }) {
+function mountSend(context) {
+  const { driver } = context;
+  const tiers = mountTiers(context);
   byId("send").addEventListener("submit", (event) => {
     event.preventDefault();
     const result = byId("send-result");
     try {
-      const txid = driver.pay(byId("send-to").value.trim(), byId("send-amount").value.trim(), Number(byId("send-fee").value));
+      const txid = driver.pay(byId("send-to").value.trim(), byId("send-amount").value.trim(), tiers.rate());
       result.textContent = `sent: ${txid}`;
       driver.log(`payment ${txid.slice(0, 16)}… submitted`);
     } catch (error) {
       result.textContent = `not sent: ${error?.message ?? error}`;
     }
+    tiers.refresh();
   });
+  return tiers;
 }
 
 /** @param {PanelContext} context */
 function mountCopy({ driver }) {
   const button = byId("copy-address");
-  button.addEventListener("click", async () => {
-    try {
-      await navigator.clipboard.writeText(driver.status().address);
-      button.textContent = "Copied";
-    } catch {
-      button.textContent = "Select and copy";
-    }
-    setTimeout(() => (button.textContent = "Copy"), COPIED_SHOWN_MS);
-  });
+  button.addEventListener("click", () => copyText(driver.status().address, button));
 }
 
 /**

@@ -86,20 +86,23 @@ fn chromedriver_with_browser() -> Option<PathBuf> {
     BROWSERS.iter().any(|name| find_program(name).is_some()).then_some(driver)
 }
 
-/// The end-to-end tests' npm packages (`e2e/package-lock.json`: `playwright-core` only, which
-/// drives Debian's Chromium and downloads no browser), installed with `npm ci` when missing.
+/// The end-to-end tests' npm packages (`e2e/package-lock.json`: `playwright-core`, which drives
+/// Debian's Chromium and downloads no browser, and `axe-core`, the accessibility audit the tests
+/// inject into the page), installed with `npm ci` when one is missing.
 /// Returns the `node` that runs the tests.
 pub(crate) fn ensure_e2e_packages(root: &Path) -> anyhow::Result<PathBuf> {
     let node = find_program("node").context("Node.js is not installed; the end-to-end tests need it (and npm)")?;
     let e2e = root.join("e2e");
-    if e2e.join("node_modules/playwright-core/package.json").is_file() {
+    let installed =
+        ["playwright-core", "axe-core"].iter().all(|p| e2e.join("node_modules").join(p).join("package.json").is_file());
+    if installed {
         return Ok(node);
     }
     if std::env::var_os("TABCHAIN_NO_INSTALL").is_some_and(|v| v == "1") {
         bail!("the end-to-end tests' packages are missing: `npm ci` in {}", e2e.display());
     }
     let npm = find_program("npm").context("npm is not installed; the end-to-end tests need it")?;
-    say("installing the end-to-end tests' packages (npm ci: playwright-core)");
+    say("installing the end-to-end tests' packages (npm ci: playwright-core, axe-core)");
     cmd::run(Command::new(npm).args(["ci", "--no-audit", "--no-fund"]).current_dir(&e2e))?;
     Ok(node)
 }

@@ -41,9 +41,11 @@ fn build_variant(
     cmd::run(&mut build)?;
     let module = target_dir.join(WASM_TARGET).join("release/tabchain_web.wasm");
     say(format!("generating JavaScript bindings into www/{out}"));
+    // Without the name section (function names, about 120 KiB the page would download for
+    // nothing but named frames in a wasm stack trace; a panic's message and place still show).
     cmd::run(
         Command::new(&bindgen.bindgen)
-            .args(["--target", "web", "--out-dir"])
+            .args(["--target", "web", "--remove-name-section", "--out-dir"])
             .arg(root.join("www").join(out))
             .arg(module),
     )

@@ -10,10 +10,12 @@
 //!
 //! Beside the lookups here: `address` (what a block's transactions did to each address, and the
 //! address view), `node` (the node's status, the block tree with its branch switches, the
-//! wallet), `input` (blocks and transactions handed in as hex), and `proven_tx` (a transaction
-//! below the blocks a node holds, proven against its header chain).
+//! wallet, the recent blocks' times and difficulty), `fees` (fee tiers and the projected next
+//! block, from the mempool), `input` (blocks and transactions handed in as hex), and `proven_tx`
+//! (a transaction below the blocks a node holds, proven against its header chain).
 
 mod address;
+mod fees;
 mod input;
 mod node;
 mod proven_tx;
@@ -22,6 +24,7 @@ pub use address::{
     AddressBalance, AddressTx, address, address_txs, address_view, immature_coinbase_heights, parse_address,
     pending_units,
 };
+pub use fees::{FEE_TIER_BLOCKS, FeeTierView, FeesView, PROJECTED_BLOCK_LIST_MAX, ProjectedBlockView, fees};
 pub use input::{HexInputError, block_from_hex, tx_from_hex};
 pub use node::{
     SnapshotView, StatusView, TreeBlockView, WalletTxView, WalletView, block_tree, clock_skew_s, status, wallet_history,
@@ -31,8 +34,8 @@ pub use proven_tx::{
 };
 
 use crate::{
-    Block, BlockEntry, BlockHash, BlockUndo, Chain, Header, Mempool, OutPoint, Params, Transaction, TxOut, Txid,
-    encode_address,
+    Block, BlockEntry, BlockHash, BlockUndo, Chain, Header, Mempool, MempoolEntry, OutPoint, Params, Transaction,
+    TxOut, Txid, encode_address,
 };
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -46,6 +49,8 @@ pub const RECENT_BLOCKS_MAX: u32 = 50;
 pub const ADDRESS_HISTORY_MAX: usize = 100;
 /// Pooled transactions listed in a `MempoolView`.
 pub const MEMPOOL_LIST_MAX: usize = 100;
+/// Blocks `block_timing` lists at most.
+pub const BLOCK_TIMING_MAX: u32 = 200;
 /// Blocks the network hash rate is estimated over.
 pub const HASHRATE_WINDOW_BLOCKS: u32 = 60;
 
@@ -298,6 +303,40 @@ pub fn network_hashrate(chain: &Chain) -> f64 {
     if seconds > 0.0 { work / seconds } else { 0.0 }
 }
 
+/// One active block's time, the time since its parent's and its difficulty: the points of the
+/// page's chart of block intervals, where ASERT's answer to them shows.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockTimingView {
+    pub height: u32,
+    pub time: u32,
+    /// Its header time less its parent's, in seconds: negative when a miner's clock dated it
+    /// earlier (the rules allow it, above the median time past).
+    pub interval_s: i64,
+    pub difficulty: f64,
+}
+
+/// The active chain's last `n` blocks (at most `BLOCK_TIMING_MAX`, genesis excluded), lowest
+/// first, read from headers, so blocks below the kept window count too.
+pub fn block_timing(chain: &Chain, n: u32) -> Vec<BlockTimingView> {
+    let tip = chain.height();
+    let from = (tip + 1).saturating_sub(n.min(BLOCK_TIMING_MAX)).max(1);
+    let header_at = |height: u32| chain.hash_at(height).and_then(|hash| chain.header(&hash)).map(|k| k.header);
+    let mut parent = header_at(from - 1);
+    let mut points = Vec::new();
+    for height in from..=tip {
+        let (Some(header), Some(before)) = (header_at(height), parent) else { break };
+        points.push(BlockTimingView {
+            height,
+            time: header.time,
+            interval_s: i64::from(header.time) - i64::from(before.time),
+            difficulty: header_difficulty(chain.params(), &header),
+        });
+        parent = Some(header);
+    }
+    points
+}
+
 /// Where a confirmed transaction sits, and the tip it is counted from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TxPlacement {
@@ -398,17 +437,18 @@ pub(crate) fn address_of(chain: &Chain, output: &TxOut) -> String {
     encode_address(chain.params().address_hrp, &output.owner)
 }
 
+fn mempool_tx_view(entry: &MempoolEntry) -> MempoolTxView {
+    MempoolTxView {
+        txid: entry.tx.txid().to_string(),
+        fee_units: entry.fee.to_units(),
+        size_bytes: entry.size_bytes,
+        fee_rate_units_per_kb: entry.fee_rate().0,
+    }
+}
+
 /// The mempool's size and its best-paying transactions.
 pub fn mempool(mempool: &Mempool) -> MempoolView {
-    let mut top: Vec<MempoolTxView> = mempool
-        .iter()
-        .map(|e| MempoolTxView {
-            txid: e.tx.txid().to_string(),
-            fee_units: e.fee.to_units(),
-            size_bytes: e.size_bytes,
-            fee_rate_units_per_kb: e.fee_rate().0,
-        })
-        .collect();
+    let mut top: Vec<MempoolTxView> = mempool.iter().map(mempool_tx_view).collect();
     top.sort_by_key(|t| core::cmp::Reverse(t.fee_rate_units_per_kb));
     top.truncate(MEMPOOL_LIST_MAX);
     MempoolView { txs: mempool.len(), bytes: mempool.total_bytes(), top }
@@ -449,6 +489,21 @@ mod tests {
         let view = tx(&b.chain, &pool, &coinbase).expect("valid");
         assert_eq!(view.fee_units, None);
         assert!(view.inputs[0].coinbase);
+    }
+
+    #[test]
+    fn block_timing_lists_the_last_blocks_with_their_intervals() {
+        let mut b = Builder::new();
+        b.extend(5);
+        let timing = block_timing(&b.chain, 3);
+        assert_eq!(timing.iter().map(|t| t.height).collect::<Vec<_>>(), [3, 4, 5]);
+        for point in &timing {
+            let parent = b.chain.header(&b.chain.hash_at(point.height - 1).expect("active")).expect("known");
+            assert_eq!(point.interval_s, i64::from(point.time) - i64::from(parent.header.time));
+            assert!(point.difficulty > 0.0);
+        }
+        assert_eq!(block_timing(&b.chain, 100).len(), 5, "genesis has no interval");
+        assert!(block_timing(&Builder::new().chain, 10).is_empty());
     }
 
     #[test]

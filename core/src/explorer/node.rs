@@ -3,7 +3,7 @@
 //! branches, and the wallet's balance and history.
 
 use super::{address_of, difficulty, network_hashrate};
-use crate::{Node, Params, PublicKey, encode_address};
+use crate::{Node, Params, PublicKey, coinbase_tag, encode_address};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
@@ -87,6 +87,9 @@ pub struct TreeBlockView {
     pub mined_by: String,
     /// Mined by the viewer's own key.
     pub mine: bool,
+    /// The software its coinbase names (`coinbase_tag`): "tabchain-web" for a tab's,
+    /// "tabchain-node" or "tabchain-relay" for a native miner's; null when untagged.
+    pub miner_tag: Option<String>,
     pub txs: usize,
     pub time: u32,
     /// The depth of the latest reorg that made this block the first of the active branch; 0 if
@@ -180,6 +183,7 @@ pub fn block_tree(node: &Node, depth: u32, own: Option<PublicKey>) -> Vec<TreeBl
                 invalid: entry.is_invalid(),
                 mined_by: address_of(chain, reward),
                 mine: Some(reward.owner) == own,
+                miner_tag: coinbase_tag(&entry.block.txs[0]),
                 txs: entry.block.txs.len(),
                 time: entry.header().time,
                 switched_here,
@@ -232,5 +236,13 @@ mod tests {
         let history = wallet_history(&node, 1);
         assert_eq!(history.len(), 1, "capped at the asked number");
         assert_eq!((history[0].height, history[0].coinbase), (Some(2), true));
+
+        // A template names the node's software in its coinbase, and the tree shows it.
+        let mut block = node.block_template(miner().public_key(), 1, NOW);
+        block.header = crate::search_nonce(&block.header, u32::MAX).expect("regtest is easy");
+        node.submit_block(block.clone(), NOW).expect("valid");
+        let tree = block_tree(&node, 10, None);
+        let tip = tree.iter().find(|b| b.hash == block.block_hash().to_string()).expect("in the tree");
+        assert_eq!(tip.miner_tag.as_deref(), Some("test"));
     }
 }

@@ -58,7 +58,7 @@ use crate::message::{HEADERS_MAX, InvItem, Message, PROTOCOL_VERSION, USER_AGENT
 use crate::params::Params;
 use crate::quota::QuotaMap;
 use crate::signature::{PublicKey, SecretKey};
-use crate::template::child_block;
+use crate::template::{child_block, tag_coinbase};
 use crate::transaction::Transaction;
 use crate::validation::BlockError;
 use crate::wallet::Wallet;
@@ -82,6 +82,9 @@ pub const PING_TIMEOUT_S: u64 = 40;
 pub const BRANCH_SWITCHES_MAX: usize = 64;
 /// Room kept for the coinbase in a template.
 const TEMPLATE_COINBASE_BYTES_MAX: usize = crate::transaction::TX_BYTES_MIN + 9;
+/// Room for pooled transactions in a template: a block less its header, the transaction
+/// count's CompactSize and the coinbase. The fee view projects blocks of this size.
+pub const TEMPLATE_TX_BYTES_MAX: usize = BLOCK_BYTES_MAX - HEADER_BYTES - 3 - TEMPLATE_COINBASE_BYTES_MAX;
 
 /// A reorg as the block-tree view marks it: the first block of the branch the node switched
 /// to, and how many blocks of the old branch it replaced.
@@ -512,11 +515,14 @@ impl Node {
     /// A block for this node's miner: the tip's child, paying subsidy and fees to `owner`.
     pub fn block_template(&self, owner: PublicKey, extra_nonce: u64, now: u64) -> Block {
         let tip = self.chain.tip();
-        let room = BLOCK_BYTES_MAX - HEADER_BYTES - 3 - TEMPLATE_COINBASE_BYTES_MAX;
-        let (txs, fees) = self.mempool.select_for_block(room);
+        let (txs, fees) = self.mempool.select_for_block(TEMPLATE_TX_BYTES_MAX);
         let time = now.clamp(u64::from(self.chain.median_time_past(tip)) + 1, u64::from(u32::MAX)) as u32;
-        child_block(&self.chain, tip, owner, extra_nonce, time, txs, fees)
-            .expect("pooled transactions have distinct txids and fees within the money supply")
+        let mut block = child_block(&self.chain, tip, owner, extra_nonce, time, txs, fees)
+            .expect("pooled transactions have distinct txids and fees within the money supply");
+        // The software's name, without its version: "tabchain-web", "tabchain-node", …
+        let software = self.user_agent.split('/').next().unwrap_or_default();
+        tag_coinbase(&mut block, software.as_bytes()).expect("a template has a coinbase and an unmutated tree");
+        block
     }
 
     /// Accepts a block into the chain and brings the mempool, wallet, events, persistence and
