@@ -42,6 +42,9 @@ const CHECKPOINT_JOURNAL_BYTES_MAX = 4 * 1024 * 1024;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
+/** Older history entries the page fetches and proves (`#proveOlderHistory`): one relay page. */
+const PROVEN_HISTORY_MAX = 100;
+
 export class TabNodeDriver {
   /**
    * Nothing runs until `start`, so that panels can subscribe first.
@@ -72,6 +75,14 @@ export class TabNodeDriver {
     this.checkpointBytes = checkpointBytes;
     /** The snapshot this node joined by, this session (`snapshot_adopted`), or null. */
     this.snapshotAdopted = null;
+    /**
+     * The wallet's history below the blocks this node holds (a snapshot it joined by, or blocks
+     * it pruned), from the relay's address index, each entry proven against this node's own
+     * headers (`ProvenTxView`), newest first; asked for once a session, once in sync.
+     * @type {import("./protocol.js").ProvenTx[]}
+     */
+    this.provenHistory = [];
+    this.historyProofsAsked = false;
     this.checkpointAsked = false;
     /** The storage error that stopped the node, once one did. */
     this.stoppedBy = null;
@@ -409,6 +420,44 @@ export class TabNodeDriver {
     return this.node.history();
   }
 
+  /**
+   * Fetches the wallet's history below the blocks this node holds from the relay, a page at a
+   * time (at most `PROVEN_HISTORY_MAX` entries), and keeps each entry whose merkle proof core
+   * checks against this node's headers; an entry that fails is logged, never shown.
+   */
+  async #proveOlderHistory() {
+    this.historyProofsAsked = true;
+    const heldFrom = this.node.held_from_height();
+    if (heldFrom <= 1) return;
+    const address = this.node.status().address;
+    const shown = new Set(this.node.history().map((row) => row.txid));
+    const proven = [];
+    let cursor = null;
+    try {
+      while (proven.length < PROVEN_HISTORY_MAX) {
+        const query = `limit=${PROVEN_HISTORY_MAX}${cursor ? `&before=${cursor}` : ""}`;
+        const page = await (await fetch(`./api/address/${address}?${query}`, { cache: "no-store" })).json();
+        for (const entry of page.history ?? []) {
+          if (entry.height === null || entry.height >= heldFrom || shown.has(entry.txid)) continue;
+          const proof = await (await fetch(`./api/tx/${entry.txid}/proof`, { cache: "no-store" })).json();
+          try {
+            proven.push(this.node.proven_tx(proof.block, proof.tx_hex, proof.proof_hex));
+          } catch (error) {
+            this.log(`history entry ${entry.txid.slice(0, 16)}… not shown: ${error.message}`);
+          }
+          if (proven.length >= PROVEN_HISTORY_MAX) break;
+        }
+        cursor = page.next ?? null;
+        if (!cursor) break;
+      }
+    } catch (error) {
+      this.log(`older history not fetched: ${error.message}`);
+    }
+    this.provenHistory = proven;
+    if (proven.length > 0) this.log(`${proven.length} older history entries proven against this node's headers`);
+    this.#report();
+  }
+
   /** How many confirmed transactions the wallet's whole history holds (`history` gives the newest). */
   historyLength() {
     return this.node.history_len();
@@ -482,7 +531,9 @@ export class TabNodeDriver {
       this.reportScheduled = false;
       const tipChanged = this.tipChangedSinceReport;
       this.tipChangedSinceReport = false;
-      this.#emit("status", this.status(), { tipChanged });
+      const status = this.status();
+      if (!this.historyProofsAsked && status.state === "in sync" && status.relay) this.#proveOlderHistory();
+      this.#emit("status", status, { tipChanged });
     }, REPORT_INTERVAL_MS);
   }
 }

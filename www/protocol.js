@@ -125,6 +125,19 @@
  */
 
 /**
+ * A wallet history entry below the blocks the tab holds, from the relay and proven against the
+ * tab's own headers by a merkle proof (core's `ProvenTxView`, `TabNode.proven_tx`).
+ * @typedef {object} ProvenTx
+ * @property {string} txid
+ * @property {string} block
+ * @property {number} height
+ * @property {number} confirmations
+ * @property {number} received_units
+ * @property {string} received decimal TAB, read from the proven transaction
+ * @property {string} verified what it was checked for, in words
+ */
+
+/**
  * `fees()`: the fee tiers and the projected next block, from the mempool (core's
  * `explorer::fees`). Rates in base units per 1000 bytes (what `pay` takes).
  * @typedef {object} Fees

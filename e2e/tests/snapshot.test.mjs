@@ -48,3 +48,30 @@ test("fresh tabs join a long chain by snapshot, pay each other, and both see the
     assert.deepEqual([a.errors, b.errors], [[], []]);
   });
 });
+
+/** The key the forged chain's coinbases pay (`forge::valid_chain`), as a key backup file. */
+const FORGED_MINER_KEY_FILE = { name: "forged-miner.txt", mimeType: "text/plain", buffer: Buffer.from(`key: ${"0a".repeat(32)}\n`) };
+
+test("a wallet's history below the snapshot comes from the relay, each entry proven against the tab's headers", async () => {
+  const chain = JSON.parse(readFileSync(validChainPath(), "utf8"));
+  await withNetwork(async ({ relay, browser }) => {
+    for (const hex of chain) assert.equal((await relay.submitBlock(hex)).status, 200);
+    const tab = await Tab.open(browser, relay, { workers: 0 });
+    await tab.syncedWithRelay(chain.length);
+    const base = (await tab.page.evaluate(() => window.tabchain.snapshotAdopted)).base_height;
+    // The forged chain's miner: every block's coinbase paid it, those up to the base only in
+    // blocks this tab never downloaded.
+    await Promise.all([tab.page.waitForEvent("load"), tab.page.setInputFiles("#key-import", FORGED_MINER_KEY_FILE)]);
+    await tab.syncedWithRelay(chain.length);
+    const proven = await tab.waitFor("proven history", () => window.tabchain.provenHistory.length > 0 && window.tabchain.provenHistory);
+    assert.equal(proven.length, 100, "one relay page of entries below the held blocks");
+    assert.deepEqual(proven.map((e) => e.height), Array.from({ length: 100 }, (_, i) => base - i), "the newest below the base, in order");
+    for (const entry of proven) {
+      assert.equal(entry.received, "50", `coinbase ${entry.height} as read from the proven transaction`);
+      assert.match(entry.verified, /^proven: /);
+    }
+    const row = tab.page.locator("#history tr.proven").first();
+    assert.match(await row.textContent(), /✓ proven/);
+    assert.match(await row.locator("td").first().getAttribute("title"), /merkle proof/);
+  });
+});

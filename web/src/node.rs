@@ -263,6 +263,12 @@ impl TabNode {
         to_js(&explorer::check_tx_proof(self.node.chain(), &proof, &owner).map_err(error)?)
     }
 
+    /// The lowest height whose block this node holds: the wallet's history below it (a snapshot
+    /// it joined by, or blocks it pruned) comes from the relay, proven (`proven_tx`).
+    pub fn held_from_height(&self) -> u32 {
+        self.node.chain().kept_from_height()
+    }
+
     /// The largest protocol message, in bytes (`MESSAGE_BYTES_MAX`): a longer frame from a direct
     /// link is refused before it is copied into wasm memory.
     pub fn message_bytes_max(&self) -> usize {

@@ -40,7 +40,7 @@ export function mount(context) {
     byId("immature").textContent = `${status.immature} TAB`;
     byId("pending").textContent = `${status.pending} TAB`;
     const rows = context.driver.history();
-    byId("history").replaceChildren(...rows.map(historyRow));
+    byId("history").replaceChildren(...rows.map(historyRow), ...context.driver.provenHistory.map(provenRow));
     const all = context.driver.historyLength();
     byId("history-count").textContent = all > rows.length ? `the newest ${rows.length} rows; ${all} confirmed transactions in all` : "";
   });
@@ -50,6 +50,17 @@ export function mount(context) {
 function historyRow(tx) {
   const cells = [`${tx.txid.slice(0, 16)}…${tx.coinbase ? " (mined)" : ""}`, tx.received, tx.sent, tx.height === null ? "pending" : tx.confirmations];
   return el("tr", {}, ...cells.map((text) => el("td", { textContent: String(text) })));
+}
+
+/**
+ * An entry below the blocks this node holds, proven against its headers: what it received is
+ * read from the proven transaction; what it spent is not proven, so it is not shown.
+ * @param {import("../protocol.js").ProvenTx} tx
+ */
+function provenRow(tx) {
+  const txid = el("td", { textContent: `${tx.txid.slice(0, 16)}… ✓ proven`, title: tx.verified });
+  const cells = [tx.received, "—", tx.confirmations].map((text) => el("td", { textContent: String(text) }));
+  return el("tr", { className: "proven" }, txid, ...cells);
 }
 
 /**

@@ -5,6 +5,7 @@
 //! that header's merkle root. Only then does a wallet show the entry, marked as proven; what it
 //! received is read from the proven transaction itself, not taken from the relay.
 
+use crate::amount::Amount;
 use crate::block::Block;
 use crate::chain::Chain;
 use crate::encode::{decode, encode};
@@ -104,6 +105,8 @@ pub struct ProvenTxView {
     pub confirmations: u32,
     /// What the proven transaction pays `owner`, read from the transaction itself.
     pub received_units: u64,
+    /// The same in TAB, as the wallet's history shows amounts.
+    pub received: String,
     /// `PROVEN_TX_CHECKS`.
     pub verified: &'static str,
 }
@@ -119,13 +122,15 @@ pub fn check_tx_proof(chain: &Chain, proof: &TxProof, owner: &PublicKey) -> Resu
     if !proof.verify(txid, header.header.merkle_root) {
         return Err(TxProofError::NotInBlock { txid, block: *block });
     }
-    let received = tx.outputs.iter().filter(|o| o.owner == *owner).map(|o| o.amount.to_units()).sum();
+    let received: u64 = tx.outputs.iter().filter(|o| o.owner == *owner).map(|o| o.amount.to_units()).sum();
+    let received_tab = Amount::from_units(received).map_or_else(|_| received.to_string(), |a| a.to_string());
     Ok(ProvenTxView {
         txid: txid.to_string(),
         block: block.to_string(),
         height: header.height,
         confirmations: chain.height() - header.height + 1,
         received_units: received,
+        received: received_tab,
         verified: PROVEN_TX_CHECKS,
     })
 }
@@ -133,7 +138,6 @@ pub fn check_tx_proof(chain: &Chain, proof: &TxProof, owner: &PublicKey) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::amount::Amount;
     use crate::testkit::*;
 
     /// A chain whose block 3 holds a payment to `payee`, and that payment's proof.
