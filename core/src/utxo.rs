@@ -135,17 +135,6 @@ impl UtxoSet {
         Self { coins, checksum, set_hash, commitment: None }
     }
 
-    /// Coins in strictly increasing order of outpoint with their checksum and set hash, kept
-    /// as they arrived (a snapshot's chunks): built without hashing any coin again.
-    pub(crate) fn from_sorted_parts(
-        coins: Vec<(OutPoint, Coin)>,
-        checksum: UtxoChecksum,
-        set_hash: UtxoSetHash,
-    ) -> Self {
-        debug_assert!(coins.windows(2).all(|pair| pair[0].0 < pair[1].0), "sorted and unique");
-        Self { coins: coins.into_iter().collect(), checksum, set_hash, commitment: None }
-    }
-
     /// Puts a stored coin in place, replacing any at its outpoint, leaving the set hash to be
     /// replaced by the stored one (see `from_stored`).
     pub(crate) fn put_stored(&mut self, outpoint: OutPoint, coin: Coin) {

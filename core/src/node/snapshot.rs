@@ -19,13 +19,11 @@ use super::sync::BlockRequest;
 use super::{Node, PeerId};
 use crate::block::Block;
 use crate::chain::{ACTIVE_BLOCKS_KEPT, AdoptError, SnapshotOverlay};
-use crate::commitment::UtxoSetHash;
 use crate::hash::BlockHash;
 use crate::limits::{BLOCK_BYTES_MAX, TX_OUTPUTS_MAX};
 use crate::message::{InvItem, Message, SNAPSHOT_CHUNK_COINS_MAX};
 use crate::transaction::OutPoint;
 use crate::utxo::{Coin, UtxoSet};
-use crate::utxo_checksum::UtxoChecksum;
 use crate::validation::check_block;
 use crate::wallet::Wallet;
 use alloc::collections::BTreeSet;
@@ -131,11 +129,13 @@ struct Download {
     /// The peer asked, and when it was last asked; `None` between peers.
     peer: Option<PeerId>,
     asked_at: u64,
-    coins: Vec<(OutPoint, Coin)>,
-    /// The coins' set hash and checksum, kept chunk by chunk as they arrive: hashing a whole
-    /// set at once would hold a tab's page for seconds (about 7 µs a coin in wasm).
-    set_hash: UtxoSetHash,
-    checksum: UtxoChecksum,
+    /// The coins so far, as the set they will become: each joins its map, checksum and set
+    /// hash as its chunk arrives, so adopting builds and hashes nothing again (a whole set at
+    /// once would hold a tab's page for seconds, about 7 µs a coin in wasm, and hold the coins
+    /// twice in memory that never shrinks).
+    coins: UtxoSet,
+    /// The last coin received: the next chunk starts after it.
+    last: Option<OutPoint>,
     n_chunks: u32,
     complete: bool,
     /// Peers that answered that they cannot serve this base (bounded by the peers connected).
@@ -147,9 +147,8 @@ impl Download {
     /// set always has one culprit.
     fn reset(&mut self) {
         self.peer = None;
-        self.coins = Vec::new();
-        self.set_hash = UtxoSetHash::default();
-        self.checksum = UtxoChecksum::default();
+        self.coins = UtxoSet::default();
+        self.last = None;
         self.n_chunks = 0;
         self.complete = false;
     }
@@ -262,9 +261,8 @@ impl Node {
             next,
             peer: None,
             asked_at: 0,
-            coins: Vec::new(),
-            set_hash: UtxoSetHash::default(),
-            checksum: UtxoChecksum::default(),
+            coins: UtxoSet::default(),
+            last: None,
             n_chunks: 0,
             complete: false,
             unavailable: BTreeSet::new(),
@@ -347,17 +345,16 @@ impl Node {
             self.disconnect(peer, DisconnectReason::BadSnapshotChunk(error));
             return self.request_blocks(now);
         }
-        for (outpoint, coin) in &coins {
-            download.set_hash.add(outpoint, coin);
-            download.checksum.add(outpoint, coin);
+        for (outpoint, coin) in coins {
+            download.coins.insert(outpoint, coin);
+            download.last = Some(outpoint);
         }
-        download.coins.extend(coins);
         download.n_chunks += 1;
         download.asked_at = now;
         if last {
             download.complete = true;
         } else {
-            let after = download.coins.last().map(|(outpoint, _)| *outpoint);
+            let after = download.last;
             let base = download.base;
             self.send(peer, Message::GetSnapshot { base, after });
         }
@@ -393,9 +390,7 @@ impl Node {
         }
         let server = download.peer.expect("a complete download has its peer");
         let n_coins = download.coins.len();
-        let coins = core::mem::take(&mut download.coins);
-        let set_hash = core::mem::take(&mut download.set_hash);
-        let utxos = UtxoSet::from_sorted_parts(coins, download.checksum, set_hash);
+        let utxos = core::mem::take(&mut download.coins);
         match self.chain.adopt_snapshot(download.base, utxos, block) {
             Ok(update) => self.after_adoption(&download, &update, n_coins, now),
             Err(AdoptError::CommitmentMismatch { .. }) => {
@@ -487,7 +482,7 @@ fn check_chunk(
     if download.coins.len() + coins.len() > max {
         return Err(SnapshotChunkError::TooManyCoins { max });
     }
-    let mut previous = download.coins.last().map(|(outpoint, _)| *outpoint);
+    let mut previous = download.last;
     for (outpoint, coin) in coins {
         if previous.is_some_and(|p| p >= *outpoint) {
             return Err(SnapshotChunkError::Unordered { outpoint: *outpoint });
