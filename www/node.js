@@ -44,6 +44,26 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** Older history entries the page fetches and proves (`#proveOlderHistory`): one relay page. */
 const PROVEN_HISTORY_MAX = 100;
+/** Times one API request waits out the relay's "too many requests" before giving up. */
+const API_RETRIES_MAX = 30;
+
+/**
+ * The JSON answer of the relay's API at `path`. A 429 (the relay's per-address request rate) is
+ * waited out for its Retry-After, up to `API_RETRIES_MAX` times; another error throws its reason.
+ */
+async function apiJson(path) {
+  for (let retries = 0; ; retries += 1) {
+    const response = await fetch(path, { cache: "no-store" });
+    if (response.status === 429 && retries < API_RETRIES_MAX) {
+      const waitS = Number(response.headers.get("retry-after")) || 1;
+      await new Promise((resolve) => setTimeout(resolve, waitS * 1000));
+      continue;
+    }
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.error ?? `HTTP ${response.status}`);
+    return body;
+  }
+}
 
 export class TabNodeDriver {
   /**
@@ -436,11 +456,11 @@ export class TabNodeDriver {
     try {
       while (proven.length < PROVEN_HISTORY_MAX) {
         const query = `limit=${PROVEN_HISTORY_MAX}${cursor ? `&before=${cursor}` : ""}`;
-        const page = await (await fetch(`./api/address/${address}?${query}`, { cache: "no-store" })).json();
+        const page = await apiJson(`./api/address/${address}?${query}`);
         for (const entry of page.history ?? []) {
           if (entry.height === null || entry.height >= heldFrom || shown.has(entry.txid)) continue;
-          const proof = await (await fetch(`./api/tx/${entry.txid}/proof`, { cache: "no-store" })).json();
           try {
+            const proof = await apiJson(`./api/tx/${entry.txid}/proof`);
             proven.push(this.node.proven_tx(proof.block, proof.tx_hex, proof.proof_hex));
           } catch (error) {
             this.log(`history entry ${entry.txid.slice(0, 16)}… not shown: ${error.message}`);
