@@ -45,9 +45,8 @@ pub struct PathToBase {
 }
 
 impl PathToBase {
-    /// The path to walk from `base`; `base_height` sizes it once (it becomes the active chain).
-    pub fn new(base: BlockHash, base_height: u32) -> Self {
-        Self { base, back: Vec::with_capacity(base_height as usize + 2), next: base }
+    pub fn new(base: BlockHash) -> Self {
+        Self { base, back: Vec::new(), next: base }
     }
 
     pub fn base(&self) -> BlockHash {
@@ -203,11 +202,10 @@ impl Chain {
     /// `base + 1` is too deep, as for a pruned chain) and `next`, in memory with its undo data.
     /// On any error the chain is unchanged.
     pub fn adopt_snapshot(&mut self, base: BlockHash, utxos: UtxoSet, next: Block) -> Result<ChainUpdate, AdoptError> {
-        let base_height = self.headers.get(&base).map_or(0, |node| node.height);
-        self.adopt_snapshot_along(&mut PathToBase::new(base, base_height), utxos, next)
+        self.adopt_snapshot_along(&mut PathToBase::new(base), utxos, next)
     }
 
-    fn adopt(&mut self, path: &mut PathToBase, utxos: UtxoSet, next: Block) -> Result<ChainUpdate, AdoptError> {
+    fn adopt(&mut self, path: &PathToBase, utxos: UtxoSet, next: Block) -> Result<ChainUpdate, AdoptError> {
         let base = path.base;
         if self.height() != 0 {
             return Err(AdoptError::NotFresh);
@@ -231,10 +229,8 @@ impl Chain {
         if path.back.len() != base_height as usize + 1 || path.back.last() != Some(&self.params.genesis_hash()) {
             return Err(AdoptError::NotOnHeaderChain);
         }
-        // Every check passed: the path becomes the active chain itself, not a copy of it (a
-        // tab's memory keeps its peak).
-        let mut active = core::mem::take(&mut path.back);
-        active.reverse();
+        let mut active = Vec::with_capacity(base_height as usize + 2);
+        active.extend(path.back.iter().rev());
         active.push(next_hash);
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -367,9 +363,9 @@ mod tests {
             let hash = builder.chain.hash_at(height).expect("on the chain");
             fresh.accept_header(builder.chain.headers[&hash].header, NOW).expect("valid header");
         }
-        let mut at_once = PathToBase::new(base, base_height);
+        let mut at_once = PathToBase::new(base);
         fresh.walk_path(&mut at_once, usize::MAX);
-        let mut in_parts = PathToBase::new(base, base_height);
+        let mut in_parts = PathToBase::new(base);
         for _ in 0..3 {
             fresh.walk_path(&mut in_parts, 4);
         }
@@ -378,14 +374,14 @@ mod tests {
         assert_eq!(in_parts, at_once, "walked 4 at a time, and then no further");
 
         // A path that ends short of genesis (walked from a hash the tree does not know).
-        let mut broken = PathToBase::new(base, base_height);
+        let mut broken = PathToBase::new(base);
         broken.back.push(BlockHash::from_byte_array([3; 32]));
         broken.next = BlockHash::ZERO;
         let good = sets[base_height as usize].clone();
         let refused = fresh.clone().adopt_snapshot_along(&mut broken, good.clone(), next.clone());
         assert_eq!(refused, Err(AdoptError::NotOnHeaderChain));
 
-        let mut partly = PathToBase::new(base, base_height);
+        let mut partly = PathToBase::new(base);
         fresh.walk_path(&mut partly, 5);
         fresh.adopt_snapshot_along(&mut partly, good.clone(), next).expect("the rest walked at adoption");
         assert_eq!((fresh.height(), fresh.hash_at(base_height)), (base_height + 1, Some(base)));

@@ -271,7 +271,7 @@ impl Node {
             asked_at: 0,
             coins: UtxoSet::default(),
             last: None,
-            path: PathToBase::new(base, base_height),
+            path: PathToBase::new(base),
             n_chunks: 0,
             complete: false,
             unavailable: BTreeSet::new(),
