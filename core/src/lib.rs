@@ -60,7 +60,7 @@ pub use chain::{
     ACTIVE_BLOCKS_KEPT, BestHeader, BlockEntry, CHECKPOINT_RECORD_BYTES_MAX, CHECKPOINT_VERSION, Chain, ChainResume,
     ChainUpdate, CheckpointMoved, KnownHeader, ResumeError, StoredTip,
 };
-pub use chain::{AdoptError, PathToBase, RollbackError, SnapshotOverlay};
+pub use chain::{AdoptError, RollbackError, SnapshotOverlay};
 pub use encode::{
     Decode, DecodeError, Encode, Reader, decode, decode_bounded, encode, write_bytes, write_compact_size, write_list,
 };

@@ -32,7 +32,7 @@ pub use resume::{
     CHECKPOINT_RECORD_BYTES_MAX, CHECKPOINT_VERSION, ChainResume, CheckpointCursor, CheckpointMoved, ResumeError,
     StoredTip,
 };
-pub use snapshot::{AdoptError, PathToBase, RollbackError, SnapshotOverlay};
+pub use snapshot::{AdoptError, RollbackError, SnapshotOverlay};
 
 /// The tip of the header chain with the most work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

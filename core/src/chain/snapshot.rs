@@ -32,28 +32,6 @@ pub struct SnapshotOverlay {
     changes: BTreeMap<OutPoint, Option<Coin>>,
 }
 
-/// The header chain from genesis to a snapshot's base, found by walking back from the base a
-/// part at a time (`Chain::walk_path`) while the snapshot downloads: a hash lookup a header,
-/// about 100 ms in wasm at 100,000 headers, too long for one task of a tab's page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PathToBase {
-    base: BlockHash,
-    /// The hashes walked so far, the base first.
-    back: Vec<BlockHash>,
-    /// The next hash to walk to; zero once genesis (whose parent is zero) is walked.
-    next: BlockHash,
-}
-
-impl PathToBase {
-    pub fn new(base: BlockHash) -> Self {
-        Self { base, back: Vec::new(), next: base }
-    }
-
-    pub fn base(&self) -> BlockHash {
-        self.base
-    }
-}
-
 /// Why a chain cannot roll back to a base.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RollbackError {
@@ -171,30 +149,6 @@ impl Chain {
         Ok(SnapshotOverlay { base: *base, base_height, tip: self.tip_hash(), changes })
     }
 
-    /// Walks `path` at most `steps` headers further back towards genesis (see `PathToBase`).
-    pub fn walk_path(&self, path: &mut PathToBase, steps: usize) {
-        for _ in 0..steps {
-            if path.next == BlockHash::ZERO {
-                return;
-            }
-            path.back.push(path.next);
-            // A hash the tree does not know ends the walk short of genesis: adopting refuses it.
-            path.next = self.headers.get(&path.next).map_or(BlockHash::ZERO, |node| node.header.prev_blockhash);
-        }
-    }
-
-    /// `adopt_snapshot` along the header chain from genesis to the base, which `path` holds or
-    /// is walked to the end for.
-    pub fn adopt_snapshot_along(
-        &mut self,
-        path: &mut PathToBase,
-        utxos: UtxoSet,
-        next: Block,
-    ) -> Result<ChainUpdate, AdoptError> {
-        self.walk_path(path, usize::MAX);
-        self.adopt(path, utxos, next)
-    }
-
     /// Moves a chain still at genesis onto a snapshot: `utxos`, the set after block `base` of
     /// the header chain, checked against the commitment in `next` (the block after `base`),
     /// which is then checked and connected with every rule. The active chain becomes the
@@ -202,11 +156,6 @@ impl Chain {
     /// `base + 1` is too deep, as for a pruned chain) and `next`, in memory with its undo data.
     /// On any error the chain is unchanged.
     pub fn adopt_snapshot(&mut self, base: BlockHash, utxos: UtxoSet, next: Block) -> Result<ChainUpdate, AdoptError> {
-        self.adopt_snapshot_along(&mut PathToBase::new(base), utxos, next)
-    }
-
-    fn adopt(&mut self, path: &PathToBase, utxos: UtxoSet, next: Block) -> Result<ChainUpdate, AdoptError> {
-        let base = path.base;
         if self.height() != 0 {
             return Err(AdoptError::NotFresh);
         }
@@ -226,11 +175,14 @@ impl Chain {
         }
         let mut utxos = utxos;
         let undo = connect_block(&next, base_height + 1, &mut utxos, &self.params).map_err(AdoptError::InvalidNext)?;
-        if path.back.len() != base_height as usize + 1 || path.back.last() != Some(&self.params.genesis_hash()) {
-            return Err(AdoptError::NotOnHeaderChain);
-        }
         let mut active = Vec::with_capacity(base_height as usize + 2);
-        active.extend(path.back.iter().rev());
+        let mut hash = base;
+        while hash != BlockHash::ZERO {
+            active.push(hash);
+            hash = self.headers[&hash].header.prev_blockhash;
+        }
+        active.reverse();
+        assert_eq!(active.len() as u32, base_height + 1, "a header chain reaches genesis");
         active.push(next_hash);
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -349,42 +301,6 @@ mod tests {
         let tip = builder.chain.tip_hash();
         let at_tip = builder.chain.snapshot_overlay(&tip).expect("nothing to roll back");
         assert_eq!(at_tip.n_changes(), 0);
-    }
-
-    #[test]
-    fn a_path_walked_a_few_headers_at_a_time_adopts_like_one_walked_at_once_and_a_broken_one_is_refused() {
-        let (builder, sets) = chain_with_payments(&[0; 14].map(|_| 1), false);
-        let base_height = 12;
-        let base = builder.chain.hash_at(base_height).expect("on the chain");
-        let next =
-            builder.chain.entry(&builder.chain.hash_at(base_height + 1).expect("on")).expect("kept").block.clone();
-        let mut fresh = Chain::new(*builder.chain.params());
-        for height in 1..=builder.chain.height() {
-            let hash = builder.chain.hash_at(height).expect("on the chain");
-            fresh.accept_header(builder.chain.headers[&hash].header, NOW).expect("valid header");
-        }
-        let mut at_once = PathToBase::new(base);
-        fresh.walk_path(&mut at_once, usize::MAX);
-        let mut in_parts = PathToBase::new(base);
-        for _ in 0..3 {
-            fresh.walk_path(&mut in_parts, 4);
-        }
-        assert_ne!(in_parts, at_once, "12 of the 13 hashes (the base, 11 more, genesis) walked");
-        fresh.walk_path(&mut in_parts, 4);
-        assert_eq!(in_parts, at_once, "walked 4 at a time, and then no further");
-
-        // A path that ends short of genesis (walked from a hash the tree does not know).
-        let mut broken = PathToBase::new(base);
-        broken.back.push(BlockHash::from_byte_array([3; 32]));
-        broken.next = BlockHash::ZERO;
-        let good = sets[base_height as usize].clone();
-        let refused = fresh.clone().adopt_snapshot_along(&mut broken, good.clone(), next.clone());
-        assert_eq!(refused, Err(AdoptError::NotOnHeaderChain));
-
-        let mut partly = PathToBase::new(base);
-        fresh.walk_path(&mut partly, 5);
-        fresh.adopt_snapshot_along(&mut partly, good.clone(), next).expect("the rest walked at adoption");
-        assert_eq!((fresh.height(), fresh.hash_at(base_height)), (base_height + 1, Some(base)));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::output::{DisconnectReason, Event};
 use super::sync::BlockRequest;
 use super::{Node, PeerId};
 use crate::block::Block;
-use crate::chain::{ACTIVE_BLOCKS_KEPT, AdoptError, PathToBase, SnapshotOverlay};
+use crate::chain::{ACTIVE_BLOCKS_KEPT, AdoptError, SnapshotOverlay};
 use crate::hash::BlockHash;
 use crate::limits::{BLOCK_BYTES_MAX, TX_OUTPUTS_MAX};
 use crate::message::{InvItem, Message, SNAPSHOT_CHUNK_COINS_MAX};
@@ -29,11 +29,6 @@ use crate::wallet::Wallet;
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::fmt;
-
-/// Headers of the path from the base back to genesis walked with each chunk received: at about
-/// 1.5 µs a header in wasm, 8,192 add about 12 ms to a chunk's 20-odd, and a path of a million
-/// headers is walked in 123 chunks (the rest, if the set is smaller, when it is adopted).
-pub const SNAPSHOT_PATH_STEPS_PER_CHUNK: usize = 8192;
 
 /// Blocks a snapshot's base lies at least below the best header: 360 blocks, one hour of
 /// 10-second blocks. What a snapshot-synced node trusts is that the most-work chain below the
@@ -141,9 +136,6 @@ struct Download {
     coins: UtxoSet,
     /// The last coin received: the next chunk starts after it.
     last: Option<OutPoint>,
-    /// The header chain from genesis to the base, walked a part with each chunk
-    /// (`SNAPSHOT_PATH_STEPS_PER_CHUNK`) so that adopting does not walk it in one go.
-    path: PathToBase,
     n_chunks: u32,
     complete: bool,
     /// Peers that answered that they cannot serve this base (bounded by the peers connected).
@@ -271,7 +263,6 @@ impl Node {
             asked_at: 0,
             coins: UtxoSet::default(),
             last: None,
-            path: PathToBase::new(base),
             n_chunks: 0,
             complete: false,
             unavailable: BTreeSet::new(),
@@ -358,7 +349,6 @@ impl Node {
             download.coins.insert(outpoint, coin);
             download.last = Some(outpoint);
         }
-        self.chain.walk_path(&mut download.path, SNAPSHOT_PATH_STEPS_PER_CHUNK);
         download.n_chunks += 1;
         download.asked_at = now;
         if last {
@@ -401,7 +391,7 @@ impl Node {
         let server = download.peer.expect("a complete download has its peer");
         let n_coins = download.coins.len();
         let utxos = core::mem::take(&mut download.coins);
-        match self.chain.adopt_snapshot_along(&mut download.path, utxos, block) {
+        match self.chain.adopt_snapshot(download.base, utxos, block) {
             Ok(update) => self.after_adoption(&download, &update, n_coins, now),
             Err(AdoptError::CommitmentMismatch { .. }) => {
                 let base_height = download.base_height;
