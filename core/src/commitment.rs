@@ -49,11 +49,6 @@ impl UtxoSetHash {
         self.0.remove(&coin_element(outpoint, coin));
     }
 
-    /// The union with another set's hash.
-    pub fn combine(&mut self, other: &Self) {
-        self.0.combine(&other.0);
-    }
-
     /// The digest a coinbase commits to. It costs a modular inverse: callers cache it.
     pub fn commitment(&self) -> UtxoCommitment {
         UtxoCommitment::from_byte_array(self.0.finalize())
