@@ -104,6 +104,15 @@ export class TabNodeDriver {
     this.provenHistory = [];
     this.historyProofsAsked = false;
     this.checkpointAsked = false;
+    /**
+     * While a checkpoint is being taken (a record per task, so that tens of megabytes never
+     * block the page), the inputs that came meanwhile, to give the node once it is stored: its
+     * records must all describe one state. `null` otherwise.
+     * @type {(() => void)[] | null}
+     */
+    this.held = null;
+    /** Checkpoints started again because a block was submitted while they were being taken. */
+    this.checkpointRestarts = 0;
     /** The storage error that stopped the node, once one did. */
     this.stoppedBy = null;
     this.socket = null;
@@ -130,19 +139,9 @@ export class TabNodeDriver {
     const linkHooks = {
       frameBytesMax: node.message_bytes_max(),
       nextPeerId: () => this.nextPeer++,
-      onOpen: (peer) => {
-        this.node.peer_connected(peer, nowSeconds());
-        this.#drain();
-      },
-      onMessage: (peer, bytes) => {
-        if (this.stoppedBy) return;
-        this.node.message(peer, bytes, nowSeconds());
-        this.#drain();
-      },
-      onClose: (peer) => {
-        this.node.peer_disconnected(peer);
-        this.#drain();
-      },
+      onOpen: (peer) => this.#feed(() => this.node.peer_connected(peer, nowSeconds())),
+      onMessage: (peer, bytes) => this.#feed(() => this.node.message(peer, bytes, nowSeconds())),
+      onClose: (peer) => this.#feed(() => this.node.peer_disconnected(peer)),
     };
     // A tab of this browser is linked over the channel, never over WebRTC as well.
     this.mesh = new TabMesh(node.status().network, { ...linkHooks, onTab: (tabId) => this.rtc.closeTab(tabId) });
@@ -152,14 +151,10 @@ export class TabNodeDriver {
       isLinkedTab: (tabId) => this.mesh.hasTab(tabId),
       askLinks: () => {
         if (this.relaySince === null || this.stoppedBy) return false;
-        this.node.ask_links(RELAY_PEER);
-        this.#drain();
+        this.#feed(() => this.node.ask_links(RELAY_PEER));
         return true;
       },
-      signal: (remote, payload) => {
-        this.node.signal(RELAY_PEER, remote, payload);
-        this.#drain();
-      },
+      signal: (remote, payload) => this.#feed(() => this.node.signal(RELAY_PEER, remote, payload)),
       log: (line) => this.log(line),
     });
   }
@@ -185,7 +180,7 @@ export class TabNodeDriver {
   /** Connects, ticks and mines. */
   start() {
     this.pool = new MinerPool(this.workersAsked, {
-      onFound: (nonce) => this.#found(nonce),
+      onFound: (nonce) => this.#feed(() => this.#found(nonce)),
       onExhausted: () => this.#mine(),
       onError: (message) => this.log(`miner error: ${message}`),
     });
@@ -213,20 +208,17 @@ export class TabNodeDriver {
       this.delay = RECONNECT_MIN_MS;
       this.relaySince = Date.now();
       this.relayRetryAt = null;
-      this.node.peer_connected(RELAY_PEER, nowSeconds());
-      this.#drain();
+      this.#feed(() => this.node.peer_connected(RELAY_PEER, nowSeconds()));
     };
     socket.onmessage = (event) => {
       if (this.socket !== socket) return; // a stopped node hears nothing more
-      this.node.message(RELAY_PEER, new Uint8Array(event.data), nowSeconds());
-      this.#drain();
+      this.#feed(() => this.node.message(RELAY_PEER, new Uint8Array(event.data), nowSeconds()));
     };
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = null;
       this.relaySince = null;
-      this.node.peer_disconnected(RELAY_PEER);
-      this.#drain();
+      this.#feed(() => this.node.peer_disconnected(RELAY_PEER));
       setTimeout(() => this.#connect(), this.delay);
       this.relayRetryAt = Date.now() + this.delay;
       this.delay = Math.min(this.delay * 2, RECONNECT_MAX_MS);
@@ -250,10 +242,24 @@ export class TabNodeDriver {
   #scheduleTick() {
     const wait = Math.max(this.node.next_tick(nowSeconds()) - nowSeconds(), 1) * 1000;
     this.tickTimer = setTimeout(() => {
-      this.node.tick(nowSeconds());
-      this.#drain();
+      this.#feed(() => this.node.tick(nowSeconds()));
       this.#scheduleTick();
     }, Math.min(wait, TICK_WAIT_MAX_MS));
+  }
+
+  /**
+   * Gives the node an input from the network, a timer or the miner, and carries out what
+   * follows; while a checkpoint is being taken, once it is stored (see `held`).
+   * @param {() => void} input
+   */
+  #feed(input) {
+    if (this.stoppedBy) return;
+    if (this.held) {
+      this.held.push(input);
+      return;
+    }
+    input();
+    this.#drain();
   }
 
   /** Carries out the node's outputs. */
@@ -357,18 +363,40 @@ export class TabNodeDriver {
    */
   async #checkpoint() {
     const covered = this.queued.splice(0);
+    const coveredBytes = this.queuedBytes;
     this.queuedBytes = 0;
     this.checkpointAsked = false;
     const checkpoint = this.node.checkpoint();
+    this.held = [];
     try {
       this.checkpointBytes = await this.store.replaceCheckpoint(() => this.node.checkpoint_record(checkpoint));
+    } catch (error) {
+      // A block submitted meanwhile (the one input not held: it answers at once) moved the
+      // chain. Nothing was stored: the sets it covered go back to the queue, and it is taken again.
+      if (this.stoppedBy || !this.node.checkpoint_moved(checkpoint)) throw error;
+      this.queued.unshift(...covered);
+      this.queuedBytes += coveredBytes;
+      this.checkpointAsked = true;
+      this.checkpointRestarts += 1;
+      this.log("checkpoint started again: a block came while it was being taken");
+      return;
     } finally {
       checkpoint.free();
+      this.#release();
     }
     this.checkpoints += 1;
     this.pendingWrites -= covered.length;
     this.journalSets = 0;
     this.journalBytes = 0;
+  }
+
+  /** Gives the node the inputs held while a checkpoint was being taken, in order. */
+  #release() {
+    const held = this.held ?? [];
+    this.held = null;
+    if (this.stoppedBy) return;
+    for (const input of held) input();
+    if (held.length > 0) this.#drain();
   }
 
   /** Mines a fresh template (new tip, new extra nonce). */
@@ -380,7 +408,6 @@ export class TabNodeDriver {
   }
 
   #found(nonce) {
-    if (this.stoppedBy) return;
     const accepted = this.node.submit_nonce(nonce, nowSeconds());
     if (accepted) {
       this.blocksFound += 1;

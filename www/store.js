@@ -64,18 +64,25 @@ export class ChainStore {
     return (await request(tx.objectStore(JOURNAL).getAll())).map((buffer) => new Uint8Array(buffer));
   }
 
-  /** Runs `fill(tx)` in one strict readwrite transaction; resolves once it is durably committed. */
+  /**
+   * Runs `fill(tx, fail)` in one strict readwrite transaction; resolves once it is durably
+   * committed. `fill`, or a request callback it set, calls `fail(error)` to abort the whole
+   * transaction with that error.
+   */
   #write(stores, fill) {
     return new Promise((resolve, reject) => {
       const tx = this.db.transaction(stores, "readwrite", { durability: "strict" });
+      const fail = (error) => {
+        reject(error); // before the abort, whose own error then changes nothing
+        tx.abort(); // none of it, rather than some
+      };
       tx.oncomplete = () => resolve();
       tx.onerror = () => reject(tx.error);
       tx.onabort = () => reject(tx.error ?? new Error("storage transaction aborted"));
       try {
-        fill(tx);
+        fill(tx, fail);
       } catch (error) {
-        tx.abort(); // none of it, rather than some
-        reject(error);
+        fail(error);
       }
     });
   }
@@ -91,20 +98,32 @@ export class ChainStore {
    * Replaces the checkpoint with the records `nextRecord` gives (each a fresh `Uint8Array` made by
    * the wasm node when asked for, `undefined` after the last: see `TabNode.checkpoint_record`)
    * and deletes the whole journal, which it covers: the driver takes a checkpoint only between
-   * writes, with every set handed out so far either written or dropped from its queue. The
-   * records are taken synchronously, inside one transaction, so the node cannot move meanwhile.
-   * Resolves with the bytes stored.
+   * writes, with every set handed out so far either written or dropped from its queue. Each
+   * record is made once the one before is stored, in that request's callback: one record per
+   * task, so that a checkpoint of tens of megabytes never blocks the page, and the transaction
+   * stays open throughout (a pending request keeps it so). The driver holds the node's inputs
+   * meanwhile. Rejects with what `nextRecord` threw, having stored nothing; resolves with the
+   * bytes stored.
    */
   async replaceCheckpoint(nextRecord) {
     let bytes = 0;
-    await this.#write([CHECKPOINT, JOURNAL], (tx) => {
+    await this.#write([CHECKPOINT, JOURNAL], (tx, fail) => {
       const records = tx.objectStore(CHECKPOINT);
       records.clear();
       tx.objectStore(JOURNAL).clear();
-      for (let index = 0, record; (record = nextRecord()) !== undefined; index += 1) {
+      const putFrom = (index) => {
+        let record;
+        try {
+          record = nextRecord();
+        } catch (error) {
+          fail(error);
+          return;
+        }
+        if (record === undefined) return;
         bytes += record.byteLength;
-        records.put(record.buffer, index); // a fresh array of its own, from wasm
-      }
+        records.put(record.buffer, index).onsuccess = () => putFrom(index + 1); // a fresh array of its own, from wasm
+      };
+      putFrom(0);
     });
     return bytes;
   }

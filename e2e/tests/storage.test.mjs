@@ -1,11 +1,13 @@
 // The tab never runs ahead of its store: once an IndexedDB write fails, no later change set is
 // written, the miner stops, payments and block submissions are refused with the reason, and
-// the page offers to rebuild from peers, which brings the node back with the same wallet.
+// the page offers to rebuild from peers, which brings the node back with the same wallet. A
+// checkpoint is written a record per task with the node's inputs held meanwhile; a block
+// submitted while it is being taken starts it again rather than failing the store.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { Tab, forgedBlocksPath, withNetwork } from "../support.mjs";
+import { Tab, forgedBlocksPath, validChainPath, withNetwork } from "../support.mjs";
 
 const STOPPED = /^this tab's node stopped after a storage failure \(test: the disk is full\); rebuild from peers first$/;
 
@@ -63,5 +65,40 @@ test("after a failed write the node stops: no later write, no mining, no payment
     const rebuilt = await tab.syncedWithRelay();
     assert.equal(rebuilt.address, stopped.address);
     assert.ok(rebuilt.height >= atRelay.height, `rebuilt to ${rebuilt.height}, the relay had ${atRelay.height}`);
+  });
+});
+
+test("a checkpoint spans several tasks; a block submitted while it is taken starts it again, and the reload finds that block", async () => {
+  const chain = JSON.parse(readFileSync(validChainPath(), "utf8"));
+  const height = 20;
+  await withNetwork(async ({ relay, browser }) => {
+    for (const hex of chain.slice(0, height)) assert.equal((await relay.submitBlock(hex)).status, 200);
+    const tab = await Tab.open(browser, relay, { workers: 0 });
+    await tab.syncedWithRelay(height);
+    await tab.waitFor("every change set stored", () => window.tabchain.pendingWrites === 0);
+    // In one task: the checkpoint begins (its first record is stored, the rest follow in later
+    // tasks), and a block comes through the one input that answers at once.
+    const during = await tab.page.evaluate((hex) => {
+      const driver = window.tabchain;
+      driver.requestCheckpoint();
+      const holding = driver.held !== null;
+      return { holding, hash: driver.submitBlock(hex) };
+    }, chain[height]);
+    assert.equal(during.holding, true, "the checkpoint was taken within one task");
+    assert.match(during.hash, /^[0-9a-f]{64}$/);
+    await tab.waitFor("the checkpoint", () => window.tabchain.checkpoints === 1 && window.tabchain.pendingWrites === 0 && window.tabchain.held === null);
+    const after = await tab.page.evaluate(() => ({ restarts: window.tabchain.checkpointRestarts, stopped: window.tabchain.stoppedBy, status: window.tabchain.status() }));
+    assert.equal(after.restarts, 1);
+    assert.equal(after.stopped, null);
+    assert.equal(after.status.height, height + 1);
+    assert.equal(after.status.tip, during.hash);
+    assert.match(await tab.page.locator("#log").textContent(), /checkpoint started again: a block came while it was being taken/);
+
+    // The stored checkpoint is of the chain with that block, and the journal is empty.
+    await tab.load(0);
+    assert.equal(await tab.page.evaluate(() => window.tabchain.restoredHeight), height + 1);
+    assert.equal((await tab.status()).tip, during.hash);
+    assert.match(await tab.page.locator("#log").textContent(), /resumed from \d+ checkpoint records and 0 change sets/);
+    assert.deepEqual(tab.errors, []);
   });
 });

@@ -228,13 +228,19 @@ impl TabNode {
         Ok(TabCheckpoint { cursor })
     }
 
-    /// The next record of `checkpoint` as a new `Uint8Array`; `undefined` after the last. Take
-    /// them all before giving the node any input: a checkpoint of a node that moved meanwhile
-    /// fails rather than mixing two states.
+    /// The next record of `checkpoint` as a new `Uint8Array`; `undefined` after the last. A
+    /// checkpoint of a node whose chain moved since it began fails rather than mixing two states
+    /// (`checkpoint_moved` tells that apart from other failures).
     pub fn checkpoint_record(&self, checkpoint: &mut TabCheckpoint) -> Result<Option<Uint8Array>, JsError> {
         let record =
             self.node.next_checkpoint_record(&mut checkpoint.cursor).map_err(|e| JsError::new(&e.to_string()))?;
         Ok(record.map(|bytes| Uint8Array::from(bytes.as_slice())))
+    }
+
+    /// Whether the node's chain moved since `checkpoint` began (a block was submitted while it
+    /// was being taken): its records would not fit together, so the shell takes it again.
+    pub fn checkpoint_moved(&self, checkpoint: &TabCheckpoint) -> bool {
+        self.node.checkpoint_moved(&checkpoint.cursor)
     }
 
     /// The hash of the active block named by `query` (a height or a block hash) whose header

@@ -391,6 +391,12 @@ impl Chain {
         CheckpointCursor { tip: self.tip_hash(), stage: Stage::Headers { next: 1 } }
     }
 
+    /// Whether the chain moved since `cursor` began, so that its next record would not fit with
+    /// those already taken: a shell that takes them over several tasks starts again.
+    pub fn checkpoint_moved(&self, cursor: &CheckpointCursor) -> bool {
+        cursor.tip != self.tip_hash()
+    }
+
     /// The next checkpoint record, of about `CHECKPOINT_RECORD_BYTES_MAX`, in the order
     /// `ChainResume::push_record` takes them: the headers of active blocks not in memory, the
     /// active blocks in memory with their undo data, the coins, and an end record naming the
@@ -406,7 +412,7 @@ impl Chain {
         cursor: &mut CheckpointCursor,
         record_bytes: usize,
     ) -> Result<Option<Vec<u8>>, CheckpointMoved> {
-        if cursor.tip != self.tip_hash() {
+        if self.checkpoint_moved(cursor) {
             return Err(CheckpointMoved);
         }
         loop {

@@ -93,6 +93,12 @@ impl Node {
         Some(NodeCheckpoint { chain: self.chain.checkpoint_cursor(), wallet: None })
     }
 
+    /// Whether the chain moved since `cursor` began (`Chain::checkpoint_moved`): the checkpoint
+    /// is to be taken again, not a failure of the store.
+    pub fn checkpoint_moved(&self, cursor: &NodeCheckpoint) -> bool {
+        self.chain.checkpoint_moved(&cursor.chain)
+    }
+
     /// The next record of the checkpoint `cursor` is taking, in the order
     /// `NodeResume::push_record` takes them: the chain's, then the wallet's; `None` after the
     /// last. Fails if the chain moved since the checkpoint began.

@@ -230,6 +230,8 @@ fn records_split_small_in_every_stage_resume_the_same_chain_and_a_moved_chain_is
 
     let mut cursor = b.chain.checkpoint_cursor();
     b.chain.next_checkpoint_record(&mut cursor).expect("a first record");
+    assert!(!b.chain.checkpoint_moved(&cursor));
     b.extend(1);
+    assert!(b.chain.checkpoint_moved(&cursor));
     assert_eq!(b.chain.next_checkpoint_record(&mut cursor), Err(CheckpointMoved));
 }
