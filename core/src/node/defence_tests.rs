@@ -1,6 +1,6 @@
 //! The node's defences against one peer crowding out the others or making it work for nothing,
 //! each mounted as an attack with the exact outcome asserted: quotas and expiry for pending
-//! blocks, orphans and addresses; rejected transactions not validated again; `getdata`
+//! blocks, orphans and addresses; rejected transactions not validated again (until the tip moves); `getdata`
 //! de-duplicated and bounded; the misbehaviour score; batched announcements; answers to our own
 //! requests free of the rate limit.
 
@@ -149,6 +149,42 @@ fn a_rejected_transaction_is_not_validated_again_and_its_unasked_resend_scores()
     assert_eq!(sent_to(&mut node, 1), [], "not fetched either");
     // The user's own submission is always checked.
     assert!(matches!(node.submit_transaction(cheap, NOW), Err(MempoolError::FeeTooLow { .. })));
+}
+
+#[test]
+fn a_premature_spend_is_refused_unpunished_at_one_tip_and_fetched_again_at_the_next() {
+    let mut builder = Builder::new();
+    let maturity = builder.chain.params().coinbase_maturity;
+    builder.extend(maturity as usize - 1);
+    let mut node = ready_node(&[1], 0);
+    let block_at = |builder: &Builder, height: u32| {
+        let hash = builder.chain.hash_at(height).expect("on the chain");
+        builder.chain.entry(&hash).expect("recent, so in memory").block.clone()
+    };
+    for height in 1..=builder.chain.height() {
+        node.submit_block(block_at(&builder, height), NOW).expect("valid");
+    }
+    while node.poll_output().is_some() {}
+    // Block 1's coinbase one block short of maturity: refused, and not fetched again at this tip;
+    // the peer, which may be a block ahead of us, is neither dropped nor scored.
+    let early = to_self(builder.coinbase_coin(1), 1000);
+    let announced = Message::Inv(vec![InvItem::Tx(early.txid())]);
+    send(&mut node, 1, Message::Tx(early.clone()));
+    assert_eq!(n_rejected(&mut node), 1);
+    assert_eq!(node.peers[&1].misbehaviour, 0);
+    send(&mut node, 1, announced.clone());
+    assert_eq!(sent_to(&mut node, 1), []);
+    // At the next tip the coin is mature: the same announcement is fetched, and the transaction
+    // admitted.
+    builder.extend(1);
+    node.submit_block(block_at(&builder, maturity), NOW).expect("valid");
+    while node.poll_output().is_some() {}
+    // A minute on, so the peer's message budget is full again.
+    let later = NOW + 60;
+    node.handle_message(1, &announced.to_bytes(), later);
+    assert_eq!(sent_to(&mut node, 1), [Message::GetData(vec![InvItem::Tx(early.txid())])]);
+    node.handle_message(1, &Message::Tx(early.clone()).to_bytes(), later);
+    assert!(node.mempool().contains(&early.txid()));
 }
 
 #[test]

@@ -12,6 +12,7 @@ use crate::limits::BLOCK_BYTES_MAX;
 use crate::mempool::MempoolError;
 use crate::message::{ADDR_BYTES_MAX, ADDRS_MAX, INV_ITEMS_MAX, InvItem, Message};
 use crate::transaction::Transaction;
+use crate::validation::TxError;
 use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -28,7 +29,8 @@ pub const ADDRS_FORWARD_BATCH_MAX: usize = 10;
 /// Peers each such batch is passed on to: enough for a new relay's address to spread through a
 /// connected network, few enough that a peer inventing addresses gains little amplification.
 pub const ADDRS_FORWARD_PEERS: usize = 2;
-/// Transactions remembered as rejected, so they are not fetched or validated again.
+/// Transactions remembered as rejected at the current tip, so they are not fetched or validated
+/// again until it moves.
 pub const REJECTED_TXS_MAX: usize = 1000;
 /// Bytes of blocks and transactions sent in answer to one `getdata` (an evicted block, whose
 /// size the node does not know, counts as `BLOCK_BYTES_MAX`); what does not fit is answered
@@ -169,6 +171,9 @@ impl Node {
             return;
         }
         match self.accept_tx(tx, Some(peer), now) {
+            // Valid at a tip a block or more ahead of ours, which an honest peer may have (Bitcoin
+            // Core's premature spend, unpunished too): refused until our tip moves.
+            Err(MempoolError::Invalid(TxError::ImmatureCoinbase { .. })) => {}
             Err(reason @ (MempoolError::Invalid(_) | MempoolError::Coinbase | MempoolError::TooLarge { .. })) => {
                 self.disconnect(peer, DisconnectReason::InvalidTx(reason));
             }

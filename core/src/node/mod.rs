@@ -567,6 +567,10 @@ impl Node {
             .map(|h| self.chain.entry(h).expect("disconnected blocks stay stored").block.clone())
             .collect();
         self.mempool.apply_chain_update(&self.chain, update, &disconnected, now);
+        // A transaction refused at the old tip may be valid at the new one (a coinbase it spends
+        // matured, its lock time passed, a conflicting one went back out), as Bitcoin Core
+        // forgets its recent rejects at each new tip.
+        self.rejected_txs.clear();
         if let Some(wallet) = self.wallet.as_mut() {
             wallet.apply(&self.chain, update);
         }

@@ -61,6 +61,12 @@ impl KnownSet {
     pub(crate) fn contains(&self, item: &InvItem) -> bool {
         self.items.contains_key(item)
     }
+
+    /// Forgets every item.
+    pub(crate) fn clear(&mut self) {
+        self.items.clear();
+        self.order.clear();
+    }
 }
 
 /// How many messages a peer may send: `per_s` sustained, `burst` at once.
