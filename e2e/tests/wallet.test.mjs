@@ -47,6 +47,9 @@ test("tab A pays tab B, both see it confirmed, and a reload of A keeps wallet, b
   });
 });
 
+/** Whether the page counts this tab's key as backed up (`mountBackup`'s flag). */
+const backedUp = () => localStorage.getItem(`tabchain-backed-up-${window.tabchainIdentity.id}`) === window.tabchainIdentity.seed;
+
 test("the backup words restore a wallet in another browser", async () => {
   await withNetwork(async ({ relay, browser }) => {
     const a = await Tab.open(browser, relay, { workers: 1 });
@@ -70,6 +73,9 @@ test("the backup words restore a wallet in another browser", async () => {
     await c.waitFor("the restored wallet", (address) => window.tabchain?.status().address === address, wallet.address);
     const restored = await c.syncedWithRelay(wallet.height);
     assert.equal(restored.confirmed, wallet.confirmed);
+    // The restored key came from its words: it counts as backed up, with no reminder.
+    assert.ok(await c.page.evaluate(backedUp), "a key restored from its words is not backed up");
+    assert.ok(await c.page.locator("#backup-reminder").isHidden());
   });
 });
 
@@ -98,6 +104,7 @@ test("the key file restores a wallet in another browser; a bad file is read once
 
     await Promise.all([c.page.waitForEvent("load"), c.page.setInputFiles("#key-import", file)]);
     await c.waitFor("the restored wallet", (address) => window.tabchain?.status().address === address, address);
+    assert.ok(await c.page.evaluate(backedUp), "a key restored from its file is not backed up");
   });
 });
 

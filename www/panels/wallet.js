@@ -145,16 +145,18 @@ function mountCopy({ driver }) {
 function mountBackup({ wasm, driver, identity, setSeed }) {
   const flag = `tabchain-backed-up-${identity.id}`;
   const done = () => localStorage.getItem(flag) === identity.seed;
-  const markDone = () => {
-    localStorage.setItem(flag, identity.seed);
+  /** Notes that the key `seed` (this tab's, or the one it is being replaced with) is backed up. */
+  const markDone = (seed = identity.seed) => {
+    localStorage.setItem(flag, seed.toLowerCase());
     byId("backup-reminder").hidden = true;
   };
   const result = byId("backup-result");
-  /** Replaces the key and reloads with it (`then` runs first), or says why not. */
-  const restore = (readKey, then = () => {}) => {
+  /** Replaces the key and reloads with it, or says why not. A restored key came from a backup. */
+  const restore = (readKey) => {
     try {
-      setSeed(readKey());
-      then();
+      const seed = readKey();
+      setSeed(seed);
+      markDone(seed);
       location.reload();
     } catch (error) {
       result.textContent = `not imported: ${error?.message ?? error}`;
@@ -169,7 +171,7 @@ function mountBackup({ wasm, driver, identity, setSeed }) {
   });
   byId("key-words-import").addEventListener("submit", (event) => {
     event.preventDefault();
-    restore(() => wasm.words_to_key(byId("key-words-input").value), markDone);
+    restore(() => wasm.words_to_key(byId("key-words-input").value));
   });
   byId("key-export").addEventListener("click", () => {
     markDone();
