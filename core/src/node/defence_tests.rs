@@ -1,6 +1,7 @@
 //! The node's defences against one peer crowding out the others or making it work for nothing,
 //! each mounted as an attack with the exact outcome asserted: quotas and expiry for pending
-//! blocks, orphans and addresses; rejected transactions not validated again (until the tip moves); `getdata`
+//! blocks, orphans and addresses; rejected transactions not validated again (until the tip moves);
+//! a transaction downloaded from one announcer at a time; `getdata`
 //! de-duplicated and bounded; the misbehaviour score; batched announcements; answers to our own
 //! requests free of the rate limit.
 
@@ -185,6 +186,46 @@ fn a_premature_spend_is_refused_unpunished_at_one_tip_and_fetched_again_at_the_n
     assert_eq!(sent_to(&mut node, 1), [Message::GetData(vec![InvItem::Tx(early.txid())])]);
     node.handle_message(1, &Message::Tx(early.clone()).to_bytes(), later);
     assert!(node.mempool().contains(&early.txid()));
+}
+
+#[test]
+fn a_transaction_announced_by_several_peers_is_downloaded_from_one_at_a_time() {
+    let (mut node, coins) = funded_node(&[1, 2, 3], 2);
+    let asked = |node: &mut Node, peer: PeerId| -> Vec<InvItem> {
+        sent_to(node, peer)
+            .into_iter()
+            .flat_map(|m| match m {
+                Message::GetData(items) => items,
+                _ => vec![],
+            })
+            .collect()
+    };
+    let tx = to_self(coins[0], 1000);
+    let item = InvItem::Tx(tx.txid());
+    for peer in [1, 2, 3] {
+        send(&mut node, peer, Message::Inv(vec![item]));
+    }
+    assert_eq!([asked(&mut node, 1), asked(&mut node, 2), asked(&mut node, 3)], [vec![item], vec![], vec![]]);
+    // Peer 1 lacks it: the next announcer is asked.
+    send(&mut node, 1, Message::NotFound(vec![item]));
+    assert_eq!(asked(&mut node, 2), [item]);
+    // Peer 2 stays silent: at the timeout, the last.
+    node.handle_tick(NOW + TX_REQUEST_TIMEOUT_S - 1);
+    assert_eq!(asked(&mut node, 3), []);
+    node.handle_tick(NOW + TX_REQUEST_TIMEOUT_S);
+    assert_eq!(asked(&mut node, 3), [item]);
+    node.handle_message(3, &Message::Tx(tx.clone()).to_bytes(), NOW + TX_REQUEST_TIMEOUT_S);
+    assert!(node.mempool().contains(&tx.txid()));
+
+    // An announcer that goes away hands the request on at once.
+    let other = InvItem::Tx(to_self(coins[1], 1000).txid());
+    let later = NOW + 2 * TX_REQUEST_TIMEOUT_S;
+    for peer in [1, 2] {
+        node.handle_message(peer, &Message::Inv(vec![other]).to_bytes(), later);
+    }
+    assert_eq!([asked(&mut node, 1), asked(&mut node, 2)], [vec![other], vec![]]);
+    node.handle_peer_disconnected(1);
+    assert_eq!(asked(&mut node, 2), [other]);
 }
 
 #[test]

@@ -6,6 +6,7 @@
 use super::output::{DisconnectReason, Event, Output};
 use super::peer::POLICY_VIOLATION_SCORE;
 use super::sync::BLOCKS_IN_FLIGHT_PER_PEER_MAX;
+use super::tx_requests::TxAsk;
 use super::{Node, PeerId};
 use crate::hash::Txid;
 use crate::limits::BLOCK_BYTES_MAX;
@@ -84,7 +85,10 @@ impl Node {
                     None => unknown_block = true,
                 },
                 InvItem::Tx(txid) => {
-                    if !self.mempool.contains(&txid) && !self.rejected_txs.contains(&item) {
+                    if !self.mempool.contains(&txid)
+                        && !self.rejected_txs.contains(&item)
+                        && self.tx_requests.announced(txid, peer, now)
+                    {
                         wanted.push(item);
                     }
                 }
@@ -147,13 +151,39 @@ impl Node {
             let state = self.peer_mut(peer);
             state.lacks.insert(*item);
             state.asked_txs.remove(item);
-            if let InvItem::Block(hash) = item
-                && self.in_flight.get(hash).is_some_and(|r| r.peer == peer)
-            {
-                self.in_flight.remove(hash);
+            match *item {
+                InvItem::Block(hash) => {
+                    if self.in_flight.get(&hash).is_some_and(|r| r.peer == peer) {
+                        self.in_flight.remove(&hash);
+                    }
+                }
+                InvItem::Tx(txid) => {
+                    if let Some(ask) = self.tx_requests.not_found(txid, peer, now) {
+                        self.ask_tx(ask);
+                    }
+                }
             }
         }
         self.request_blocks(now);
+    }
+
+    /// Asks the next announcer for a transaction the one asked did not send (`TxRequests`).
+    pub(super) fn ask_tx(&mut self, ask: TxAsk) {
+        let item = InvItem::Tx(ask.txid);
+        if self.mempool.contains(&ask.txid) || self.rejected_txs.contains(&item) {
+            self.tx_requests.received(&ask.txid);
+            return;
+        }
+        let Some(state) = self.peers.get_mut(&ask.peer) else { return };
+        state.asked_txs.insert(item);
+        self.send(ask.peer, Message::GetData(alloc::vec![item]));
+    }
+
+    /// `gone` disconnected: the transactions it was asked for go to their next announcers.
+    pub(super) fn ask_next_announcers(&mut self, gone: PeerId) {
+        for ask in self.tx_requests.peer_gone(gone, self.clock) {
+            self.ask_tx(ask);
+        }
     }
 
     /// A transaction from a peer. One refused before is not validated again (and sending it
@@ -161,6 +191,7 @@ impl Node {
     /// following our policy would relay scores.
     pub(super) fn on_tx(&mut self, peer: PeerId, tx: Transaction, now: u64) {
         let item = InvItem::Tx(tx.txid());
+        self.tx_requests.received(&tx.txid());
         let state = self.peer_mut(peer);
         let asked = state.asked_txs.remove(&item);
         state.known.insert(item);

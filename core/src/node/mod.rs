@@ -7,7 +7,8 @@
 //! `peer` (per-peer state), `sync` (headers-first sync and block downloads), `presync` (header
 //! chains checked without being stored while the node syncs), `store_policy` (what the node
 //! agrees to keep), `inventory` (announcements, `getdata`, transactions, addresses), `links`
-//! (tabs paired for direct links through a relay), `change_set` (what shells store),
+//! (tabs paired for direct links through a relay), `tx_requests` (which announcer each wanted
+//! transaction is fetched from), `change_set` (what shells store),
 //! `checkpoint` (what a pruned shell stores instead, and `NodeResume`, the way back) and
 //! `output` (what `poll_output` returns).
 
@@ -21,6 +22,7 @@ mod presync;
 mod snapshot;
 mod store_policy;
 mod sync;
+mod tx_requests;
 
 pub use change_set::{
     CHANGE_SET_BLOCKS_MAX, CHANGE_SET_OPS_MAX, CHANGE_SET_VERSION, ChainOp, ChangeSet, RestoreError, restore_blocks,
@@ -47,6 +49,7 @@ pub use sync::{
     BLOCK_REQUEST_TIMEOUT_S, BLOCKS_IN_FLIGHT_PER_PEER_MAX, Downloads, HEADERS_REQUEST_TIMEOUT_S, PENDING_BLOCK_TTL_S,
     PENDING_BLOCKS_MAX, PENDING_BLOCKS_PER_PEER_MAX, REQUEST_BATCH_MIN, SYNC_INTERVAL_S,
 };
+pub use tx_requests::{TX_ANNOUNCERS_MAX, TX_REQUEST_TIMEOUT_S, TX_REQUESTS_MAX};
 
 use crate::block::Block;
 use crate::chain::{Chain, ChainUpdate};
@@ -110,6 +113,8 @@ pub struct Node {
     download: VecDeque<BlockHash>,
     download_for: BlockHash,
     rejected_txs: KnownSet,
+    /// Wanted transactions: the announcer each is being fetched from, and the others.
+    tx_requests: tx_requests::TxRequests,
     /// When the oldest announcement waiting in a peer's `inv_queue` was queued.
     inv_batch_since: Option<u64>,
     /// Relay addresses to share, by the peer that told us (`None`: this node's own).
@@ -151,6 +156,7 @@ impl Node {
             download: VecDeque::new(),
             download_for: genesis,
             rejected_txs: KnownSet::with_cap(REJECTED_TXS_MAX),
+            tx_requests: tx_requests::TxRequests::default(),
             inv_batch_since: None,
             addrs: QuotaMap::new(ADDRS_KNOWN_MAX, ADDRS_PER_PEER_MAX),
             user_agent: user_agent.chars().take(USER_AGENT_BYTES_MAX / 4).collect(),
@@ -279,6 +285,7 @@ impl Node {
         let sync = core::iter::once(self.last_sync_at + SYNC_INTERVAL_S);
         peer_deadlines
             .chain(requests)
+            .chain(self.tx_requests.next_deadline())
             .chain(sync)
             .chain(self.snapshot_deadline())
             .min()
@@ -299,6 +306,7 @@ impl Node {
             self.in_flight.retain(|_, r| r.peer != peer);
             self.snapshot_peer_gone(peer);
             self.outputs.push_back(Output::Disconnect { peer, reason });
+            self.ask_next_announcers(peer);
         }
     }
 
@@ -325,6 +333,7 @@ impl Node {
         self.peers.remove(&peer);
         self.in_flight.retain(|_, r| r.peer != peer);
         self.snapshot_peer_gone(peer);
+        self.ask_next_announcers(peer);
         // Re-requested blocks get a full timeout from the latest time seen, not from 0 (which
         // would make their new peer look stalled at the next tick).
         self.request_blocks(self.clock);
@@ -482,6 +491,9 @@ impl Node {
             self.sync_with_peers_ahead(now);
         }
         self.mempool.expire_orphans(now);
+        for ask in self.tx_requests.expire(now) {
+            self.ask_tx(ask);
+        }
         self.pending_blocks.expire(now);
         self.addrs.expire(now);
         self.request_blocks(now);
