@@ -30,8 +30,11 @@ pub struct Driver {
     store: Store,
     /// The network, for views built outside the node's lock.
     params: Params,
+    /// WebSocket peers, under `connections_per_ip_max` and `connections_max`.
     pub admission: Arc<Admission>,
-    pub metrics: Metrics,
+    /// Plain HTTP connections, under `http_connections_per_ip_max` and `http_connections_max`.
+    pub http_admission: Arc<Admission>,
+    pub metrics: Arc<Metrics>,
     pub limits: Limits,
     /// The active tip's height, bumped on every change, for miners to restart their work.
     tip_tx: watch::Sender<u32>,
@@ -96,7 +99,8 @@ impl Driver {
             store,
             params,
             admission: Admission::new(limits.connections_per_ip_max, limits.connections_max),
-            metrics: Metrics::default(),
+            http_admission: Admission::new(limits.http_connections_per_ip_max, limits.http_connections_max),
+            metrics: Arc::default(),
             limits,
             tip_tx: watch::channel(height).0,
             shutdown_tx: watch::channel(false).0,

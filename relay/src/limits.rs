@@ -14,6 +14,13 @@ pub const MESSAGE_BURST_MAX: u32 = tabchain_core::MESSAGE_BURST_MAX as u32;
 pub const CONNECTIONS_PER_IP_MAX: usize = 64;
 /// Connections in all.
 pub const CONNECTIONS_MAX: usize = 20_000;
+/// Plain HTTP connections (the page, the API, a WebSocket until its upgrade) open at once from
+/// one IP address (IPv6: its /64). A browser opens at most 6 to one host, so this admits twenty
+/// browsers behind one NAT at their busiest; one client cannot hold the relay's file descriptors.
+/// More are closed as they are accepted.
+pub const HTTP_CONNECTIONS_PER_IP_MAX: usize = 128;
+/// Plain HTTP connections open at once, from everyone.
+pub const HTTP_CONNECTIONS_MAX: usize = 10_000;
 /// Bytes queued for one client before it counts as not reading and is dropped.
 pub const SEND_QUEUE_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Frames queued for one client before it is dropped.
@@ -64,6 +71,8 @@ pub struct Limits {
     pub message_burst_max: u32,
     pub connections_per_ip_max: usize,
     pub connections_max: usize,
+    pub http_connections_per_ip_max: usize,
+    pub http_connections_max: usize,
     pub send_queue_bytes_max: usize,
     pub queued_bytes_total_max: usize,
     pub header_read_timeout: Duration,
@@ -88,6 +97,8 @@ impl Default for Limits {
             message_burst_max: MESSAGE_BURST_MAX,
             connections_per_ip_max: CONNECTIONS_PER_IP_MAX,
             connections_max: CONNECTIONS_MAX,
+            http_connections_per_ip_max: HTTP_CONNECTIONS_PER_IP_MAX,
+            http_connections_max: HTTP_CONNECTIONS_MAX,
             send_queue_bytes_max: SEND_QUEUE_BYTES_MAX,
             queued_bytes_total_max: QUEUED_BYTES_TOTAL_MAX,
             header_read_timeout: HEADER_READ_TIMEOUT,

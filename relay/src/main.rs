@@ -80,6 +80,12 @@ struct ServeArgs {
     /// Connections accepted in all.
     #[arg(long, env = "TABCHAIN_MAX_CONNECTIONS", default_value_t = limits::CONNECTIONS_MAX)]
     max_connections: usize,
+    /// Plain HTTP connections (page, API) open at once from one IP address.
+    #[arg(long, env = "TABCHAIN_MAX_HTTP_CONNECTIONS_PER_IP", default_value_t = limits::HTTP_CONNECTIONS_PER_IP_MAX)]
+    max_http_connections_per_ip: usize,
+    /// Plain HTTP connections open at once in all.
+    #[arg(long, env = "TABCHAIN_MAX_HTTP_CONNECTIONS", default_value_t = limits::HTTP_CONNECTIONS_MAX)]
+    max_http_connections: usize,
     /// Bytes queued for a client that does not read before it is dropped.
     #[arg(long, env = "TABCHAIN_SEND_QUEUE_BYTES", default_value_t = limits::SEND_QUEUE_BYTES_MAX)]
     send_queue_bytes: usize,
@@ -203,6 +209,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         message_burst_max: args.message_burst,
         connections_per_ip_max: args.max_connections_per_ip,
         connections_max: args.max_connections,
+        http_connections_per_ip_max: args.max_http_connections_per_ip.max(1),
+        http_connections_max: args.max_http_connections.max(1),
         send_queue_bytes_max: args.send_queue_bytes.max(args.max_message_bytes),
         queued_bytes_total_max: args.max_queued_bytes.max(args.send_queue_bytes).max(args.max_message_bytes),
         header_read_timeout: Duration::from_secs(args.header_read_timeout_s.max(1)),

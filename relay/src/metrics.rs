@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct Metrics {
     pub connections_accepted: AtomicU64,
     pub connections_refused: AtomicU64,
+    pub http_connections_refused: AtomicU64,
     pub messages_in: AtomicU64,
     pub bytes_in: AtomicU64,
     pub messages_out: AtomicU64,
@@ -37,6 +38,11 @@ impl Metrics {
                 "tabchain_connections_refused_total",
                 "WebSocket upgrades refused (caps, origin)",
                 &self.connections_refused,
+            ),
+            (
+                "tabchain_http_connections_refused_total",
+                "HTTP connections closed as accepted, over the per-address or total cap",
+                &self.http_connections_refused,
             ),
             ("tabchain_messages_in_total", "protocol messages received", &self.messages_in),
             ("tabchain_bytes_in_total", "protocol bytes received", &self.bytes_in),

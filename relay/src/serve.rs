@@ -174,7 +174,11 @@ pub async fn run(
     site.check()?;
     // Every route, `/ws` included, answers only to this relay's own names (DNS rebinding).
     let allowed = Arc::new(AllowedHosts::new(listener.local_addr()?, &driver.limits.allowed_hosts));
-    let header_read_timeout = driver.limits.header_read_timeout;
+    let http = accept::HttpOptions {
+        header_read_timeout: driver.limits.header_read_timeout,
+        admission: driver.http_admission.clone(),
+        metrics: driver.metrics.clone(),
+    };
     let app = router(&site, driver).layer(axum::middleware::from_fn_with_state(allowed, hosts::check));
-    accept::serve(listener, app, header_read_timeout, shutdown).await
+    accept::serve(listener, app, http, shutdown).await
 }

@@ -415,3 +415,38 @@ async fn path_parameters_take_exactly_the_forms_the_schema_states() {
         assert_eq!(schema_accepts, *status != 400 || form_only, "{path}: the schema and the handler disagree");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_connections_over_the_per_address_cap_are_closed_as_accepted_and_upgrades_give_their_place_back() {
+    let cap = 3;
+    let relay = relay_with(Limits { http_connections_per_ip_max: cap, ..Limits::default() }).await;
+    let open = || relay.driver.http_admission.open();
+    // Idle connections hold their places (for the header timeout).
+    let mut held = Vec::new();
+    for _ in 0..cap {
+        held.push(TcpStream::connect(relay.addr).await.expect("connect"));
+    }
+    assert!(eventually(Duration::from_secs(5), || open() == cap).await, "{} open", open());
+    // One more is closed as it is accepted, its request unanswered.
+    let (mut reader, mut writer) = TcpStream::connect(relay.addr).await.expect("connect").into_split();
+    let _ = writer.write_all(format!("GET /api/status HTTP/1.1\r\nHost: {}\r\n\r\n", relay.addr).as_bytes()).await;
+    let (received, _) = read_until_closed(&mut reader, Duration::from_secs(5)).await;
+    assert_eq!(String::from_utf8_lossy(&received), "", "a connection over the cap was answered");
+    assert_eq!(relay.driver.metrics.http_connections_refused.load(Ordering::Relaxed), 1);
+    // A place given back is taken again.
+    drop(held.pop());
+    assert!(eventually(Duration::from_secs(5), || open() == cap - 1).await, "{} open", open());
+    assert_eq!(get(relay.addr, "/api/status", "").await.status, 200);
+    // WebSocket peers are capped by their own admission: an upgraded connection gives its HTTP
+    // place back, so more peers than the HTTP cap connect from one address.
+    drop(held);
+    let mut peers = Vec::new();
+    for _ in 0..=cap {
+        let mut peer = RawClient::connect(&relay.ws_url()).await;
+        peer.hello(None).await;
+        assert!(peer.is_served().await);
+        peers.push(peer);
+    }
+    assert!(eventually(Duration::from_secs(5), || open() == 0).await, "{} open with {} peers", open(), peers.len());
+    still_serves(&relay).await;
+}
