@@ -10,9 +10,9 @@
 //!   [`chain_index`]: its indexes by height, txid and address, which the API reads;
 //!   [`miner`]: native mining threads;
 //! - [`serve`] (the page built in by [`page`], or a folder), [`api`] (documented by [`openapi`], its parameters checked by [`api_params`]),
-//!   [`metrics`]: the HTTP surface; [`accept`]: its connections (header timeout); [`http_limits`]: the API's rate,
+//!   [`metrics`]: the HTTP surface; [`accept`]: its connections (caps, header timeout); [`http_limits`]: the API's rate,
 //!   concurrency, time and body limits; [`hosts`]: the `Host` allowlist; [`limits`]: every
-//!   client limit;
+//!   client limit; [`open_files`]: the open-file limit they need;
 //! - [`app`]: assembling a relay or a headless node from options;
 //! - [`hostile`]: attacks on a running relay, for the tests and `tabchain-hostile` (the soak);
 //!   the relay never calls it.
@@ -35,6 +35,7 @@ pub mod http_limits;
 pub mod limits;
 pub mod metrics;
 pub mod miner;
+pub mod open_files;
 pub mod openapi;
 pub mod page;
 pub mod peers;

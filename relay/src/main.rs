@@ -9,6 +9,7 @@ use std::time::Duration;
 use tabchain_relay::app::{self, Network, NodeOptions};
 use tabchain_relay::discovery::{self, DiscoveryOptions};
 use tabchain_relay::limits::{self, Limits};
+use tabchain_relay::open_files;
 use tabchain_relay::serve;
 use tokio::net::TcpListener;
 
@@ -222,6 +223,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         allowed_hosts: args.allow_hosts.clone(),
         allowed_origins: args.allow_origins.clone(),
     };
+    match open_files::raise_to_hard_limit() {
+        Ok(available) => {
+            if let Some(warning) = open_files::shortfall(available, &limits) {
+                tracing::warn!("{warning}");
+            }
+        }
+        Err(error) => tracing::warn!("cannot raise the open-file limit: {error}"),
+    }
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     // The built-in page says the same in the startup line (`Site::describe`).
     if let Some(www) = args.www.as_ref().filter(|www| !www.join("pkg").is_dir()) {
