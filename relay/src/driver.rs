@@ -256,7 +256,9 @@ impl Driver {
                 }
                 self.tip_tx.send_replace(*height);
             }
-            Event::BlockRejected { hash, reason, peer } => tracing::warn!(%hash, %reason, ?peer, "block rejected"),
+            // Anyone can send an invalid block (its sender is dropped, a submitter answered 400):
+            // information, not a warning for the operator.
+            Event::BlockRejected { hash, reason, peer } => tracing::info!(%hash, %reason, ?peer, "block rejected"),
             Event::TxRejected { txid, reason } => tracing::debug!(%txid, %reason, "transaction rejected"),
             _ => {}
         }

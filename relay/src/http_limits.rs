@@ -108,6 +108,7 @@ fn rate_refusal(error: GovernorError) -> Response<Body> {
             response
         }
         GovernorError::UnableToExtractKey => {
+            tracing::error!("an API request without its client address");
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "no client address").into_response()
         }
         GovernorError::Other { code, msg, .. } => {
@@ -123,6 +124,7 @@ async fn overload_refusal(error: tower::BoxError) -> ApiError {
     } else if error.is::<tower::timeout::error::Elapsed>() {
         ApiError::new(StatusCode::REQUEST_TIMEOUT, "the request took too long")
     } else {
+        tracing::error!("an API request failed: {error}");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("unexpected: {error}"))
     }
 }

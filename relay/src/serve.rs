@@ -24,7 +24,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate as _};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 /// Where the web app comes from, and whether its development pages (`dev/`) are served.
 #[derive(Debug, Clone, Default)]
@@ -82,7 +82,10 @@ pub fn router(site: &Site, driver: Arc<Driver>) -> Router {
     router
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
         .layer(CompressionLayer::new().gzip(true).compress_when(DefaultPredicate::new().and(not_built_in)))
-        .layer(TraceLayer::new_for_http())
+        // A 5xx here is a refusal a client can provoke (503 over the requests in flight, on a
+        // full disk, or for a page not built) or an error already logged where it happened: at
+        // debug, not tower-http's default error level, so a flood cannot fill the log.
+        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
         .with_state(driver)
 }
 
