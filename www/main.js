@@ -6,6 +6,8 @@
 // Each panel (`panels/*.js`) owns its part of the page and hears from the driver by
 // subscribing; they share no state but the context they are given.
 
+import { loadWasm } from "./wasm-loader.js";
+
 /** The panels, each `panels/NAME.js` exporting `mount(context)`; the log first, to hear all. */
 const PANELS = ["log", "status", "states", "peers", "miner", "wallet", "charts", "forks", "explorer"];
 
@@ -113,14 +115,28 @@ function importModules() {
   };
 }
 
-async function startNode(wasm, modules) {
-  // The relay says which network it runs, by the name core gives it; the tab joins the same one.
-  const relay = await (await fetch("./api/status")).json();
+/**
+ * What the node needs besides wasm, asked for while the bundle loads: the relay's status (it
+ * says which network it runs, by the name core gives it; the tab joins the same one) and this
+ * tab's identity.
+ */
+function startPrerequisites(modules) {
+  const relay = fetch("./api/status").then((response) => response.json());
+  const identity = modules.identity.then(({ claimIdentity }) => claimIdentity());
+  // Awaited by `startNode`; marked handled here so that, when the bundle fails to load too, its
+  // message is the one the banner keeps.
+  relay.catch(() => {});
+  identity.catch(() => {});
+  return { relay, identity };
+}
+
+async function startNode(wasm, modules, prerequisites) {
+  const relay = await prerequisites.relay;
   const network = relay.network;
   checkClock(wasm, network, relay.time);
   const { TabNodeDriver } = await modules.node;
-  const { claimIdentity, setSeed } = await modules.identity;
-  const identity = await claimIdentity();
+  const { setSeed } = await modules.identity;
+  const identity = await prerequisites.identity;
   const { ChainStore } = await modules.store;
   navigator.storage?.persist?.(); // ask the browser not to evict the chain under pressure
   const dbName = `tabchain-${network}-${identity.id}`;
@@ -155,13 +171,16 @@ async function startNode(wasm, modules) {
 }
 
 async function main() {
+  // The bundle first: it is the longest fetch, and the browser opens only a few connections to
+  // the relay at once, so it must not queue behind the panels' modules. The loader imports the
+  // bundle dynamically, so that a missing bundle is an error we can show; it picks the SIMD128
+  // build, or the scalar one where the browser lacks SIMD.
+  const loading = loadWasm();
   const modules = importModules();
+  const prerequisites = startPrerequisites(modules);
   let wasm;
   try {
-    // A dynamic import, so that a missing bundle is an error we can show. The loader picks the
-    // SIMD128 build, or the scalar one where the browser lacks SIMD.
-    const { loadWasm } = await import("./wasm-loader.js");
-    wasm = await loadWasm();
+    wasm = await loading;
   } catch (err) {
     showFatal(
       `Could not load the wasm bundle (./pkg/tabchain_web.js): ${err.message ?? err}\n` +
@@ -169,7 +188,7 @@ async function main() {
     );
     return;
   }
-  await startNode(wasm, modules);
+  await startNode(wasm, modules, prerequisites);
 }
 
 main();

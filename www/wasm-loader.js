@@ -8,10 +8,14 @@ const SIMD_PROBE = new Uint8Array([
 
 export const simdSupported = () => WebAssembly.validate(SIMD_PROBE);
 
-/** Imports and instantiates the right bundle; resolves to the module's exports. */
+/**
+ * Imports and instantiates the right bundle; resolves to the module's exports. The module's
+ * bytes are fetched at once, beside its glue rather than after it, and compiled as they arrive.
+ */
 export async function loadWasm(base = new URL(".", import.meta.url)) {
   const dir = simdSupported() ? "pkg" : "pkg-scalar";
+  const bytes = fetch(new URL(`${dir}/tabchain_web_bg.wasm`, base));
   const wasm = await import(new URL(`${dir}/tabchain_web.js`, base).href);
-  await wasm.default();
+  await wasm.default({ module_or_path: bytes });
   return wasm;
 }

@@ -1,4 +1,5 @@
-//! Building the page's wasm bundles: `web` compiled to wasm32 in release, then
+//! Building the page's wasm bundles: `web` compiled to wasm32 in the workspace's `wasm-release`
+//! profile (optimised for size but for the hot code; see `Cargo.toml`), then
 //! `wasm-bindgen --target web` writing the module and its ES-module glue. Two builds: `www/pkg`
 //! with SIMD128 (the workspace's `.cargo/config.toml` enables it for wasm32), which every
 //! current browser runs, and `www/pkg-scalar` without it, which the page falls back to when
@@ -10,6 +11,10 @@ use std::process::Command;
 use crate::cmd::{self, say};
 use crate::toolchain::{Toolchain, WASM_TARGET};
 use crate::tools::Bindgen;
+
+/// The cargo profile of the bundles, and the folder under `target/wasm32-unknown-unknown/` it
+/// writes to.
+const PROFILE: &str = "wasm-release";
 
 /// Flags that turn SIMD off again for the fallback build (they replace the config's flags).
 const SCALAR_RUSTFLAGS: &str = "-C target-feature=-simd128";
@@ -32,14 +37,14 @@ fn build_variant(
     let simd = if rustflags.is_some() { "without SIMD" } else { "with SIMD128" };
     say(format!("building web (wasm32 {simd}, {})", toolchain.label()));
     let mut build =
-        toolchain.cargo(root, &["build", "--release", "-p", "tabchain-web"], WASM_TARGET, "std,panic_abort");
+        toolchain.cargo(root, &["build", "--profile", PROFILE, "-p", "tabchain-web"], WASM_TARGET, "std,panic_abort");
     // A folder per variant, so the two sets of flags never rebuild each other.
     build.env("CARGO_TARGET_DIR", target_dir);
     if let Some(flags) = rustflags {
         build.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", flags);
     }
     cmd::run(&mut build)?;
-    let module = target_dir.join(WASM_TARGET).join("release/tabchain_web.wasm");
+    let module = target_dir.join(WASM_TARGET).join(PROFILE).join("tabchain_web.wasm");
     say(format!("generating JavaScript bindings into www/{out}"));
     // Without the name section (function names, about 120 KiB the page would download for
     // nothing but named frames in a wasm stack trace; a panic's message and place still show).
