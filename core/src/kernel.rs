@@ -82,18 +82,12 @@ pub struct SearchResult {
 /// The first nonce in `nonce_start .. nonce_start + count` whose header hash meets the job's
 /// target. The range stops at `u32::MAX` rather than wrapping: extending the nonce space (an
 /// extra nonce, the time) is the caller's choice, not the kernel's.
-///
-/// `#[inline]`, as the engines' searches under it, so that the kernel is compiled in the crate
-/// that mines: the page's wasm profile (`wasm-release` in `Cargo.toml`) optimises `core` for
-/// size, which costs the kernel 15% of its hash rate, and `web` for speed.
-#[inline]
 pub fn search(job: &MiningJob, nonce_start: u32, count: u32) -> SearchResult {
     search_with(Engine::BEST, job, nonce_start, count)
 }
 
 /// [`search`] on the portable engine, one nonce at a time, which wasm without SIMD128 runs:
 /// exposed so that benchmarks can weigh it against the engine [`search`] picks.
-#[inline]
 pub fn search_portable(job: &MiningJob, nonce_start: u32, count: u32) -> SearchResult {
     search_with(Engine::Scalar, job, nonce_start, count)
 }
@@ -136,7 +130,6 @@ impl Engine {
     ];
 }
 
-#[inline]
 fn search_with(engine: Engine, job: &MiningJob, nonce_start: u32, count: u32) -> SearchResult {
     let Some(last) = count.checked_sub(1).map(|n| nonce_start.saturating_add(n)) else {
         return SearchResult { nonce: None, hashes: 0 };

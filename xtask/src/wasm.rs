@@ -1,5 +1,5 @@
 //! Building the page's wasm bundles: `web` compiled to wasm32 in the workspace's `wasm-release`
-//! profile (optimised for size but for the hot code; see `Cargo.toml`), then
+//! profile (one codegen unit under full LTO; see `Cargo.toml`), then
 //! `wasm-bindgen --target web` writing the module and its ES-module glue. Two builds: `www/pkg`
 //! with SIMD128 (the workspace's `.cargo/config.toml` enables it for wasm32), which every
 //! current browser runs, and `www/pkg-scalar` without it, which the page falls back to when

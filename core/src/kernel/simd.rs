@@ -111,7 +111,6 @@ fn nonce_words(first: u32) -> Lanes {
     Lanes(swap_bytes(u32x4(first, first + 1, first + 2, first + 3)))
 }
 
-#[inline]
 pub(super) fn search(job: &MiningJob, first: u32, last: u32) -> SearchResult {
     let fixed: Fixed<Pair> = job.fixed.splat();
     let (first, last) = (u64::from(first), u64::from(last));
@@ -134,7 +133,6 @@ pub(super) fn search(job: &MiningJob, first: u32, last: u32) -> SearchResult {
 
 /// Hashes `STEP` nonces at a time from `base` while every hash fails the early reject and
 /// `STEP` nonces are left up to `last`; returns where it stopped.
-#[inline]
 fn skip_rejected(fixed: &Fixed<Pair>, target_top: u32, mut base: u64, last: u64) -> u64 {
     let target_top = u32x4_splat(target_top);
     while base + u64::from(STEP) - 1 <= last {
