@@ -190,8 +190,9 @@ impl Node {
     /// unasked scores as misbehaviour); a consensus-invalid one drops the peer; one no node
     /// following our policy would relay scores.
     pub(super) fn on_tx(&mut self, peer: PeerId, tx: Transaction, now: u64) {
-        let item = InvItem::Tx(tx.txid());
-        self.tx_requests.received(&tx.txid());
+        let txid = tx.txid();
+        let item = InvItem::Tx(txid);
+        self.tx_requests.received(&txid);
         let state = self.peer_mut(peer);
         let asked = state.asked_txs.remove(&item);
         state.known.insert(item);

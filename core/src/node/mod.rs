@@ -302,12 +302,19 @@ impl Node {
     }
 
     fn disconnect(&mut self, peer: PeerId, reason: DisconnectReason) {
-        if self.peers.remove(&peer).is_some() {
-            self.in_flight.retain(|_, r| r.peer != peer);
-            self.snapshot_peer_gone(peer);
+        if self.forget_peer(peer) {
             self.outputs.push_back(Output::Disconnect { peer, reason });
-            self.ask_next_announcers(peer);
         }
+    }
+
+    /// Drops `peer`'s state; its block and snapshot requests and the transactions it was asked
+    /// for go to others. Returns whether it was connected.
+    fn forget_peer(&mut self, peer: PeerId) -> bool {
+        let connected = self.peers.remove(&peer).is_some();
+        self.in_flight.retain(|_, r| r.peer != peer);
+        self.snapshot_peer_gone(peer);
+        self.ask_next_announcers(peer);
+        connected
     }
 
     /// A connected peer's state; callers have checked that it is connected.
@@ -330,10 +337,7 @@ impl Node {
 
     /// A connection closed: its requests go to other peers.
     pub fn handle_peer_disconnected(&mut self, peer: PeerId) {
-        self.peers.remove(&peer);
-        self.in_flight.retain(|_, r| r.peer != peer);
-        self.snapshot_peer_gone(peer);
-        self.ask_next_announcers(peer);
+        self.forget_peer(peer);
         // Re-requested blocks get a full timeout from the latest time seen, not from 0 (which
         // would make their new peer look stalled at the next tick).
         self.request_blocks(self.clock);
