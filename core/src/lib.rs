@@ -40,6 +40,7 @@ mod quota;
 mod retarget;
 mod sighash;
 mod signature;
+mod sort;
 mod target;
 mod template;
 #[cfg(test)]

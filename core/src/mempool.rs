@@ -202,7 +202,7 @@ impl Mempool {
     /// Pooled transactions in arrival order.
     pub fn iter(&self) -> impl Iterator<Item = &MempoolEntry> {
         let mut entries: Vec<&MempoolEntry> = self.entries.values().collect();
-        entries.sort_unstable_by_key(|e| e.seq);
+        crate::sort::sort_by_key(&mut entries, |e| e.seq);
         entries.into_iter()
     }
 

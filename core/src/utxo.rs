@@ -153,21 +153,14 @@ impl UtxoSet {
 
 impl UtxoSet {
     /// Coins sorted by outpoint, a repeated outpoint keeping its last coin, with their checksum.
-    fn sorted_with_checksum(mut coins: Vec<(OutPoint, Coin)>) -> (BTreeMap<OutPoint, Coin>, UtxoChecksum) {
-        // Stable: among equal outpoints the last stays last, and `BTreeMap` keeps the last.
-        coins.sort_by_key(|&(outpoint, _)| outpoint);
-        coins.dedup_by(|later, earlier| {
-            let same = later.0 == earlier.0;
-            if same {
-                *earlier = *later;
-            }
-            same
-        });
+    fn sorted_with_checksum(coins: Vec<(OutPoint, Coin)>) -> (BTreeMap<OutPoint, Coin>, UtxoChecksum) {
+        // `BTreeMap` collects by a stable sort, then keeps the last of equal keys.
+        let coins: BTreeMap<OutPoint, Coin> = coins.into_iter().collect();
         let mut checksum = UtxoChecksum::default();
         for (outpoint, coin) in &coins {
             checksum.add(outpoint, coin);
         }
-        (coins.into_iter().collect(), checksum)
+        (coins, checksum)
     }
 }
 
@@ -233,8 +226,9 @@ pub fn created_coins(block: &Block, height: u32) -> impl Iterator<Item = (OutPoi
 /// The outputs of `block` that no later transaction of the same block spends, with whether they
 /// are the coinbase's.
 fn surviving_outputs(block: &Block) -> impl Iterator<Item = (OutPoint, TxOut, bool)> + '_ {
-    let spent_in_block: BTreeSet<OutPoint> =
-        block.txs.iter().skip(1).flat_map(|tx| tx.inputs.iter().map(|input| input.prev_out)).collect();
+    // Inserted one by one: collecting would compile a sorter for this type (see `sort`).
+    let mut spent_in_block = BTreeSet::new();
+    spent_in_block.extend(block.txs.iter().skip(1).flat_map(|tx| tx.inputs.iter().map(|input| input.prev_out)));
     block
         .txs
         .iter()
@@ -369,5 +363,18 @@ mod tests {
         let rebuilt: UtxoSet = coins[1..].iter().copied().collect();
         assert_eq!(stored.commitment(), rebuilt.commitment());
         assert_ne!(UtxoSet::default().commitment(), full.commitment());
+    }
+
+    #[test]
+    fn a_repeated_outpoint_keeps_its_last_coin() {
+        let (outpoint, first) = coin(7);
+        let last = Coin { height: 99, ..first };
+        let coins = [coin(9), (outpoint, first), coin(1), (outpoint, last)];
+        let set: UtxoSet = coins.iter().copied().collect();
+        let expected: UtxoSet = [coin(1), (outpoint, last), coin(9)].into_iter().collect();
+        assert_eq!(set.len(), 3);
+        assert_eq!(set.get(&outpoint), Some(&last));
+        assert_eq!(set.checksum(), expected.checksum());
+        assert_eq!(set.commitment(), expected.commitment());
     }
 }

@@ -406,7 +406,7 @@ impl View<'_> {
     fn undo(self) -> BlockUndo {
         let mut spent: Vec<(usize, OutPoint, Coin)> =
             self.spent.into_iter().map(|(op, (order, coin))| (order, op, coin)).collect();
-        spent.sort_unstable_by_key(|&(order, ..)| order);
+        crate::sort::sort_by_key(&mut spent, |&(order, ..)| order);
         BlockUndo { spent: spent.into_iter().map(|(_, op, coin)| (op, coin)).collect() }
     }
 }

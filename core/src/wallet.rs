@@ -185,7 +185,8 @@ impl Wallet {
 
     fn reload_coins(&mut self, chain: &Chain) {
         let owned = chain.utxos().iter().filter(|(_, coin)| coin.output.owner == self.owner);
-        self.coins = owned.map(|(outpoint, coin)| (*outpoint, *coin)).collect();
+        self.coins.clear();
+        self.coins.extend(owned.map(|(outpoint, coin)| (*outpoint, *coin)));
     }
 
     /// Follows the chain after `update`: incrementally when blocks were only added; after a
@@ -212,7 +213,8 @@ impl Wallet {
     /// they sent from the coins the block's undo data says they spent.
     fn record(&mut self, chain: &Chain, hash: &BlockHash) {
         let (Some(entry), Some(undo)) = (chain.entry(hash), chain.undo(hash)) else { return };
-        let spent: BTreeMap<OutPoint, Coin> = undo.spent.iter().copied().collect();
+        let mut spent = BTreeMap::new();
+        spent.extend(undo.spent.iter().copied());
         for tx in &entry.block.txs {
             let sent = Amount::checked_sum(
                 tx.inputs
@@ -298,7 +300,7 @@ impl Wallet {
             .filter(|(op, coin)| self.is_mature(coin, chain) && mempool.spender(op).is_none())
             .map(|(op, coin)| (*op, coin.output.amount))
             .collect();
-        confirmed.sort_by_key(|&(op, amount)| (core::cmp::Reverse(amount), op));
+        crate::sort::sort_by_key(&mut confirmed, |&(op, amount)| (core::cmp::Reverse(amount), op));
         confirmed.extend(self.pending_outputs(mempool).map(|(op, output)| (op, output.amount)));
         confirmed
     }
@@ -393,7 +395,7 @@ impl Wallet {
             mempool.iter().filter_map(|entry| self.pending_record(&entry.tx, mempool)).collect();
         pending.reverse();
         let mut confirmed: Vec<WalletTx> = self.history.values().cloned().collect();
-        confirmed.sort_by_key(|tx| (core::cmp::Reverse(tx.height), tx.txid));
+        crate::sort::sort_by_key(&mut confirmed, |tx| (core::cmp::Reverse(tx.height), tx.txid));
         pending.extend(confirmed);
         pending
     }

@@ -18,7 +18,7 @@ pub(crate) fn words_of_key(seed_hex: &str) -> Result<String, String> {
 /// The key (hex) that `words` back up; any spacing or case. Refuses a wrong count, a word not
 /// on the list, and a failed checksum (a mistyped or swapped word).
 pub(crate) fn key_of_words(words: &str) -> Result<String, String> {
-    let list: Vec<String> = words.split_whitespace().map(str::to_lowercase).collect();
+    let list: Vec<String> = words.split_whitespace().map(str::to_ascii_lowercase).collect();
     let count = list.len();
     if count != BACKUP_WORDS {
         return Err(format!("a key backup is {BACKUP_WORDS} words; got {count}"));

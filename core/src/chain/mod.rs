@@ -254,7 +254,7 @@ impl Chain {
     /// recent forks).
     pub fn blocks_since(&self, min_height: u32) -> Vec<&BlockEntry> {
         let mut recent: Vec<&BlockEntry> = self.entries.values().filter(|e| e.height >= min_height).collect();
-        recent.sort_by_key(|e| (e.height, e.seq));
+        crate::sort::sort_by_key(&mut recent, |e| (e.height, e.seq));
         recent
     }
 

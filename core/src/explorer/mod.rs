@@ -372,8 +372,8 @@ pub fn tx(chain: &Chain, mempool: &Mempool, txid: &Txid) -> Result<TxView, Looku
 /// blocks), and the outputs of the block's own transactions (a transaction may spend an earlier
 /// one's in the same block).
 pub fn block_spent_coins(block: &Block, undo: &BlockUndo) -> BTreeMap<OutPoint, TxOut> {
-    let mut coins: BTreeMap<OutPoint, TxOut> =
-        undo.spent.iter().map(|(outpoint, coin)| (*outpoint, coin.output)).collect();
+    let mut coins = BTreeMap::new();
+    coins.extend(undo.spent.iter().map(|(outpoint, coin)| (*outpoint, coin.output)));
     for tx in &block.txs {
         let txid = tx.txid();
         for (vout, output) in tx.outputs.iter().enumerate() {
@@ -448,9 +448,10 @@ fn mempool_tx_view(entry: &MempoolEntry) -> MempoolTxView {
 
 /// The mempool's size and its best-paying transactions.
 pub fn mempool(mempool: &Mempool) -> MempoolView {
-    let mut top: Vec<MempoolTxView> = mempool.iter().map(mempool_tx_view).collect();
-    top.sort_by_key(|t| core::cmp::Reverse(t.fee_rate_units_per_kb));
-    top.truncate(MEMPOOL_LIST_MAX);
+    let mut top: Vec<(usize, MempoolTxView)> = mempool.iter().map(mempool_tx_view).enumerate().collect();
+    // Arrival order among equal fee rates.
+    crate::sort::sort_by_key(&mut top, |(arrival, t)| (core::cmp::Reverse(t.fee_rate_units_per_kb), *arrival));
+    let top = top.into_iter().take(MEMPOOL_LIST_MAX).map(|(_, t)| t).collect();
     MempoolView { txs: mempool.len(), bytes: mempool.total_bytes(), top }
 }
 

@@ -55,7 +55,7 @@ impl Decode for WalletRecord {
 /// `WALLET_HISTORY_STORED_MAX` entries.
 fn wallet_records(wallet: &Wallet, kept_from: u32) -> Vec<Vec<u8>> {
     let mut txs: Vec<&WalletTx> = wallet.confirmed_below(kept_from).collect();
-    txs.sort_by_key(|tx| (Reverse(tx.height), tx.txid));
+    crate::sort::sort_by_key(&mut txs, |tx| (Reverse(tx.height), tx.txid));
     txs.truncate(WALLET_HISTORY_STORED_MAX);
     let owner = wallet.owner();
     txs.chunks(WALLET_TXS_PER_RECORD)

@@ -277,10 +277,10 @@ impl Node {
             data.extend_from_slice(&peer.to_le_bytes());
             crate::hash::sha256(&data)
         };
-        let mut peers: Vec<PeerId> =
-            self.peers.iter().filter(|(id, p)| p.ready && **id != source).map(|(id, _)| *id).collect();
-        peers.sort_by_cached_key(|peer| rank(*peer));
-        for peer in peers.into_iter().take(ADDRS_FORWARD_PEERS) {
+        let mut peers: Vec<([u8; 32], PeerId)> =
+            self.peers.iter().filter(|(id, p)| p.ready && **id != source).map(|(&id, _)| (rank(id), id)).collect();
+        crate::sort::sort_by_key(&mut peers, |&ranked| ranked);
+        for (_, peer) in peers.into_iter().take(ADDRS_FORWARD_PEERS) {
             self.send(peer, Message::Addrs(fresh.clone()));
         }
     }

@@ -92,21 +92,22 @@ impl Node {
         self.peer_mut(peer).signals.wants_links = true;
         // The others that asked, in an order that differs per asker and over time, so that
         // askers spread over them without the node needing randomness.
-        let mut others: Vec<PeerId> = self
-            .peers
-            .iter()
-            .filter(|(id, p)| **id != peer && p.ready && p.signals.wants_links)
-            .map(|(id, _)| *id)
-            .collect();
         let salt = self.clock;
-        others.sort_by_cached_key(|other| {
+        let rank = |other: PeerId| {
             let mut data = [0u8; 24];
             data[..8].copy_from_slice(&peer.to_le_bytes());
             data[8..16].copy_from_slice(&other.to_le_bytes());
             data[16..].copy_from_slice(&salt.to_le_bytes());
             crate::hash::sha256(&data)
-        });
-        others.truncate(LINKS_MAX);
+        };
+        let mut others: Vec<([u8; 32], PeerId)> = self
+            .peers
+            .iter()
+            .filter(|(id, p)| **id != peer && p.ready && p.signals.wants_links)
+            .map(|(&id, _)| (rank(id), id))
+            .collect();
+        crate::sort::sort_by_key(&mut others, |&ranked| ranked);
+        let others = others.into_iter().take(LINKS_MAX).map(|(_, id)| id).collect();
         self.send(peer, Message::Links { you: peer, peers: others });
     }
 
