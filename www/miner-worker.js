@@ -2,7 +2,7 @@
 // about 50 ms, reporting hashes after each batch and yielding to its message queue between
 // batches, so a new job or a stop takes effect within one batch.
 
-import { loadWasm } from "./wasm-loader.js";
+import { MINER_MODULE, loadWasm } from "./wasm-loader.js";
 
 const BATCH_TARGET_MS = 50;
 const BATCH_MIN = 4096;
@@ -52,7 +52,7 @@ self.onmessage = async (event) => {
   const msg = event.data;
   try {
     if (msg.type === "init") {
-      wasm = await loadWasm(new URL(msg.base));
+      wasm = await loadWasm(new URL(msg.base), MINER_MODULE);
       self.postMessage({ type: "ready", simd: wasm.miner_simd() });
     } else if (msg.type === "job") {
       if (current?.miner) current.miner.free();

@@ -1,5 +1,6 @@
-// Loads the wasm façade: the SIMD128 build (`pkg/`) where the browser validates SIMD, else the
-// scalar build (`pkg-scalar/`). Both come from `cargo xtask run`.
+// Loads a wasm bundle: the SIMD128 build (`pkg/`) where the browser validates SIMD, else the
+// scalar build (`pkg-scalar/`). Each holds two modules: `tabchain_web`, the node the page runs,
+// and `tabchain_web_miner`, the kernel the mining workers run. All come from `cargo xtask run`.
 
 // The smallest module using a SIMD instruction (the feature test wasm-feature-detect uses).
 const SIMD_PROBE = new Uint8Array([
@@ -8,14 +9,20 @@ const SIMD_PROBE = new Uint8Array([
 
 export const simdSupported = () => WebAssembly.validate(SIMD_PROBE);
 
+/** The node's module. */
+export const NODE_MODULE = "tabchain_web";
+/** The mining workers' module. */
+export const MINER_MODULE = "tabchain_web_miner";
+
 /**
- * Imports and instantiates the right bundle; resolves to the module's exports. The module's
- * bytes are fetched at once, beside its glue rather than after it, and compiled as they arrive.
+ * Imports and instantiates `module` from the right build; resolves to the module's exports. The
+ * module's bytes are fetched at once, beside its glue rather than after it, and compiled as they
+ * arrive.
  */
-export async function loadWasm(base = new URL(".", import.meta.url)) {
+export async function loadWasm(base = new URL(".", import.meta.url), module = NODE_MODULE) {
   const dir = simdSupported() ? "pkg" : "pkg-scalar";
-  const bytes = fetch(new URL(`${dir}/tabchain_web_bg.wasm`, base));
-  const wasm = await import(new URL(`${dir}/tabchain_web.js`, base).href);
+  const bytes = fetch(new URL(`${dir}/${module}_bg.wasm`, base));
+  const wasm = await import(new URL(`${dir}/${module}.js`, base).href);
   await wasm.default({ module_or_path: bytes });
   return wasm;
 }

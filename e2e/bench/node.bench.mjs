@@ -14,10 +14,13 @@ const www = process.env.TABCHAIN_WWW;
 const out = {};
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+// The node's module (what a page load waits for), and the mining workers' beside it.
 for (const bundle of ["pkg", "pkg-scalar"]) {
-  const wasm = join(www, bundle, "tabchain_web_bg.wasm");
-  out[`${bundle}_wasm_bytes`] = statSync(wasm).size;
-  out[`${bundle}_wasm_gzip_bytes`] = gzipSync(readFileSync(wasm), { level: 9 }).length;
+  for (const [module, key] of [["tabchain_web", "wasm"], ["tabchain_web_miner", "miner_wasm"]]) {
+    const wasm = join(www, bundle, `${module}_bg.wasm`);
+    out[`${bundle}_${key}_bytes`] = statSync(wasm).size;
+    out[`${bundle}_${key}_gzip_bytes`] = gzipSync(readFileSync(wasm), { level: 9 }).length;
+  }
 }
 
 // The chain goes in through the API as fast as the relay validates it, not at a client's rate.
@@ -71,6 +74,7 @@ try {
 const kb = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`;
 console.log(`  wasm bundle (SIMD)            ${kb(out.pkg_wasm_bytes)} raw, ${kb(out.pkg_wasm_gzip_bytes)} gzipped`);
 console.log(`  wasm bundle (scalar)          ${kb(out["pkg-scalar_wasm_bytes"])} raw, ${kb(out["pkg-scalar_wasm_gzip_bytes"])} gzipped`);
+console.log(`  miners' wasm (SIMD / scalar)  ${kb(out.pkg_miner_wasm_bytes)} / ${kb(out["pkg-scalar_miner_wasm_bytes"])} raw, ${kb(out.pkg_miner_wasm_gzip_bytes)} / ${kb(out["pkg-scalar_miner_wasm_gzip_bytes"])} gzipped`);
 console.log(`  page load to node started     ${out.page_load_to_node_started_ms.toFixed(0)} ms (median of ${PAGE_LOADS})`);
 console.log(`  page load to in sync          ${out.page_load_to_in_sync_ms.toFixed(0)} ms (empty chain)`);
 for (const [label, seconds] of [["native node", out.native_sync_s], ["fresh tab", out.tab_sync_s], ["fresh tab, all stored", out.tab_sync_stored_s]]) {

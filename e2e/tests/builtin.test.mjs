@@ -8,7 +8,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Relay, Tab, launchBrowser } from "../support.mjs";
 
-const BUNDLES = ["pkg/tabchain_web_bg.wasm", "pkg-scalar/tabchain_web_bg.wasm", "pkg/tabchain_web.js"];
+const BUNDLES = [
+  "pkg/tabchain_web_bg.wasm",
+  "pkg-scalar/tabchain_web_bg.wasm",
+  "pkg/tabchain_web.js",
+  "pkg/tabchain_web_miner_bg.wasm",
+  "pkg/tabchain_web_miner.js",
+];
 
 test("the binary alone, started in an empty folder, serves a page that mines and syncs", async () => {
   const relay = await Relay.start([], { builtIn: true });

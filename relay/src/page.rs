@@ -12,7 +12,7 @@
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-pub use tabchain_relay_page::is_built;
+pub use tabchain_relay_page::{BUNDLES, is_built};
 use tabchain_relay_page::{EmbedableFile, EmbeddedFile};
 
 /// The page a binary built without its bundles serves at `/`.

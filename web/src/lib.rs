@@ -4,16 +4,15 @@
 //! owns only the translation between JavaScript values and core types, plus
 //! the panic hook that makes a crash visible on the page (see [`panic`]).
 //! Nothing here decides consensus: if a rule lives in this file it is a bug.
+//! The mining workers load a bundle of their own, `tabchain-web-miner` (`web/miner`).
 
 mod backup;
-mod miner;
 mod node;
 mod panic;
 mod qr;
 mod resume;
 
 pub use backup::{BACKUP_WORDS, key_to_words, words_to_key};
-pub use miner::{Miner, SearchOutcome, hash_plain, miner_simd};
 pub use node::TabNode;
 pub use qr::qr_svg;
 pub use resume::{PRUNE_KEEP_BLOCKS, TabCheckpoint, TabResume, prune_keep_blocks};

@@ -5,7 +5,7 @@
 
 import { MinerPool } from "../miner.js";
 import { BITCOIN_GENESIS_HEADER } from "./genesis.js";
-import { loadWasm } from "../wasm-loader.js";
+import { MINER_MODULE, loadWasm } from "../wasm-loader.js";
 
 const EASY = "00ff" + "f".repeat(60); // about one hash in 256 meets it
 const NEVER = "0".repeat(64);
@@ -44,7 +44,7 @@ function waitFor(register) {
   });
 }
 
-const wasm = await loadWasm();
+const wasm = await loadWasm(undefined, MINER_MODULE);
 const meets = (header, nonce) => {
   const miner = new wasm.Miner(header, EASY);
   const result = miner.search_portable(nonce, 1);
@@ -106,7 +106,7 @@ await test("SIMD and portable searches find the same first nonce", async () => {
 });
 
 await test("the scalar fallback build loads and agrees", async () => {
-  const scalar = await import(new URL("../pkg-scalar/tabchain_web.js", import.meta.url).href);
+  const scalar = await import(new URL(`../pkg-scalar/${MINER_MODULE}.js`, import.meta.url).href);
   await scalar.default();
   assert(!scalar.miner_simd(), "the fallback does not use SIMD");
   const header = withTime(BITCOIN_GENESIS_HEADER, 6);

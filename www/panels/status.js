@@ -3,6 +3,7 @@
 // mining kernel this browser runs.
 
 import { byId, rate, shortHash } from "./dom.js";
+import { simdSupported } from "../wasm-loader.js";
 
 /** @typedef {import("../protocol.js").PanelContext} PanelContext */
 /** @typedef {import("../protocol.js").Status} Status */
@@ -38,7 +39,8 @@ function peerKinds(/** @type {Status} */ status) {
 /** @param {PanelContext} context */
 export function mount({ wasm, driver }) {
   byId("version").textContent = wasm.version();
-  byId("miner-kernel").textContent = wasm.miner_simd()
+  // The workers load the SIMD build exactly where the browser validates SIMD.
+  byId("miner-kernel").textContent = simdSupported()
     ? "SIMD128, four nonces at a time"
     : "scalar fallback: this browser has no WebAssembly SIMD, mining is slower";
   const speed = syncSpeed();

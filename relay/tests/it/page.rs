@@ -62,8 +62,7 @@ async fn every_file_of_www_is_served_from_the_binary_with_its_type() {
     let addr = serve_site(Site::default()).await;
     let mut names = Vec::new();
     files(&www(), "", &mut names);
-    let bundles = ["pkg/tabchain_web_bg.wasm", "pkg-scalar/tabchain_web_bg.wasm"];
-    assert_eq!(page::is_built(), bundles.iter().all(|b| names.iter().any(|n| n == b)), "built in iff on disk");
+    assert_eq!(page::is_built(), page::BUNDLES.iter().all(|b| names.iter().any(|n| n == b)), "built in iff on disk");
     let served = names.iter().filter(|n| !n.ends_with(".d.ts") && !n.starts_with("dev/"));
     for name in served.filter(|n| page::is_built() || *n != "index.html") {
         let response = get(addr, &format!("/{name}"), "").await;
@@ -112,6 +111,7 @@ async fn compressed_forms_decompress_to_the_file() {
             "pkg/tabchain_web_bg.wasm",
             "pkg-scalar/tabchain_web_bg.wasm",
             "pkg/tabchain_web.js",
+            "pkg/tabchain_web_miner_bg.wasm",
         ]);
     }
     for name in names {

@@ -1,8 +1,23 @@
 //! The miner's face for Web Workers: a job built once per header (midstate), searched in
 //! batches, so a worker can report its hash rate and see a cancellation between batches.
+//!
+//! A bundle of its own (`tabchain_web_miner` beside `tabchain_web` in `www/pkg` and
+//! `www/pkg-scalar`): the kernel is 75 KiB of unrolled SHA-256 that the page's main thread
+//! never runs, and a worker starts sooner on this small module than on the node's.
+
+// The page's panic hook, compiled here too: a worker has no `#fatal` banner, so a panic goes to
+// the console, where the worker's error event also points.
+#[path = "../../src/panic.rs"]
+mod panic;
 
 use tabchain_core::{HEADER_BYTES, Header, MiningJob, Target, U256, decode, hex};
 use wasm_bindgen::prelude::*;
+
+/// Runs once when the module is instantiated, so that a panic in the first call is reported.
+#[wasm_bindgen(start)]
+fn start() {
+    panic::install_hook();
+}
 
 /// One mining job: an 80-byte header whose nonce varies.
 #[wasm_bindgen]
