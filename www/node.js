@@ -40,6 +40,16 @@ const CHECKPOINT_JOURNAL_SHARE = 0.125;
 const CHECKPOINT_JOURNAL_SETS_MAX = 8192;
 const CHECKPOINT_JOURNAL_BYTES_MAX = 4 * 1024 * 1024;
 
+/**
+ * How many inputs, and how many bytes of peers' messages among them, a checkpoint may hold
+ * back while it is being taken (see `held`). Past either, it is put off: the write is aborted,
+ * the held inputs go to the node, and the checkpoint is taken again. A flood from peers, or an
+ * IndexedDB write that stalls, would otherwise grow `held` without bound. An honest network
+ * sends a few dozen messages in the half second a checkpoint of 100,000 blocks takes.
+ */
+const CHECKPOINT_HELD_INPUTS_MAX = 4096;
+const CHECKPOINT_HELD_BYTES_MAX = 16 * 1024 * 1024;
+
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** Older history entries the page fetches and proves (`#proveOlderHistory`): one relay page. */
@@ -62,6 +72,13 @@ async function apiJson(path) {
     const body = await response.json();
     if (!response.ok) throw new Error(body.error ?? `HTTP ${response.status}`);
     return body;
+  }
+}
+
+/** Why a checkpoint was put off: more came while it was being taken than it may hold back. */
+class CheckpointPutOff extends Error {
+  constructor(inputs, bytes) {
+    super(`${inputs} inputs, ${(bytes / (1024 * 1024)).toFixed(1)} MiB of messages, came while it was being taken`);
   }
 }
 
@@ -111,8 +128,14 @@ export class TabNodeDriver {
      * @type {(() => void)[] | null}
      */
     this.held = null;
+    /** The bytes of peers' messages in `held`. */
+    this.heldBytes = 0;
+    /** Aborts the checkpoint being taken (`CHECKPOINT_HELD_*_MAX`); `null` when none is. */
+    this.checkpointAbort = null;
     /** Checkpoints started again because a block was submitted while they were being taken. */
     this.checkpointRestarts = 0;
+    /** Checkpoints put off because more came meanwhile than they may hold back. */
+    this.checkpointsPutOff = 0;
     /** The storage error that stopped the node, once one did. */
     this.stoppedBy = null;
     this.socket = null;
@@ -140,7 +163,7 @@ export class TabNodeDriver {
       frameBytesMax: node.message_bytes_max(),
       nextPeerId: () => this.nextPeer++,
       onOpen: (peer) => this.#feed(() => this.node.peer_connected(peer, nowSeconds())),
-      onMessage: (peer, bytes) => this.#feed(() => this.node.message(peer, bytes, nowSeconds())),
+      onMessage: (peer, bytes) => this.#feed(() => this.node.message(peer, bytes, nowSeconds()), bytes.byteLength),
       onClose: (peer) => this.#feed(() => this.node.peer_disconnected(peer)),
     };
     // A tab of this browser is linked over the channel, never over WebRTC as well.
@@ -212,7 +235,8 @@ export class TabNodeDriver {
     };
     socket.onmessage = (event) => {
       if (this.socket !== socket) return; // a stopped node hears nothing more
-      this.#feed(() => this.node.message(RELAY_PEER, new Uint8Array(event.data), nowSeconds()));
+      const bytes = new Uint8Array(event.data);
+      this.#feed(() => this.node.message(RELAY_PEER, bytes, nowSeconds()), bytes.byteLength);
     };
     socket.onclose = () => {
       if (this.socket !== socket) return;
@@ -251,11 +275,16 @@ export class TabNodeDriver {
    * Gives the node an input from the network, a timer or the miner, and carries out what
    * follows; while a checkpoint is being taken, once it is stored (see `held`).
    * @param {() => void} input
+   * @param {number} bytes the size of the peer's message it carries, if any
    */
-  #feed(input) {
+  #feed(input, bytes = 0) {
     if (this.stoppedBy) return;
     if (this.held) {
       this.held.push(input);
+      this.heldBytes += bytes;
+      if (this.held.length > CHECKPOINT_HELD_INPUTS_MAX || this.heldBytes > CHECKPOINT_HELD_BYTES_MAX) {
+        this.checkpointAbort?.abort(new CheckpointPutOff(this.held.length, this.heldBytes));
+      }
       return;
     }
     input();
@@ -368,19 +397,31 @@ export class TabNodeDriver {
     this.checkpointAsked = false;
     const checkpoint = this.node.checkpoint();
     this.held = [];
+    this.heldBytes = 0;
+    const abort = new AbortController();
+    this.checkpointAbort = abort;
     try {
-      this.checkpointBytes = await this.store.replaceCheckpoint(() => this.node.checkpoint_record(checkpoint));
+      this.checkpointBytes = await this.store.replaceCheckpoint(() => this.node.checkpoint_record(checkpoint), abort.signal);
     } catch (error) {
-      // A block submitted meanwhile (the one input not held: it answers at once) moved the
-      // chain. Nothing was stored: the sets it covered go back to the queue, and it is taken again.
-      if (this.stoppedBy || !this.node.checkpoint_moved(checkpoint)) throw error;
+      // Nothing was stored: the sets it covered go back to the queue, and it is taken again,
+      // after the inputs held meanwhile (released below). Either more came than it may hold
+      // back, or a block submitted meanwhile (the one input not held: it answers at once)
+      // moved the chain.
+      const putOff = error instanceof CheckpointPutOff;
+      if (this.stoppedBy || !(putOff || this.node.checkpoint_moved(checkpoint))) throw error;
       this.queued.unshift(...covered);
       this.queuedBytes += coveredBytes;
       this.checkpointAsked = true;
-      this.checkpointRestarts += 1;
-      this.log("checkpoint started again: a block came while it was being taken");
+      if (putOff) {
+        this.checkpointsPutOff += 1;
+        this.log(`checkpoint put off: ${error.message}; it is taken again once they are handled`);
+      } else {
+        this.checkpointRestarts += 1;
+        this.log("checkpoint started again: a block came while it was being taken");
+      }
       return;
     } finally {
+      this.checkpointAbort = null;
       checkpoint.free();
       this.#release();
     }
@@ -394,6 +435,7 @@ export class TabNodeDriver {
   #release() {
     const held = this.held ?? [];
     this.held = null;
+    this.heldBytes = 0;
     if (this.stoppedBy) return;
     for (const input of held) input();
     if (held.length > 0) this.#drain();

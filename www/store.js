@@ -67,14 +67,19 @@ export class ChainStore {
   /**
    * Runs `fill(tx, fail)` in one strict readwrite transaction; resolves once it is durably
    * committed. `fill`, or a request callback it set, calls `fail(error)` to abort the whole
-   * transaction with that error.
+   * transaction with that error; once the transaction is committing, `fail` changes nothing and
+   * it resolves as stored.
    */
   #write(stores, fill) {
     return new Promise((resolve, reject) => {
       const tx = this.db.transaction(stores, "readwrite", { durability: "strict" });
       const fail = (error) => {
-        reject(error); // before the abort, whose own error then changes nothing
-        tx.abort(); // none of it, rather than some
+        try {
+          tx.abort(); // none of it, rather than some
+        } catch {
+          return; // committing or done: it stands, and says so itself
+        }
+        reject(error); // before the abort's own error, which then changes nothing
       };
       tx.oncomplete = () => resolve();
       tx.onerror = () => reject(tx.error);
@@ -102,12 +107,13 @@ export class ChainStore {
    * record is made once the one before is stored, in that request's callback: one record per
    * task, so that a checkpoint of tens of megabytes never blocks the page, and the transaction
    * stays open throughout (a pending request keeps it so). The driver holds the node's inputs
-   * meanwhile. Rejects with what `nextRecord` threw, having stored nothing; resolves with the
-   * bytes stored.
+   * meanwhile. Rejects with what `nextRecord` threw, or with the reason `signal` is aborted
+   * for, having stored nothing; resolves with the bytes stored.
    */
-  async replaceCheckpoint(nextRecord) {
+  async replaceCheckpoint(nextRecord, signal) {
     let bytes = 0;
     await this.#write([CHECKPOINT, JOURNAL], (tx, fail) => {
+      signal?.addEventListener("abort", () => fail(signal.reason), { once: true });
       const records = tx.objectStore(CHECKPOINT);
       records.clear();
       tx.objectStore(JOURNAL).clear();

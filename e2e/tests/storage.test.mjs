@@ -2,7 +2,8 @@
 // written, the miner stops, payments and block submissions are refused with the reason, and
 // the page offers to rebuild from peers, which brings the node back with the same wallet. A
 // checkpoint is written a record per task with the node's inputs held meanwhile; a block
-// submitted while it is being taken starts it again rather than failing the store.
+// submitted while it is being taken starts it again rather than failing the store, and more
+// inputs meanwhile than it may hold back put it off.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -98,6 +99,42 @@ test("a checkpoint spans several tasks; a block submitted while it is taken star
     await tab.load(0);
     assert.equal(await tab.page.evaluate(() => window.tabchain.restoredHeight), height + 1);
     assert.equal((await tab.status()).tip, during.hash);
+    assert.match(await tab.page.locator("#log").textContent(), /resumed from \d+ checkpoint records and 0 change sets/);
+    assert.deepEqual(tab.errors, []);
+  });
+});
+
+test("a checkpoint holds back a bounded number of inputs: a flood while it is taken puts it off, and it is taken once they are handled", async () => {
+  const chain = JSON.parse(readFileSync(validChainPath(), "utf8"));
+  const height = 20;
+  // `CHECKPOINT_HELD_INPUTS_MAX` in node.js, and one more.
+  const flood = 4096 + 1;
+  await withNetwork(async ({ relay, browser }) => {
+    for (const hex of chain.slice(0, height)) assert.equal((await relay.submitBlock(hex)).status, 200);
+    const tab = await Tab.open(browser, relay, { workers: 0 });
+    await tab.syncedWithRelay(height);
+    await tab.waitFor("every change set stored", () => window.tabchain.pendingWrites === 0);
+    // In one task: the checkpoint begins, and the relay's socket delivers a flood of messages
+    // (each an empty `headers`: tag 7, no headers), which the checkpoint holds back.
+    const during = await tab.page.evaluate((n) => {
+      const driver = window.tabchain;
+      driver.requestCheckpoint();
+      const holding = driver.held !== null;
+      const frame = new Uint8Array([7, 0]).buffer;
+      for (let i = 0; i < n; i++) driver.socket.onmessage(new MessageEvent("message", { data: frame }));
+      return { holding, held: driver.held?.length };
+    }, flood);
+    assert.equal(during.holding, true, "the checkpoint was taken within one task");
+    assert.equal(during.held, flood, "held until the one past the cap");
+    await tab.waitFor("the checkpoint", () => window.tabchain.checkpoints === 1 && window.tabchain.pendingWrites === 0 && window.tabchain.held === null);
+    const after = await tab.page.evaluate(() => ({ putOff: window.tabchain.checkpointsPutOff, restarts: window.tabchain.checkpointRestarts, stopped: window.tabchain.stoppedBy, status: window.tabchain.status() }));
+    assert.deepEqual([after.putOff, after.restarts, after.stopped], [1, 0, null]);
+    assert.equal(after.status.height, height);
+    assert.match(await tab.page.locator("#log").textContent(), /checkpoint put off: 4097 inputs, 0\.0 MiB of messages, came while it was being taken/);
+
+    // What was stored is the checkpoint taken afterwards: a reload resumes from it alone.
+    await tab.load(0);
+    assert.equal(await tab.page.evaluate(() => window.tabchain.restoredHeight), height);
     assert.match(await tab.page.locator("#log").textContent(), /resumed from \d+ checkpoint records and 0 change sets/);
     assert.deepEqual(tab.errors, []);
   });
