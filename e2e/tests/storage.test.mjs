@@ -69,14 +69,20 @@ test("after a failed write the node stops: no later write, no mining, no payment
   });
 });
 
+/** A tab, not mining, synced to `blocks` (given to the relay first), each change set stored. */
+async function storedTab(relay, browser, blocks) {
+  for (const hex of blocks) assert.equal((await relay.submitBlock(hex)).status, 200);
+  const tab = await Tab.open(browser, relay, { workers: 0 });
+  await tab.syncedWithRelay(blocks.length);
+  await tab.waitFor("every change set stored", () => window.tabchain.pendingWrites === 0);
+  return tab;
+}
+
 test("a checkpoint spans several tasks; a block submitted while it is taken starts it again, and the reload finds that block", async () => {
   const chain = JSON.parse(readFileSync(validChainPath(), "utf8"));
   const height = 20;
   await withNetwork(async ({ relay, browser }) => {
-    for (const hex of chain.slice(0, height)) assert.equal((await relay.submitBlock(hex)).status, 200);
-    const tab = await Tab.open(browser, relay, { workers: 0 });
-    await tab.syncedWithRelay(height);
-    await tab.waitFor("every change set stored", () => window.tabchain.pendingWrites === 0);
+    const tab = await storedTab(relay, browser, chain.slice(0, height));
     // In one task: the checkpoint begins (its first record is stored, the rest follow in later
     // tasks), and a block comes through the one input that answers at once.
     const during = await tab.page.evaluate((hex) => {
@@ -110,10 +116,7 @@ test("a checkpoint holds back a bounded number of inputs: a flood while it is ta
   // `CHECKPOINT_HELD_INPUTS_MAX` in node.js, and one more.
   const flood = 4096 + 1;
   await withNetwork(async ({ relay, browser }) => {
-    for (const hex of chain.slice(0, height)) assert.equal((await relay.submitBlock(hex)).status, 200);
-    const tab = await Tab.open(browser, relay, { workers: 0 });
-    await tab.syncedWithRelay(height);
-    await tab.waitFor("every change set stored", () => window.tabchain.pendingWrites === 0);
+    const tab = await storedTab(relay, browser, chain.slice(0, height));
     // In one task: the checkpoint begins, and the relay's socket delivers a flood of messages
     // (each an empty `headers`: tag 7, no headers), which the checkpoint holds back.
     const during = await tab.page.evaluate((n) => {
