@@ -31,6 +31,9 @@ const inWords = (message) =>
   `Something went wrong in this page: ${String(message).replace(/^(Uncaught )?(Error: )?/, "")}.\nReloading the page usually recovers; the chain and wallet are kept in this browser.`;
 
 window.addEventListener("error", (event) => showFatal(inWords(event.message)));
+// A panic inside wasm: the bundle's panic hook hands its message and place here
+// (`tabchain_web::FATAL_HANDLER`).
+globalThis.tabchainFatal = showFatal;
 window.addEventListener("unhandledrejection", (event) =>
   showFatal(inWords(event.reason instanceof Error ? event.reason.message : event.reason)),
 );
@@ -115,19 +118,23 @@ function importModules() {
   };
 }
 
+/** The IndexedDB database of this tab's node on `network`. */
+const storeName = (network, identity) => `tabchain-${network}-${identity.id}`;
+
 /**
- * What the node needs besides wasm, asked for while the bundle loads: the relay's status (it
- * says which network it runs, by the name core gives it; the tab joins the same one) and this
- * tab's identity.
+ * What the node needs besides wasm, asked for while the bundle loads: the relay's status
+ * (`relay`: it says which network the relay runs, by the name core gives it; the tab joins the
+ * same one), this tab's identity, and then its store, opened as soon as both name it.
  */
-function startPrerequisites(modules) {
-  const relay = fetch("./api/status").then((response) => response.json());
+function startPrerequisites(relay, modules) {
   const identity = modules.identity.then(({ claimIdentity }) => claimIdentity());
+  const store = Promise.all([relay, identity, modules.store]).then(([status, id, { ChainStore }]) =>
+    ChainStore.open(storeName(status.network, id)),
+  );
   // Awaited by `startNode`; marked handled here so that, when the bundle fails to load too, its
   // message is the one the banner keeps.
-  relay.catch(() => {});
-  identity.catch(() => {});
-  return { relay, identity };
+  for (const promise of [relay, identity, store]) promise.catch(() => {});
+  return { relay, identity, store };
 }
 
 async function startNode(wasm, modules, prerequisites) {
@@ -139,17 +146,18 @@ async function startNode(wasm, modules, prerequisites) {
   const identity = await prerequisites.identity;
   const { ChainStore } = await modules.store;
   navigator.storage?.persist?.(); // ask the browser not to evict the chain under pressure
-  const dbName = `tabchain-${network}-${identity.id}`;
+  const dbName = storeName(network, identity);
   let store;
   let resumed;
   try {
-    store = await ChainStore.open(dbName);
+    store = await prerequisites.store;
     resumed = await resumeNode(wasm, network, identity.seed, store);
   } catch (error) {
     // A `ResumeError` names what is wrong with the store; anything else is IndexedDB's.
     showRebuild(`Could not restore the chain: ${error?.message ?? error}`, dbName, ChainStore);
     return;
   }
+  performance.mark("tabchain:resumed");
   const { tab, nRecords, checkpointBytes, journal } = resumed;
   const workers = workersAsked();
   // `?links=0` keeps the tab on the relay alone, with no direct links to other tabs.
@@ -160,9 +168,13 @@ async function startNode(wasm, modules, prerequisites) {
   /** @type {PanelContext} */
   const context = { wasm, driver, identity, setSeed: (hex) => setSeed(identity.id, hex) };
   // Dynamic imports, so that a panel that fails to load is an error the banner shows.
-  for (const panel of await modules.panels) panel.mount(context);
+  const panels = await modules.panels;
+  performance.mark("tabchain:panels");
+  for (const panel of panels) panel.mount(context);
+  performance.mark("tabchain:mounted");
   driver.start();
-  // For the end-to-end tests and benchmarks only; the page itself never reads these.
+  // For the end-to-end tests and benchmarks only; the page itself never reads these (nor the
+  // `tabchain:*` performance marks: wasm loaded, node resumed, panels in, panels mounted).
   window.tabchain = driver;
   window.tabchainIdentity = identity;
   window.tabchainStartedMs = performance.now();
@@ -176,11 +188,15 @@ async function main() {
   // bundle dynamically, so that a missing bundle is an error we can show; it picks the SIMD128
   // build, or the scalar one where the browser lacks SIMD.
   const loading = loadWasm();
+  // The relay's status next: the node cannot start without it, so it must not queue behind the
+  // modules either.
+  const relay = fetch("./api/status").then((response) => response.json());
   const modules = importModules();
-  const prerequisites = startPrerequisites(modules);
+  const prerequisites = startPrerequisites(relay, modules);
   let wasm;
   try {
     wasm = await loading;
+    performance.mark("tabchain:wasm");
   } catch (err) {
     showFatal(
       `Could not load the wasm bundle (./pkg/tabchain_web.js): ${err.message ?? err}\n` +

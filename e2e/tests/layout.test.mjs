@@ -73,6 +73,12 @@ test("a laptop screen shows node, wallet and send form without scrolling; a phon
     assert.equal(tip.shown, `${tip.full.slice(0, 8)}…${tip.full.slice(-6)}`);
     await tab.page.locator("#tip a").focus();
     assert.ok(await tab.page.locator("#tip .full").isVisible(), "focus does not show the full tip hash");
+    // The tab is mining: the next block redraws the tip, and the keyboard focus stays on it.
+    const redrawn = await tab.waitFor("the next tip", (old) => {
+      const link = document.querySelector("#tip a");
+      return link.title !== old && { focused: document.activeElement === link };
+    }, tip.full);
+    assert.ok(redrawn.focused, "the focus stays on the tip once it is redrawn");
     assert.equal(await tab.page.locator("#tip button.copy").getAttribute("aria-label"), "Copy the tip block hash");
 
     const shots = artifacts();

@@ -14,6 +14,7 @@ mod resume;
 
 pub use backup::{BACKUP_WORDS, key_to_words, words_to_key};
 pub use node::TabNode;
+pub use panic::{FATAL_HANDLER, report_crash};
 pub use qr::qr_svg;
 pub use resume::{PRUNE_KEEP_BLOCKS, TabCheckpoint, TabResume, prune_keep_blocks};
 

@@ -40,6 +40,21 @@ export async function copyText(text, button) {
 export const shorten = (value, head = 8, tail = 6) =>
   value.length > head + tail + 1 ? `${value.slice(0, head)}…${value.slice(-tail)}` : value;
 
+/** What can hold keyboard focus inside a redrawn part of the page. */
+const FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]";
+
+/**
+ * Replaces the children of `holder`, as `replaceChildren` does, but a keyboard user whose
+ * focus was inside stays at the same place: the control at the same position among the new
+ * ones. Parts redrawn on every block (the tip, the explorer's page) would otherwise drop the
+ * focus to the top of the page each time.
+ */
+export function replaceKeepingFocus(holder, ...children) {
+  const before = [...holder.querySelectorAll(FOCUSABLE)].indexOf(document.activeElement);
+  holder.replaceChildren(...children);
+  if (before >= 0) holder.querySelectorAll(FOCUSABLE)[before]?.focus({ preventScroll: true });
+}
+
 /**
  * A hash (or address) shortened, its full value shown on hover or keyboard focus and given to
  * screen readers as its description, with a copy button unless `copy` is false (labelled with

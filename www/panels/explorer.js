@@ -9,7 +9,7 @@
 // is fetched from the relay (`/api/blocks/{hash}/hex`) and shown only once the node has checked
 // it against its header chain (`TabNode.fetched_block`), marked as fetched and verified.
 
-import { byId, el } from "./dom.js";
+import { byId, el, replaceKeepingFocus } from "./dom.js";
 
 /** @typedef {import("../protocol.js").PanelContext} PanelContext */
 
@@ -217,7 +217,7 @@ export function mount({ driver }) {
     const page = explorerPage(driver.node, location.hash.slice(1));
     if (page instanceof Promise) byId("explorer-page").replaceChildren(el("p", { textContent: "fetching the block from the relay…" }));
     const children = await page;
-    if (id === drawn) byId("explorer-page").replaceChildren(...children);
+    if (id === drawn) replaceKeepingFocus(byId("explorer-page"), ...children);
   };
   byId("search").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -237,8 +237,12 @@ export function mount({ driver }) {
     draw();
     if (location.hash) byId("explorer-title").scrollIntoView({ block: "start" });
   });
-  if (isRoute(location.hash.slice(1))) draw();
-  else byId("explorer-page").replaceChildren(...recentPage(driver.node));
+  // The first page is drawn in a task of its own, once the node has started: it is below the
+  // fold, and its first date loads the browser's locale data (some 15 ms on a slow machine).
+  setTimeout(() => {
+    if (isRoute(location.hash.slice(1))) draw();
+    else byId("explorer-page").replaceChildren(...recentPage(driver.node));
+  }, 0);
   // The recent list and the mempool move with the chain; a block or tx page stays put except
   // for its confirmations, so every page is redrawn on a new tip.
   driver.on("status", (_, { tipChanged }) => tipChanged && isRoute(location.hash.slice(1)) && draw());

@@ -2,7 +2,7 @@
 // linked directly — with the height each claims, how long the link has been up and its round
 // trip; and, in words, whether the tab still reaches the network when the relay is gone.
 
-import { byId, el } from "./dom.js";
+import { byId, el, replaceKeepingFocus } from "./dom.js";
 
 /** @typedef {import("../protocol.js").PanelContext} PanelContext */
 /** @typedef {import("../protocol.js").PeerRow} PeerRow */
@@ -45,6 +45,6 @@ export function mount({ driver }) {
         el("td", { className: "mono", textContent: p.rtt_ms === null ? "—" : `${Math.round(p.rtt_ms)} ms` }),
       ),
     );
-    byId("peer-list").replaceChildren(...rows);
+    replaceKeepingFocus(byId("peer-list"), ...rows);
   });
 }

@@ -2,7 +2,7 @@
 // kind), the network's hash rate, difficulty and tip; below the fold, version, genesis and which
 // mining kernel this browser runs.
 
-import { byId, rate, shortHash } from "./dom.js";
+import { byId, rate, replaceKeepingFocus, shortHash } from "./dom.js";
 import { simdSupported } from "../wasm-loader.js";
 
 /** @typedef {import("../protocol.js").PanelContext} PanelContext */
@@ -71,7 +71,7 @@ export function mount({ wasm, driver }) {
     byId("net-hashrate").textContent = rate(status.network_hashrate);
     if (tipShown !== status.tip) {
       tipShown = status.tip;
-      byId("tip").replaceChildren(shortHash(status.tip, { label: "tip block hash", href: `#block/${status.tip}` }));
+      replaceKeepingFocus(byId("tip"), shortHash(status.tip, { label: "tip block hash", href: `#block/${status.tip}` }));
     }
     if (genesisShown !== status.genesis) {
       genesisShown = status.genesis;

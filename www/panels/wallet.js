@@ -3,7 +3,7 @@
 // history; and its backup: the key as a file or 24 words, import of either, and the reminder
 // shown while a wallet with coins has no backup. Imports report in the backup's own result element.
 
-import { byId, copyText, el, shortHash } from "./dom.js";
+import { byId, copyText, el, replaceKeepingFocus, shortHash } from "./dom.js";
 
 /** @typedef {import("../protocol.js").PanelContext} PanelContext */
 /** @typedef {import("../protocol.js").Status} Status */
@@ -40,7 +40,7 @@ export function mount(context) {
     byId("immature").textContent = `${status.immature} TAB`;
     byId("pending").textContent = `${status.pending} TAB`;
     const rows = context.driver.history();
-    byId("history").replaceChildren(...rows.map(historyRow), ...context.driver.provenHistory.map(provenRow));
+    replaceKeepingFocus(byId("history"), ...rows.map(historyRow), ...context.driver.provenHistory.map(provenRow));
     const all = context.driver.historyLength();
     byId("history-count").textContent = all > rows.length ? `the newest ${rows.length} rows; ${all} confirmed transactions in all` : "";
   });

@@ -5,8 +5,8 @@
 //! `www/pkg-scalar`): the kernel is 75 KiB of unrolled SHA-256 that the page's main thread
 //! never runs, and a worker starts sooner on this small module than on the node's.
 
-// The page's panic hook, compiled here too: a worker has no `#fatal` banner, so a panic goes to
-// the console, where the worker's error event also points.
+// The page's panic hook, compiled here too: a worker has no `tabchainFatal` to show it, so a
+// panic goes to the console, where the worker's error event also points.
 #[path = "../../src/panic.rs"]
 mod panic;
 
