@@ -2,7 +2,7 @@
 //! batches, so a worker can report its hash rate and see a cancellation between batches.
 //!
 //! A bundle of its own (`tabchain_web_miner` beside `tabchain_web` in `www/pkg` and
-//! `www/pkg-scalar`): the kernel is 75 KiB of unrolled SHA-256 that the page's main thread
+//! `www/pkg-scalar`): the kernel is about 78 KiB of unrolled SHA-256 that the page's main thread
 //! never runs, and a worker starts sooner on this small module than on the node's.
 
 // The page's panic hook, compiled here too: a worker has no `tabchainFatal` to show it, so a
