@@ -397,7 +397,6 @@ export class TabNodeDriver {
     this.checkpointAsked = false;
     const checkpoint = this.node.checkpoint();
     this.held = [];
-    this.heldBytes = 0;
     const abort = new AbortController();
     this.checkpointAbort = abort;
     try {

@@ -20,7 +20,7 @@ use crate::target::CompactTarget;
 use crate::transaction::{OutPoint, Transaction};
 use crate::utxo::{BlockUndo, Coin, UtxoSet, apply_connect, apply_disconnect};
 use alloc::collections::{BTreeMap, BTreeSet};
-use alloc::vec::Vec;
+use alloc::vec;
 use core::fmt;
 
 /// Why a block is invalid.
@@ -402,11 +402,42 @@ impl View<'_> {
         }
     }
 
-    /// The coins of the base set this block spent, in the order it spent them.
+    /// The coins of the base set this block spent, in the order it spent them: `take` numbers
+    /// them 0, 1, … as it spends them, so each goes straight to its place, with no sort.
     fn undo(self) -> BlockUndo {
-        let mut spent: Vec<(usize, OutPoint, Coin)> =
-            self.spent.into_iter().map(|(op, (order, coin))| (order, op, coin)).collect();
-        crate::sort::sort_by_key(&mut spent, |&(order, ..)| order);
-        BlockUndo { spent: spent.into_iter().map(|(_, op, coin)| (op, coin)).collect() }
+        let mut spent = vec![None; self.spent.len()];
+        for (outpoint, (order, coin)) in self.spent {
+            spent[order] = Some((outpoint, coin));
+        }
+        BlockUndo { spent: spent.into_iter().map(|place| place.expect("take numbers the spent coins 0..n")).collect() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::amount::Amount;
+    use crate::hash::Txid;
+    use crate::signature::PublicKey;
+    use crate::transaction::TxOut;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn undo_lists_the_spent_coins_in_spending_order_not_outpoint_order() {
+        let outpoint = |n: u8| OutPoint { txid: Txid::from_byte_array([n; 32]), vout: 0 };
+        let coin = |n: u8| Coin {
+            output: TxOut { amount: Amount::from_units(u64::from(n)).expect("small"), owner: PublicKey([n; 32]) },
+            height: 1,
+            is_coinbase: false,
+        };
+        let base: UtxoSet = [1, 2, 3].into_iter().map(|n| (outpoint(n), coin(n))).collect();
+        let mut view =
+            View { base: &base, created: BTreeMap::new(), spent: BTreeMap::new(), spent_created: BTreeSet::new() };
+        for n in [3, 1, 2] {
+            assert_eq!(view.take(&outpoint(n)), Ok(Some(coin(n))));
+        }
+        assert_eq!(view.take(&outpoint(1)), Err(BlockError::DoubleSpendInBlock { outpoint: outpoint(1) }));
+        let spent: Vec<(OutPoint, Coin)> = [3, 1, 2].into_iter().map(|n| (outpoint(n), coin(n))).collect();
+        assert_eq!(view.undo().spent, spent);
     }
 }

@@ -5,17 +5,12 @@
 
 use std::path::Path;
 
+include!("src/bundles.rs");
+
 fn main() {
     println!("cargo::rerun-if-changed=../../www");
     let www = Path::new("../../www");
-    // `lib.rs`'s `BUNDLES`.
-    let bundles = [
-        "pkg/tabchain_web_bg.wasm",
-        "pkg-scalar/tabchain_web_bg.wasm",
-        "pkg/tabchain_web_miner_bg.wasm",
-        "pkg-scalar/tabchain_web_miner_bg.wasm",
-    ];
-    if bundles.iter().any(|bundle| !www.join(bundle).is_file()) {
+    if BUNDLES.iter().any(|bundle| !www.join(bundle).is_file()) {
         println!(
             "cargo::warning=www/pkg and www/pkg-scalar are not built, so this relay serves a page saying to run `cargo xtask build` (which builds them and the relay again)"
         );

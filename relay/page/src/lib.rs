@@ -29,14 +29,7 @@ pub use rust_embed_for_web::{EmbedableFile, EmbeddedFile};
 #[allow_missing = true]
 struct Www;
 
-/// What the page cannot start or mine without (the node's and the miners' modules, with and
-/// without SIMD); `build.rs` checks the same files.
-pub const BUNDLES: [&str; 4] = [
-    "pkg/tabchain_web_bg.wasm",
-    "pkg-scalar/tabchain_web_bg.wasm",
-    "pkg/tabchain_web_miner_bg.wasm",
-    "pkg-scalar/tabchain_web_miner_bg.wasm",
-];
+include!("bundles.rs");
 
 /// The file `name` (a path under `www/`, such as `pkg/tabchain_web.js`), if it was built in.
 pub fn file(name: &str) -> Option<EmbeddedFile> {
