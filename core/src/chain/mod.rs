@@ -351,6 +351,22 @@ impl Chain {
         self.headers.get(hash).filter(|n| !n.invalid).map(|n| KnownHeader { header: n.header, height: n.height })
     }
 
+    /// The blocks not stored on the branch that ends at the known header `end`, oldest first;
+    /// `None` when more than `max` are missing (or `end` is unknown).
+    pub fn missing_blocks_to(&self, end: &BlockHash, max: usize) -> Option<Vec<BlockHash>> {
+        let mut hash = *end;
+        let mut missing = Vec::new();
+        while !self.has_block(&hash) {
+            if missing.len() == max {
+                return None;
+            }
+            missing.push(hash);
+            hash = self.header(&hash)?.header.prev_blockhash;
+        }
+        missing.reverse();
+        Some(missing)
+    }
+
     /// Up to `max` blocks of the best header chain that are not stored, oldest first: what
     /// headers-first sync downloads next.
     pub fn missing_blocks(&self, max: usize) -> Vec<BlockHash> {

@@ -77,11 +77,15 @@ impl Node {
     pub(super) fn on_inv(&mut self, peer: PeerId, items: Vec<InvItem>, now: u64) {
         let mut wanted = Vec::new();
         let mut unknown_block = false;
+        let mut better_branch = false;
         for item in items {
             self.peer_mut(peer).known.insert(item);
             match item {
                 InvItem::Block(hash) => match self.chain.header(&hash) {
-                    Some(known) => self.peer_mut(peer).note_height(known.height),
+                    Some(known) => {
+                        self.peer_mut(peer).note_height(known.height);
+                        better_branch |= self.note_best_known(peer, &hash);
+                    }
                     None => unknown_block = true,
                 },
                 InvItem::Tx(txid) => {
@@ -101,6 +105,10 @@ impl Node {
         let asked = self.peer_mut(peer).headers_asked_at;
         if unknown_block && asked.is_none_or(|at| now >= at + super::sync::HEADERS_REQUEST_TIMEOUT_S) {
             self.ask_headers(peer, now);
+        }
+        if better_branch {
+            // The peer may now be the one to fetch a branch from (`request_peer_branches`).
+            self.request_blocks(now);
         }
         if !wanted.is_empty() {
             let state = self.peer_mut(peer);

@@ -122,6 +122,10 @@ pub(crate) struct Peer {
     pub(crate) connected_at: u64,
     /// The highest block the peer claimed or was seen to have.
     pub(crate) best_height: u32,
+    /// The header with the most work the peer showed it has the block of (its headers, an
+    /// announcement of a known block, a block it sent): where the node fetches from it when the
+    /// best header chain cannot be downloaded (`Node::request_peer_branches`).
+    pub(crate) best_known: Option<crate::hash::BlockHash>,
     /// Items the peer has, or was sent: never announced to it again.
     pub(crate) known: KnownSet,
     /// Items the peer answered `notfound` for: never asked of it again.
@@ -156,6 +160,7 @@ impl Peer {
             ready: false,
             connected_at: now,
             best_height: 0,
+            best_known: None,
             known: KnownSet::with_cap(KNOWN_INV_MAX),
             lacks: KnownSet::with_cap(KNOWN_INV_MAX),
             asked_txs: KnownSet::with_cap(KNOWN_INV_MAX),

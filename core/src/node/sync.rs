@@ -25,6 +25,10 @@ pub const SYNC_INTERVAL_S: u64 = 5;
 pub const BLOCKS_IN_FLIGHT_PER_PEER_MAX: usize = 32;
 /// Fewest blocks asked for in one `getdata` while more are missing.
 pub const REQUEST_BATCH_MIN: usize = 8;
+/// The most blocks a peer's own best branch may lack for the node to fetch it from that peer
+/// when the best header chain cannot be downloaded (`request_peer_branches`); it bounds the
+/// walk down each such branch.
+pub const PEER_BRANCH_BLOCKS_MAX: usize = 1024;
 /// Downloaded blocks held while their parent is still on its way.
 pub const PENDING_BLOCKS_MAX: usize = 64;
 /// Of those, the most held from one peer: past it the peer's own oldest goes (and is asked for
@@ -132,7 +136,7 @@ impl Node {
     pub(super) fn on_new_run(&mut self, peer: PeerId, headers: Vec<Header>, full: bool, now: u64) {
         match super::store_policy::check_headers(&self.chain, &headers) {
             Ok(()) => match self.store_headers(peer, &headers, now) {
-                Ok(stored) => self.after_run(peer, full, stored.stop, now),
+                Ok(stored) => self.after_run(peer, full, stored, now),
                 Err(error) => self.disconnect(peer, DisconnectReason::InvalidHeaders(error)),
             },
             Err(BlockError::LowWorkHeader { .. }) if super::store_policy::is_syncing(&self.chain) => {
@@ -144,12 +148,29 @@ impl Node {
 
     /// After a stored run: the next one asked for when this one was full (unless the headers'
     /// window is full: asked again as blocks arrive), and blocks of the new headers.
-    fn after_run(&mut self, peer: PeerId, full: bool, stop: Option<RunStop>, now: u64) {
-        if full && stop != Some(RunStop::WindowFull) {
+    fn after_run(&mut self, peer: PeerId, full: bool, stored: StoredRun, now: u64) {
+        if full && stored.stop != Some(RunStop::WindowFull) {
             self.ask_headers(peer, now);
+        }
+        if let Some(last) = stored.last {
+            self.note_best_known(peer, &last.hash);
         }
         self.request_blocks(now);
         self.report_sync();
+    }
+
+    /// Remembers that `peer` has the block `hash` (and so its branch), if that branch has more
+    /// work than the one it was known to have. Returns whether it did and the branch has more
+    /// work than the tip: then the peer may be the one to fetch it from.
+    pub(super) fn note_best_known(&mut self, peer: PeerId, hash: &BlockHash) -> bool {
+        let Some(work) = self.chain.chain_work(hash) else { return false };
+        let Some(state) = self.peers.get(&peer) else { return false };
+        let known_work = state.best_known.and_then(|known| self.chain.chain_work(&known));
+        if known_work.is_some_and(|known_work| work <= known_work) {
+            return false;
+        }
+        self.peer_mut(peer).best_known = Some(*hash);
+        work > self.chain.tip().chain_work
     }
 
     /// Checks and stores headers one by one, each the parent of the next: the chain's rules and
@@ -223,7 +244,45 @@ impl Node {
             self.in_flight.insert(hash, BlockRequest { peer, asked_at: now });
             requests.entry(peer).or_default().push(InvItem::Block(hash));
         }
+        if requests.is_empty() && self.in_flight.is_empty() {
+            self.request_peer_branches(now);
+        }
         for (peer, items) in requests {
+            self.send(peer, Message::GetData(items));
+        }
+    }
+
+    /// When nothing of the best header chain can be asked for (every peer lacks its next block,
+    /// or none claims it) and nothing is on its way: the blocks toward each peer's own best
+    /// branch (`Peer::best_known`) that has more work than the tip and lacks at most
+    /// `PEER_BRANCH_BLOCKS_MAX` blocks, oldest first, up to its share. Sync follows the best
+    /// header chain only; a best header whose announcer left without its block (a rival of
+    /// equal or more work, first seen) would otherwise keep the node on its old tip while a
+    /// better branch is on offer. Bitcoin Core downloads towards each peer's best known block
+    /// in the same way.
+    fn request_peer_branches(&mut self, now: u64) {
+        let tip_work = self.chain.tip().chain_work;
+        let branches: Vec<(PeerId, BlockHash)> =
+            self.peers.iter().filter(|(_, p)| p.ready).filter_map(|(&id, p)| Some((id, p.best_known?))).collect();
+        for (peer, best) in branches {
+            if self.chain.chain_work(&best).is_none_or(|work| work <= tip_work) {
+                continue;
+            }
+            let Some(missing) = self.chain.missing_blocks_to(&best, PEER_BRANCH_BLOCKS_MAX) else { continue };
+            let lacks = &self.peers[&peer].lacks;
+            let asked: Vec<BlockHash> = missing
+                .into_iter()
+                .take_while(|hash| !lacks.contains(&InvItem::Block(*hash)))
+                .filter(|hash| !self.in_flight.contains_key(hash) && !self.pending_blocks.contains_key(hash))
+                .take(BLOCKS_IN_FLIGHT_PER_PEER_MAX)
+                .collect();
+            if asked.is_empty() {
+                continue;
+            }
+            for &hash in &asked {
+                self.in_flight.insert(hash, BlockRequest { peer, asked_at: now });
+            }
+            let items = asked.into_iter().map(InvItem::Block).collect();
             self.send(peer, Message::GetData(items));
         }
     }
@@ -261,6 +320,7 @@ impl Node {
         let requested = self.in_flight.remove(&hash).is_some();
         self.peer_mut(peer).known.insert(InvItem::Block(hash));
         self.process_block(block, Some(peer), requested, now);
+        self.note_best_known(peer, &hash);
         let headers_ahead = self.chain.best_header().height.saturating_sub(self.chain.height());
         if self.headers_paused && headers_ahead < self.headers_ahead_max / 2 {
             // The blocks caught up with the headers' window: ask peers ahead for the next one.
@@ -397,6 +457,81 @@ mod tests {
         node.handle_tick(later + 1);
         assert!(node.stalling_peers(later + 1).is_empty(), "peer 2 was just asked; it is not stalling");
         assert_eq!(node.peers().count(), 1);
+    }
+
+    /// A node holding a chain of 3 blocks, with peers 1 and 2 ready, and two rival blocks on
+    /// its tip: `first` and `second`, each worth as much as the other.
+    fn rivals_on_a_tip() -> (Node, Block, Block) {
+        let mut builder = Builder::new();
+        let base = builder.extend(3);
+        let mut node = ready_node(&[1, 2], 3);
+        for hash in &base {
+            let block = builder.chain.entry(hash).expect("stored").block.clone();
+            node.submit_block(block, NOW).expect("a valid block on the tip");
+        }
+        let tip = *base.last().expect("three blocks");
+        let first = builder.branch_on(tip, 1).remove(0);
+        let second = builder.branch_on(tip, 1).remove(0);
+        while node.poll_output().is_some() {}
+        (node, first, second)
+    }
+
+    #[test]
+    fn a_rival_of_a_best_header_that_never_comes_is_fetched_from_its_announcer() {
+        let (mut node, first, second) = rivals_on_a_tip();
+        // Peer 1 announces `first` and leaves without sending it: its header stays the best one
+        // (first seen), with no block behind it anyone has.
+        node.on_headers(1, alloc::vec![first.header], NOW);
+        assert_eq!(asked_blocks(&mut node, 1), [first.block_hash()]);
+        node.handle_peer_disconnected(1);
+        node.on_not_found(2, &[InvItem::Block(first.block_hash())], NOW);
+        // Peer 2 mined `second`: as much work as the best header, more than the tip.
+        node.on_headers(2, alloc::vec![second.header], NOW);
+        assert_eq!(node.chain().best_header().hash, first.block_hash(), "the first seen of equal work stays best");
+        assert_eq!(asked_blocks(&mut node, 2), [second.block_hash()], "fetched from its announcer at once");
+        node.on_block(2, second.clone(), NOW);
+        assert_eq!(node.chain().tip_hash(), second.block_hash());
+    }
+
+    #[test]
+    fn a_rival_announced_again_by_inv_is_fetched_once_the_best_chain_cannot_be() {
+        let (mut node, first, second) = rivals_on_a_tip();
+        node.on_headers(1, alloc::vec![first.header], NOW);
+        node.on_headers(2, alloc::vec![second.header], NOW);
+        let _ = (asked_blocks(&mut node, 1), asked_blocks(&mut node, 2));
+        node.handle_peer_disconnected(1);
+        node.handle_peer_disconnected(2);
+        // Peer 3 holds `second`: its header is known, so its inv asks for no headers.
+        node.handle_peer_connected(3, NOW);
+        node.handle_message(3, &crate::node::tests::hello(&node, 4).to_bytes(), NOW);
+        let _ = sent_to(&mut node, 3);
+        node.on_inv(3, alloc::vec![InvItem::Block(second.block_hash())], NOW);
+        assert_eq!(asked_blocks(&mut node, 3), [first.block_hash()], "the best header chain first");
+        node.on_not_found(3, &[InvItem::Block(first.block_hash())], NOW);
+        assert_eq!(asked_blocks(&mut node, 3), [second.block_hash()]);
+    }
+
+    #[test]
+    fn no_peer_branch_is_fetched_without_more_work_than_the_tip_or_past_its_length() {
+        let (mut node, _, _) = rivals_on_a_tip();
+        let mut builder = Builder::new();
+        // More work than the tip, and more blocks missing than the walk goes down.
+        let long = builder.branch_on(builder.genesis(), PEER_BRANCH_BLOCKS_MAX + 1);
+        node.on_headers(2, long.iter().map(|b| b.header).collect(), NOW);
+        let _ = asked_blocks(&mut node, 2);
+        node.in_flight.clear();
+        node.request_peer_branches(NOW);
+        assert_eq!(asked_blocks(&mut node, 2), Vec::<BlockHash>::new(), "a branch too long to walk waits");
+        // As much work as the tip, no more.
+        let short = builder.branch_on(builder.genesis(), 3);
+        node.handle_peer_disconnected(2);
+        node.handle_peer_connected(2, NOW);
+        node.handle_message(2, &crate::node::tests::hello(&node, 0).to_bytes(), NOW);
+        node.on_headers(2, short.iter().map(|b| b.header).collect(), NOW);
+        let _ = asked_blocks(&mut node, 2);
+        node.in_flight.clear();
+        node.request_peer_branches(NOW);
+        assert_eq!(asked_blocks(&mut node, 2), Vec::<BlockHash>::new(), "a branch no better than the tip waits");
     }
 
     #[test]
