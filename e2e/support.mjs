@@ -86,7 +86,8 @@ export class Relay {
     const www = this.builtIn ? [] : ["--www", env("TABCHAIN_WWW")];
     const args = ["serve", "--network", "regtest", "--listen", `127.0.0.1:${this.port}`, ...www, "--data", this.dataDir, ...this.extraArgs];
     const { TABCHAIN_WWW: _, ...inherited } = process.env;
-    const options = { env: { ...inherited, RUST_LOG: "warn" }, stdio: ["ignore", "ignore", "inherit"] };
+    // `TABCHAIN_RELAY_LOG=info` (a `RUST_LOG` filter) shows what the relays do, for a test that fails.
+    const options = { env: { ...inherited, RUST_LOG: process.env.TABCHAIN_RELAY_LOG ?? "warn" }, stdio: ["ignore", "ignore", "inherit"] };
     if (this.builtIn) options.cwd = this.dataDir;
     this.process = spawn(env("TABCHAIN_BIN"), args, options);
     await eventually("the relay to listen", () => this.status(), 60_000);
@@ -153,7 +154,15 @@ export async function withNetwork(body) {
 }
 
 export async function launchBrowser() {
-  return chromium.launch(BROWSER_OPTIONS);
+  return chromium.launch(withNetLog(BROWSER_OPTIONS));
+}
+
+/** `options` with Chromium's network log written under `TABCHAIN_NETLOG_DIR`, when it is set. */
+function withNetLog(options) {
+  const dir = process.env.TABCHAIN_NETLOG_DIR;
+  if (!dir) return options;
+  const file = join(dir, `netlog-${Date.now()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.json`);
+  return { ...options, args: [...options.args, `--log-net-log=${file}`] };
 }
 
 /**
@@ -161,7 +170,7 @@ export async function launchBrowser() {
  * launching it again on the same folder finds the same storage (a test's crash and restart).
  */
 export async function launchProfile(userDataDir) {
-  return chromium.launchPersistentContext(userDataDir, { ...BROWSER_OPTIONS, viewport: { width: 1200, height: 2000 } });
+  return chromium.launchPersistentContext(userDataDir, { ...withNetLog(BROWSER_OPTIONS), viewport: { width: 1200, height: 2000 } });
 }
 
 const BROWSER_OPTIONS = {
@@ -216,6 +225,13 @@ export class Tab {
     this.relay = relay;
     this.errors = [];
     page.on("pageerror", (error) => this.errors.push(error.message));
+    // What the network did wrong, for the message of a test that fails (not itself an error: a
+    // request cut off by a reload or a closed tab fails too).
+    this.networkTrouble = [];
+    page.on("requestfailed", (request) => this.networkTrouble.push(`${request.url()}: ${request.failure()?.errorText}`));
+    page.on("response", (response) => {
+      if (response.status() >= 400) this.networkTrouble.push(`${response.url()}: HTTP ${response.status()}`);
+    });
   }
 
   /** Loads (or reloads) the page and waits for its node to start; returns its status. */
@@ -231,7 +247,8 @@ export class Tab {
       return handle.jsonValue();
     } catch (error) {
       const fatal = await this.page.locator("#fatal").textContent().catch(() => "");
-      throw new Error(`waiting for ${what}: ${error.message}\npage errors: ${this.errors.join("; ")}\n${fatal}`);
+      const network = this.networkTrouble.join("; ");
+      throw new Error(`waiting for ${what}: ${error.message}\npage errors: ${this.errors.join("; ")}\nnetwork: ${network}\n${fatal}`);
     }
   }
 
@@ -245,11 +262,15 @@ export class Tab {
 
   /** Waits until this tab is in sync with the relay's tip at height `minHeight` or more. */
   async syncedWithRelay(minHeight = 0) {
-    const tip = await eventually("the relay's tip", async () => {
+    let seen = "nothing yet";
+    return eventually("the relay's tip", async () => {
       const [relay, mine] = [await this.relay.status(), await this.status()];
+      seen = `the relay at ${relay?.height} ${relay?.tip}, the tab ${mine.state} at ${mine.height} ${mine.tip} (best header ${mine.best_header_height}, ${mine.peers} peers, ${mine.blocks_found} found)`;
       return mine.state === "in sync" && relay.tip === mine.tip && mine.height >= minHeight ? mine : null;
+    }).catch(async (error) => {
+      const log = await this.page.locator("#log li").allTextContents().catch(() => []);
+      throw new Error(`${error.message}: last seen ${seen}\nthe tab's log, newest first:\n${log.slice(0, 20).join("\n")}`);
     });
-    return tip;
   }
 
   async close() {

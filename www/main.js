@@ -6,12 +6,17 @@
 // Each panel (`panels/*.js`) owns its part of the page and hears from the driver by
 // subscribing; they share no state but the context they are given.
 
+import { ApiError, apiJson } from "./api.js";
 import { loadWasm } from "./wasm-loader.js";
 
 /** The panels, each `panels/NAME.js` exporting `mount(context)`; the log first, to hear all. */
 const PANELS = ["log", "status", "states", "peers", "miner", "wallet", "charts", "forks", "explorer"];
 
 /** @typedef {import("./protocol.js").PanelContext} PanelContext */
+
+/** The waits between tries to reach the relay at start-up: doubled from the least to the most. */
+const RELAY_RETRY_MIN_S = 1;
+const RELAY_RETRY_MAX_S = 30;
 
 /** Longest run of resume calls before the page yields to its event loop. */
 const RESUME_SLICE_MS = 30;
@@ -69,6 +74,24 @@ function checkClock(wasm, network, relayTime) {
     ? `This computer's clock is about ${minutes} min ahead of the network's. Blocks mined here will be refused by other nodes as dated in the future. Set the clock right (automatic time), then reload.`
     : `This computer's clock is about ${minutes} min behind the network's. New blocks from the network look dated in the future to this tab, so it falls behind. Set the clock right (automatic time), then reload.`;
   banner.hidden = false;
+}
+
+/**
+ * The relay's status (`/api/status`), asked again with growing waits while the relay cannot be
+ * reached (it restarts, or this computer went offline after the page loaded); the status line
+ * says so and when the next try is.
+ */
+async function relayStatus() {
+  for (let waitS = RELAY_RETRY_MIN_S; ; waitS = Math.min(waitS * 2, RELAY_RETRY_MAX_S)) {
+    try {
+      return await apiJson("./api/status");
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 0) throw error;
+      $("status").textContent = `cannot reach the relay; trying again in ${waitS} s`;
+      await new Promise((resolve) => setTimeout(resolve, waitS * 1000));
+      $("status").textContent = "cannot reach the relay; trying again now";
+    }
+  }
 }
 
 /** Lets the page draw and handle input before the next slice of work. */
@@ -190,7 +213,7 @@ async function main() {
   const loading = loadWasm();
   // The relay's status next: the node cannot start without it, so it must not queue behind the
   // modules either.
-  const relay = fetch("./api/status").then((response) => response.json());
+  const relay = relayStatus();
   const modules = importModules();
   const prerequisites = startPrerequisites(relay, modules);
   let wasm;

@@ -9,6 +9,7 @@
 // socket stop, and payments and block submissions are refused, so the tab never runs ahead of
 // what it stored.
 
+import { apiJson } from "./api.js";
 import { MinerPool } from "./miner.js";
 import { RtcMesh } from "./rtc-mesh.js";
 import { TabMesh } from "./tab-mesh.js";
@@ -54,27 +55,6 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** Older history entries the page fetches and proves (`#proveOlderHistory`): one relay page. */
 const PROVEN_HISTORY_MAX = 100;
-/** Times one API request waits out the relay's "too many requests" before giving up. */
-const API_RETRIES_MAX = 30;
-
-/**
- * The JSON answer of the relay's API at `path`. A 429 (the relay's per-address request rate) is
- * waited out for its Retry-After, up to `API_RETRIES_MAX` times; another error throws its reason.
- */
-async function apiJson(path) {
-  for (let retries = 0; ; retries += 1) {
-    const response = await fetch(path, { cache: "no-store" });
-    if (response.status === 429 && retries < API_RETRIES_MAX) {
-      const waitS = Number(response.headers.get("retry-after")) || 1;
-      await new Promise((resolve) => setTimeout(resolve, waitS * 1000));
-      continue;
-    }
-    const body = await response.json();
-    if (!response.ok) throw new Error(body.error ?? `HTTP ${response.status}`);
-    return body;
-  }
-}
-
 /** Why a checkpoint was put off: more came while it was being taken than it may hold back. */
 class CheckpointPutOff extends Error {
   constructor(inputs, bytes) {

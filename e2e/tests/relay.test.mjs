@@ -1,5 +1,6 @@
 // The tabs and their relay: after the relay crashes and comes back every tab reconnects and
-// converges; and a tab never accepts a block the relay rejects.
+// converges; a page that cannot reach the relay's API at start-up, or finds it busy, waits and
+// starts; and a tab never accepts a block the relay rejects.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -19,6 +20,40 @@ test("the relay is killed and restarted, and all tabs reconnect and converge", a
       const status = await tab.syncedWithRelay(minHeight);
       assert.ok(status.peers > 0);
     }
+  });
+});
+
+test("a page that cannot reach the relay's API at start-up, then finds it busy, waits and starts", async () => {
+  await withNetwork(async ({ relay, browser }) => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    let asked = 0;
+    let noticeSeen;
+    const seen = new Promise((resolve) => {
+      noticeSeen = resolve;
+    });
+    await page.route("**/api/status", async (route) => {
+      asked += 1;
+      if (asked === 1) return route.abort("connectionrefused");
+      if (asked === 2) {
+        // Held until the test has read the notice the first failure left.
+        await seen;
+        const body = JSON.stringify({ error: "too many requests from this address; retry in 1 s" });
+        return route.fulfill({ status: 429, headers: { "retry-after": "1" }, contentType: "application/json", body });
+      }
+      return route.continue();
+    });
+    const tab = new Tab(context, page, relay);
+    await page.goto(`${relay.url}/index.html?workers=0`);
+    const notice = await tab.waitFor("the retry notice", () => {
+      const text = document.getElementById("status").textContent;
+      return text.startsWith("cannot reach the relay") && text;
+    });
+    assert.match(notice, /^cannot reach the relay; trying again (in 1 s|now)$/);
+    noticeSeen();
+    await tab.waitFor("the node to start", () => window.tabchain?.status() ?? null);
+    assert.ok(asked >= 3, `the status was asked ${asked} times`);
+    assert.deepEqual(tab.errors, []);
   });
 });
 

@@ -9,6 +9,7 @@
 // is fetched from the relay (`/api/blocks/{hash}/hex`) and shown only once the node has checked
 // it against its header chain (`TabNode.fetched_block`), marked as fetched and verified.
 
+import { apiJson } from "../api.js";
 import { byId, el, replaceKeepingFocus } from "./dom.js";
 
 /** @typedef {import("../protocol.js").PanelContext} PanelContext */
@@ -159,10 +160,7 @@ let lastFetched = { hash: null, hex: null };
 async function fetchedBlockPage(node, hash) {
   let hex = lastFetched.hash === hash ? lastFetched.hex : null;
   if (hex === null) {
-    const response = await fetch(`./api/blocks/${hash}/hex`);
-    const body = await response.json();
-    if (!response.ok) throw new Error(`the relay has no block ${hash}: ${body.error ?? response.status}`);
-    hex = body.hex;
+    hex = (await apiJson(`./api/blocks/${hash}/hex`)).hex;
   }
   const { block, verified } = node.fetched_block(hash, hex); // throws unless it checks out
   lastFetched = { hash, hex };
