@@ -79,7 +79,10 @@ impl Node {
         let mut unknown_block = false;
         let mut better_branch = false;
         for item in items {
-            self.peer_mut(peer).known.insert(item);
+            let state = self.peer_mut(peer);
+            state.known.insert(item);
+            // It has the item now, whatever it said before.
+            state.lacks.remove(&item);
             match item {
                 InvItem::Block(hash) => match self.chain.header(&hash) {
                     Some(known) => {

@@ -128,7 +128,8 @@ pub(crate) struct Peer {
     pub(crate) best_known: Option<crate::hash::BlockHash>,
     /// Items the peer has, or was sent: never announced to it again.
     pub(crate) known: KnownSet,
-    /// Items the peer answered `notfound` for: never asked of it again.
+    /// Items the peer answered `notfound` for: not asked of it again until it announces them
+    /// (or sends their headers).
     pub(crate) lacks: KnownSet,
     /// Transactions asked of the peer and not yet answered: their answer (`tx` or `notfound`)
     /// does not count against its message budget.

@@ -185,7 +185,10 @@ impl Node {
         let mut stored = StoredRun { last: None, stop: None };
         for header in headers {
             let hash = header.block_hash();
-            self.peer_mut(peer).known.insert(InvItem::Block(hash));
+            let state = self.peer_mut(peer);
+            state.known.insert(InvItem::Block(hash));
+            // Its headers are of its active chain: it has their blocks now.
+            state.lacks.remove(&InvItem::Block(hash));
             // A node that may sync by snapshot needs every header to the tip before it picks
             // the base; its blocks would never catch up with a window.
             let window = if self.may_snapshot() { u32::MAX } else { self.headers_ahead_max };
@@ -532,6 +535,18 @@ mod tests {
         node.in_flight.clear();
         node.request_peer_branches(NOW);
         assert_eq!(asked_blocks(&mut node, 2), Vec::<BlockHash>::new(), "a branch no better than the tip waits");
+    }
+
+    #[test]
+    fn a_block_a_peer_lacked_is_asked_of_it_again_once_it_announces_it() {
+        let (mut node, blocks) = behind_by(1, &[1]);
+        let first = blocks[0].block_hash();
+        assert_eq!(asked_blocks(&mut node, 1), [first]);
+        node.on_not_found(1, &[InvItem::Block(first)], NOW);
+        assert_eq!(asked_blocks(&mut node, 1), Vec::<BlockHash>::new(), "not asked of a peer that lacks it");
+        node.on_inv(1, alloc::vec![InvItem::Block(first)], NOW);
+        node.handle_tick(NOW + 1);
+        assert_eq!(asked_blocks(&mut node, 1), [first], "asked again once it has it");
     }
 
     #[test]
