@@ -351,17 +351,23 @@ impl Chain {
         self.headers.get(hash).filter(|n| !n.invalid).map(|n| KnownHeader { header: n.header, height: n.height })
     }
 
+    /// The headers without a stored block from `end` down to its nearest stored ancestor,
+    /// newest first (nothing for a header that is not known, or is invalid).
+    fn missing_down_from(&self, end: BlockHash) -> impl Iterator<Item = BlockHash> + '_ {
+        let mut next = Some(end);
+        core::iter::from_fn(move || {
+            let hash = next.take().filter(|hash| !self.has_block(hash))?;
+            next = Some(self.header(&hash)?.header.prev_blockhash);
+            Some(hash)
+        })
+    }
+
     /// The blocks not stored on the branch that ends at the known header `end`, oldest first;
-    /// `None` when more than `max` are missing (or `end` is unknown).
+    /// `None` when more than `max` are missing.
     pub fn missing_blocks_to(&self, end: &BlockHash, max: usize) -> Option<Vec<BlockHash>> {
-        let mut hash = *end;
-        let mut missing = Vec::new();
-        while !self.has_block(&hash) {
-            if missing.len() == max {
-                return None;
-            }
-            missing.push(hash);
-            hash = self.header(&hash)?.header.prev_blockhash;
+        let mut missing: Vec<BlockHash> = self.missing_down_from(*end).take(max.saturating_add(1)).collect();
+        if missing.len() > max {
+            return None;
         }
         missing.reverse();
         Some(missing)
@@ -370,12 +376,7 @@ impl Chain {
     /// Up to `max` blocks of the best header chain that are not stored, oldest first: what
     /// headers-first sync downloads next.
     pub fn missing_blocks(&self, max: usize) -> Vec<BlockHash> {
-        let mut hash = self.best_header().hash;
-        let mut missing = Vec::new();
-        while !self.has_block(&hash) {
-            missing.push(hash);
-            hash = self.headers[&hash].header.prev_blockhash;
-        }
+        let mut missing: Vec<BlockHash> = self.missing_down_from(self.best_header().hash).collect();
         missing.reverse();
         missing.truncate(max);
         missing

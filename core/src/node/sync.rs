@@ -265,12 +265,14 @@ impl Node {
     /// in the same way.
     fn request_peer_branches(&mut self, now: u64) {
         let tip_work = self.chain.tip().chain_work;
-        let branches: Vec<(PeerId, BlockHash)> =
-            self.peers.iter().filter(|(_, p)| p.ready).filter_map(|(&id, p)| Some((id, p.best_known?))).collect();
+        let better = |best: &BlockHash| self.chain.chain_work(best).is_some_and(|work| work > tip_work);
+        let branches: Vec<(PeerId, BlockHash)> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.ready)
+            .filter_map(|(&id, p)| p.best_known.filter(better).map(|best| (id, best)))
+            .collect();
         for (peer, best) in branches {
-            if self.chain.chain_work(&best).is_none_or(|work| work <= tip_work) {
-                continue;
-            }
             let Some(missing) = self.chain.missing_blocks_to(&best, PEER_BRANCH_BLOCKS_MAX) else { continue };
             let lacks = &self.peers[&peer].lacks;
             let asked: Vec<BlockHash> = missing
